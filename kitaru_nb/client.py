@@ -1,0 +1,412 @@
+"""KitaruClient: read and steer executions without running them yourself."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from kitaru_nb import serde
+from kitaru_nb.config import _alive, resolve_journal
+from kitaru_nb.errors import (
+    KitaruDivergenceError,
+    KitaruExecutionError,
+    KitaruStateError,
+    KitaruTimeoutError,
+    KitaruUsageError,
+    KitaruUserCodeError,
+)
+from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, Journal, StoredValue
+from kitaru_nb.models import (
+    CheckpointAttempt,
+    CheckpointCall,
+    Execution,
+    FailureInfo,
+    PendingWait,
+)
+from kitaru_nb.runtime import engine, registry
+from kitaru_nb.types import AttemptStatus, CallStatus, ExecutionStatus, FailureOrigin
+
+_STATUSES = {s.value for s in ExecutionStatus}
+
+
+def _ts(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
+
+
+def _attempt_model(a: AttemptRow) -> CheckpointAttempt:
+    return CheckpointAttempt(
+        attempt_id=a.attempt_id, number=a.number, status=AttemptStatus(a.status),
+        started_at=_ts(a.started_at), ended_at=_ts(a.ended_at), failure=a.failure,  # type: ignore[arg-type]
+    )
+
+
+def _call_model(c: CallRow, attempts: list[CheckpointAttempt]) -> CheckpointCall:
+    current = registry.checkpoint_named(c.name)
+    changed = None if current is None or c.fingerprint is None else current.fingerprint != c.fingerprint
+    return CheckpointCall(
+        call_id=c.call_id, name=c.name, index=c.idx, status=CallStatus(c.status), started_at=_ts(c.started_at),  # type: ignore[arg-type]
+        ended_at=_ts(c.ended_at), failure=c.failure, attempts=attempts, original_call_id=c.original_call_id,
+        fingerprint=c.fingerprint, output_preview=c.output.preview if c.output else None, paused=c.paused,
+        code_changed=changed,
+    )
+
+
+def _wait_model(c: CallRow) -> PendingWait:
+    return PendingWait(
+        exec_id=c.exec_id, name=c.name, index=c.idx, question=c.wait_question,
+        schema=json.loads(c.wait_schema) if c.wait_schema else {},
+        metadata=json.loads(c.wait_metadata) if c.wait_metadata else {},
+        created_at=_ts(c.started_at), timeout=c.wait_timeout,  # type: ignore[arg-type]
+    )
+
+
+class KitaruClient:
+    """Reads the journal and steers executions: ``KitaruClient(db=None).executions``."""
+
+    def __init__(self, db: Any = None):
+        self.journal: Journal = resolve_journal(db)
+        self.executions = Executions(self)
+
+
+class Executions:
+    """``client.executions``: queries and control verbs."""
+
+    def __init__(self, client: KitaruClient):
+        self._client = client
+        self._j = client.journal
+
+    # -- reading ------------------------------------------------------------------------
+    def _row(self, exec_id: str, *, with_values: bool = False) -> ExecutionRow:
+        if not isinstance(exec_id, str) or not exec_id:
+            raise KitaruUsageError(f"exec_id must be a non-empty str, got {exec_id!r}")
+        row = self._j.get_execution(exec_id, with_values=with_values)
+        if row is None and len(exec_id) < 32:
+            found = self._j.find_exec_ids(exec_id)
+            if len(found) == 1:
+                row = self._j.get_execution(found[0], with_values=with_values)
+            elif len(found) > 1:
+                raise KitaruUsageError(f"exec id prefix {exec_id!r} matches several executions; give more characters")
+        if row is None:
+            raise KitaruUsageError(
+                f"no execution {exec_id!r} in the journal {self._j.location}; list them with "
+                "KitaruClient().executions.list()"
+            )
+        return row
+
+    def _model(self, row: ExecutionRow, calls: list[CallRow] | None = None) -> Execution:
+        calls = self._j.load_calls(row.exec_id, with_values=False) if calls is None else calls
+        by_call: dict[str, list[CheckpointAttempt]] = {}
+        for a in self._j.list_attempts(row.exec_id):
+            by_call.setdefault(a.call_id, []).append(_attempt_model(a))
+        for lst in by_call.values():
+            lst.sort(key=lambda a: a.number)
+        checkpoints = [_call_model(c, by_call.get(c.call_id, [])) for c in calls if c.kind == "checkpoint"]
+        waits = [_wait_model(c) for c in calls if c.kind == "wait" and c.status == "waiting"]
+        inputs: dict[str, Any] = {}
+        if row.inputs is not None:
+            try:
+                inputs = engine.load_inputs(row) if row.inputs.data is not None else {"preview": row.inputs.preview}
+            except Exception:
+                inputs = {"preview": row.inputs.preview}
+        return Execution(
+            exec_id=row.exec_id, flow_name=row.flow_name, status=ExecutionStatus(row.status),
+            started_at=_ts(row.started_at), ended_at=_ts(row.ended_at), inputs=inputs,  # type: ignore[arg-type]
+            failure=row.failure, checkpoints=checkpoints, pending_waits=waits,
+            original_exec_id=row.original_exec_id, replay_from=row.replay_from, kind=row.kind,
+            result_preview=row.result.preview if row.result else None, meta=row.meta, _client=self._client,
+        )
+
+    def get(self, exec_id: str) -> Execution:
+        """One execution with its checkpoints, attempts, failures and pending waits."""
+        return self._model(self._row(exec_id, with_values=True))
+
+    def _check_filters(self, status: Any, limit: Any, offset: Any) -> str | None:
+        if isinstance(status, ExecutionStatus):
+            status = status.value
+        if status is not None and status not in _STATUSES:
+            raise KitaruUsageError(f"status must be one of {sorted(_STATUSES)}, got {status!r}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise KitaruUsageError(f"limit must be an int >= 0, got {limit!r}")
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise KitaruUsageError(f"offset must be an int >= 0, got {offset!r}")
+        return status  # type: ignore[no-any-return]
+
+    def list(
+        self, *, flow: str | None = None, status: ExecutionStatus | str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[Execution]:
+        """Executions, newest first (summaries: checkpoints are not loaded; use get() for them)."""
+        st = self._check_filters(status, limit, offset)
+        rows = self._j.list_executions(flow=flow, status=st, limit=limit, offset=offset)
+        return [self._model(r, calls=[]) for r in rows]
+
+    def count(self, *, flow: str | None = None, status: ExecutionStatus | str | None = None) -> int:
+        st = self._check_filters(status, 0, 0)
+        return self._j.count_executions(flow=flow, status=st)
+
+    def latest(self, *, flow: str | None = None, status: ExecutionStatus | str | None = None) -> Execution | None:
+        st = self._check_filters(status, 1, 0)
+        rows = self._j.list_executions(flow=flow, status=st, limit=1)
+        return self.get(rows[0].exec_id) if rows else None
+
+    def pending_waits(self, exec_id: str) -> list[PendingWait]:
+        row = self._row(exec_id)
+        return [_wait_model(c) for c in self._j.load_calls(row.exec_id, with_values=False)
+                if c.kind == "wait" and c.status == "waiting"]
+
+    def _result(self, exec_id: str) -> Any:
+        row = self._row(exec_id, with_values=True)
+        if row.status == "completed":
+            known, value = engine.live_result(row.exec_id)
+            if known:
+                return value
+            return serde.loads(row.result.format, row.result.data) if row.result else None
+        self._raise_for(row)
+        raise KitaruStateError(
+            f"execution {row.exec_id[:8]} of flow {row.flow_name!r} is {row.status}; it has no result yet"
+        )
+
+    def _raise_for(self, row: ExecutionRow) -> None:
+        if row.status == "failed":
+            f = row.failure or FailureInfo(FailureOrigin.UNKNOWN, "unknown failure")
+            cls: type[KitaruExecutionError] = KitaruExecutionError
+            if f.origin is FailureOrigin.USER_CODE:
+                cls = KitaruUserCodeError
+            elif f.origin is FailureOrigin.DIVERGENCE:
+                cls = KitaruDivergenceError
+            what = f"{f.exception_type}: {f.message}" if f.exception_type else f.message
+            err = cls(
+                f"execution {row.exec_id[:8]} of flow {row.flow_name!r} failed ({f.origin.value}): {what}",
+                exec_id=row.exec_id, status=ExecutionStatus.FAILED, failure_origin=f.origin,
+            )
+            raise err from engine.live_exception(row.exec_id)
+        if row.status == "cancelled":
+            raise KitaruStateError(f"execution {row.exec_id[:8]} of flow {row.flow_name!r} was cancelled")
+
+    # -- control ------------------------------------------------------------------------
+    def _flow(self, row: ExecutionRow) -> Any:
+        flow = registry.get_flow(row.flow_name)
+        if flow is None:
+            raise KitaruStateError(
+                f"flow {row.flow_name!r} is not defined in this process; run the cell that defines it, "
+                "then try again"
+            )
+        return flow
+
+    def _drive(self, row: ExecutionRow, expect: tuple[str, ...]) -> Execution:
+        body = self._body(row)
+        if not engine.claim(self._j, row.exec_id, expect):
+            now_row = self._row(row.exec_id)
+            raise KitaruStateError(
+                f"execution {row.exec_id[:8]} is {now_row.status} now: another caller continued it first"
+            )
+        fresh = self._row(row.exec_id, with_values=True)
+        engine.drive(self._j, row.exec_id, row.flow_name, body, engine.load_inputs(fresh))
+        return self.get(row.exec_id)
+
+    def _body(self, row: ExecutionRow) -> Any:
+        if row.kind == "workflow":
+            from kitaru_nb.workflow.runner import body_for
+
+            return body_for(row)
+        return self._flow(row).fn
+
+    def input(self, exec_id: str, *, wait: str, value: Any) -> Execution:
+        """Answer a pending wait; resumes the execution at once when this process knows the flow."""
+        from kitaru_nb.wait import validate_answer
+
+        row = self._row(exec_id)
+        call = self._pending_wait(row, wait)
+        answer = validate_answer(row.exec_id, wait, call.wait_schema or "{}", value)
+        if not self._j.answer_wait(call.call_id, StoredValue(serde.JSON, serde.preview(answer),
+                                                             json.dumps(answer).encode()),
+                                   answered_at=time.time()):
+            raise KitaruStateError(f"wait {wait!r} of execution {row.exec_id[:8]} was answered meanwhile")
+        self._resume_if_ready(row.exec_id)
+        return self.get(row.exec_id)
+
+    def _pending_wait(self, row: ExecutionRow, wait: str) -> CallRow:
+        if not isinstance(wait, str) or not wait:
+            raise KitaruUsageError(f"wait must be the wait's name (a non-empty str), got {wait!r}")
+        calls = [c for c in self._j.load_calls(row.exec_id, with_values=False) if c.kind == "wait"]
+        for c in calls:
+            if c.name == wait:
+                if c.status != "waiting":
+                    raise KitaruStateError(
+                        f"wait {wait!r} of execution {row.exec_id[:8]} is not pending (it is {c.status})"
+                    )
+                return c
+        pending = [c.name for c in calls if c.status == "waiting"]
+        raise KitaruUsageError(
+            f"execution {row.exec_id[:8]} has no wait named {wait!r}; pending waits: {pending or 'none'}"
+        )
+
+    def _resume_if_ready(self, exec_id: str) -> bool:
+        """Resume a waiting execution whose waits are all answered, if this process knows its flow."""
+        row = self._row(exec_id)
+        if row.status != "waiting":
+            return False
+        calls = self._j.load_calls(row.exec_id, with_values=False)
+        if any((c.kind == "wait" and c.status == "waiting") or c.paused for c in calls):
+            return False
+        try:
+            self._body(row)
+        except KitaruStateError:
+            return False
+        try:
+            self._drive(row, ("waiting",))
+        except KitaruStateError:
+            return False
+        return True
+
+    def abort_wait(self, exec_id: str, *, wait: str) -> Execution:
+        """End the execution as failed, naming the wait that was aborted."""
+        row = self._row(exec_id)
+        call = self._pending_wait(row, wait)
+        message = f"wait {wait!r} was aborted; the execution ended without an answer"
+        self._j.finish_call(call.call_id, None, status="failed", ended_at=time.time(),
+                            failure=FailureInfo(FailureOrigin.RUNTIME, message, "KitaruWaitAborted"))
+        self._j.set_execution_status(row.exec_id, "failed", ended_at=time.time(),
+                                     failure=FailureInfo(FailureOrigin.RUNTIME, message, "KitaruWaitAborted"),
+                                     expect=("waiting",))
+        return self.get(row.exec_id)
+
+    def resume(self, exec_id: str) -> Execution:
+        """Continue a waiting execution whose input arrived, or one left running by a dead process."""
+        row = self._row(exec_id)
+        if row.status == "waiting":
+            calls = self._j.load_calls(row.exec_id, with_values=False)
+            open_waits = [c.name for c in calls if c.kind == "wait" and c.status == "waiting"]
+            if open_waits:
+                raise KitaruStateError(
+                    f"execution {row.exec_id[:8]} still waits for {open_waits}; answer with "
+                    f"executions.input({row.exec_id[:8]!r}, wait={open_waits[0]!r}, value=...)"
+                )
+            paused = [c.name for c in calls if c.paused]
+            if paused:
+                raise KitaruStateError(
+                    f"checkpoint {paused[0]!r} of execution {row.exec_id[:8]} failed and waits for a decision; "
+                    "call executions.retry(...) or executions.skip(...)"
+                )
+            return self._drive(row, ("waiting",))
+        if row.status == "running":
+            if row.owner_pid is not None and row.owner_pid != os.getpid() and _alive(row.owner_pid):
+                raise KitaruStateError(
+                    f"execution {row.exec_id[:8]} is running in process {row.owner_pid}; wait for it or cancel it"
+                )
+            self._j.recover_interrupted(lambda pid: pid != row.owner_pid and _alive(pid))
+            return self._drive(row, ("running",))
+        raise KitaruStateError(
+            f"execution {row.exec_id[:8]} is {row.status}; only waiting or interrupted executions resume"
+            + ("; use retry() for a failed one" if row.status == "failed" else "")
+        )
+
+    def retry(self, exec_id: str) -> Execution:
+        """Run a failed execution again (same exec_id) with the current code, or retry a checkpoint
+        that is paused on error. Completed checkpoints are reused, new attempts appended."""
+        row = self._row(exec_id)
+        if row.status == "failed":
+            self._body(row)
+            return self._drive(row, ("failed",))
+        if row.status == "waiting":
+            call = self._paused_call(row)
+            self._body(row)
+            self._j.decide_call(call.call_id, status="failed", ended_at=call.ended_at)
+            return self._drive(row, ("waiting",))
+        raise KitaruStateError(
+            f"execution {row.exec_id[:8]} is {row.status}; retry() continues failed executions and checkpoints "
+            "paused on error"
+        )
+
+    def skip(self, exec_id: str, *, checkpoint: str | None = None) -> Execution:
+        """Skip a checkpoint paused on error (it returns None) and continue the execution."""
+        row = self._row(exec_id)
+        if row.status != "waiting":
+            raise KitaruStateError(f"execution {row.exec_id[:8]} is {row.status}; only a paused checkpoint can be skipped")
+        call = self._paused_call(row, checkpoint)
+        self._body(row)
+        self._j.decide_call(call.call_id, status="skipped", ended_at=time.time())
+        return self._drive(row, ("waiting",))
+
+    def _paused_call(self, row: ExecutionRow, name: str | None = None) -> CallRow:
+        paused = [c for c in self._j.load_calls(row.exec_id, with_values=False) if c.paused]
+        if name is not None:
+            paused = [c for c in paused if c.name == name]
+        if not paused:
+            raise KitaruStateError(
+                f"execution {row.exec_id[:8]} has no checkpoint paused on error"
+                + (f" named {name!r}" if name else "")
+                + "; answer its pending waits with executions.input(...)"
+            )
+        return paused[0]
+
+    def cancel(self, exec_id: str) -> Execution:
+        row = self._row(exec_id)
+        if not self._j.set_execution_status(row.exec_id, "cancelled", ended_at=time.time(),
+                                            expect=("running", "waiting")):
+            raise KitaruStateError(f"execution {row.exec_id[:8]} is {row.status}; only running or waiting ones cancel")
+        return self.get(row.exec_id)
+
+    def replay(self, exec_id: str, *, from_: str, overrides: dict[str, Any] | None = None, **flow_inputs: Any) -> Execution:
+        """A new execution that reuses everything before ``from_`` and runs the rest live."""
+        from kitaru_nb.runtime.replay import prepare_replay
+
+        row = self._row(exec_id, with_values=True)
+        flow = self._flow(row)
+        new_id = prepare_replay(self._j, row, flow, from_, overrides, flow_inputs)
+        new_row = self._row(new_id, with_values=True)
+        engine.drive(self._j, new_id, row.flow_name, flow.fn, engine.load_inputs(new_row))
+        return self.get(new_id)
+
+    # -- blocking -----------------------------------------------------------------------
+    def _block(self, exec_id: str, *, timeout: float | None, in_kernel: bool) -> ExecutionStatus:
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0):
+            raise KitaruUsageError(f"timeout must be a number of seconds >= 0, got {timeout!r}")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        token = None
+        while True:
+            row = self._row(exec_id)
+            status = ExecutionStatus(row.status)
+            if status.is_terminal:
+                return status
+            if status is ExecutionStatus.WAITING:
+                if self._resume_if_ready(row.exec_id):
+                    continue
+                if in_kernel:
+                    waits = self.pending_waits(row.exec_id)
+                    what = (f"waits for {waits[0].name!r}: answer it in the panel (display the handle), "
+                            f"with `await handle`, or with KitaruClient().executions.input({row.exec_id[:8]!r}, "
+                            f"wait={waits[0].name!r}, value=...)") if waits else (
+                        "has a checkpoint paused on error: click Retry or Skip in the panel, or call "
+                        f"KitaruClient().executions.retry({row.exec_id[:8]!r}) / .skip(...)")
+                    raise KitaruStateError(f"execution {row.exec_id[:8]} of flow {row.flow_name!r} {what}")
+            elif status is ExecutionStatus.RUNNING and row.owner_pid is not None and not _alive(row.owner_pid):
+                try:
+                    self.resume(row.exec_id)
+                    continue
+                except KitaruStateError:
+                    pass
+            if deadline is not None and time.monotonic() >= deadline:
+                raise KitaruTimeoutError(
+                    f"execution {row.exec_id[:8]} of flow {row.flow_name!r} is still {row.status} after {timeout} s"
+                )
+            # sleep until another process commits (cheap to poll), at most 25 ms per step
+            stop = time.monotonic() + 0.25
+            while time.monotonic() < stop and (deadline is None or time.monotonic() < deadline):
+                new = self._j.change_token()
+                if token is not None and new != token:
+                    token = new
+                    break
+                token = new
+                time.sleep(0.01)
+
+    def statuses(self, exec_ids: Sequence[str]) -> dict[str, str]:
+        out = {}
+        for e in exec_ids:
+            r = self._j.get_execution(e, with_values=False)
+            if r is not None:
+                out[e] = r.status
+        return out

@@ -1,0 +1,77 @@
+"""Which journal to use: ``configure(db=...)`` > ``KITARU_NB_DB`` > ``./kitaru.db``."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from kitaru_nb.errors import KitaruUsageError
+from kitaru_nb.journal.base import Journal
+
+DEFAULT_FILENAME = "kitaru.db"
+ENV_VAR = "KITARU_NB_DB"
+
+_lock = threading.Lock()
+_configured: Any = None
+_recovered: set[int] = set()
+
+
+def configure(*, db: str | os.PathLike[str] | Journal | Any | None = None) -> None:
+    """Choose the journal for flows and clients of this process.
+
+    ``db`` is a path to the SQLite journal, a journal object, a ``SqliteDb``, or None
+    to go back to the default (``KITARU_NB_DB`` or ``kitaru.db`` in the working folder).
+    """
+    global _configured
+    if db is not None and not isinstance(db, (str, os.PathLike)) and not hasattr(db, "load_calls") and not hasattr(
+        db, "journal"
+    ):
+        raise KitaruUsageError(
+            f"configure(db=...) takes a file path, a journal or a SqliteDb, not {type(db).__name__}"
+        )
+    with _lock:
+        _configured = db
+
+
+def default_path() -> Path:
+    env = os.environ.get(ENV_VAR)
+    return Path(env) if env else Path.cwd() / DEFAULT_FILENAME
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def resolve_journal(db: Any = None) -> Journal:
+    """The journal for ``db`` (see ``configure``), opened once per process and path."""
+    from kitaru_nb.journal.sqlite import open_journal
+
+    target = db if db is not None else _configured
+    if target is None:
+        target = default_path()
+    journal: Journal
+    if isinstance(target, (str, os.PathLike)):
+        journal = open_journal(target)
+    elif hasattr(target, "journal"):
+        journal = target.journal
+    elif hasattr(target, "load_calls"):
+        journal = target
+    else:
+        raise KitaruUsageError(f"db must be a file path, a journal or a SqliteDb, not {type(target).__name__}")
+    key = id(journal)
+    if key not in _recovered:
+        with _lock:
+            if key not in _recovered:
+                _recovered.add(key)
+                journal.recover_interrupted(_alive)
+    return journal

@@ -1,0 +1,154 @@
+"""Journal rows and the storage protocol every journal implements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kitaru_nb.models import FailureInfo
+
+
+@dataclass(slots=True)
+class StoredValue:
+    """A serialized value: its format, a text preview and the bytes (None when not loaded)."""
+
+    format: str
+    preview: str
+    data: bytes | None = None
+
+
+@dataclass(slots=True)
+class ExecutionRow:
+    exec_id: str
+    flow_name: str
+    status: str
+    started_at: float
+    kind: str = "flow"
+    ended_at: float | None = None
+    owner_pid: int | None = None
+    original_exec_id: str | None = None
+    replay_from: str | None = None
+    failure: FailureInfo | None = None
+    inputs: StoredValue | None = None
+    result: StoredValue | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    seq: int = 0
+
+
+@dataclass(slots=True)
+class CallRow:
+    call_id: str
+    exec_id: str
+    idx: int
+    kind: str
+    name: str
+    status: str
+    started_at: float
+    ended_at: float | None = None
+    fingerprint: str | None = None
+    original_call_id: str | None = None
+    failure: FailureInfo | None = None
+    paused: bool = False
+    wait_schema: str | None = None
+    wait_question: str | None = None
+    wait_metadata: str | None = None
+    wait_timeout: float | None = None
+    output: StoredValue | None = None
+
+
+@dataclass(slots=True)
+class AttemptRow:
+    attempt_id: str
+    call_id: str
+    exec_id: str
+    number: int
+    status: str
+    started_at: float
+    ended_at: float | None = None
+    failure: FailureInfo | None = None
+
+
+class Journal(Protocol):
+    """What the engine and the client need from storage.
+
+    Every method is one atomic write or one consistent read.
+    """
+
+    location: str
+
+    def create_execution(self, row: ExecutionRow) -> None: ...
+
+    def get_execution(self, exec_id: str, *, with_values: bool = True) -> ExecutionRow | None: ...
+
+    def find_exec_ids(self, prefix: str, limit: int = 2) -> list[str]: ...
+
+    def list_executions(
+        self, *, flow: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[ExecutionRow]: ...
+
+    def count_executions(self, *, flow: str | None = None, status: str | None = None) -> int: ...
+
+    def set_execution_status(
+        self,
+        exec_id: str,
+        status: str,
+        *,
+        ended_at: float | None = None,
+        failure: FailureInfo | None = None,
+        result: StoredValue | None = None,
+        owner_pid: int | None = None,
+        expect: Sequence[str] | None = None,
+    ) -> bool:
+        """Set status (and clear or set failure/result); False when ``expect`` did not match."""
+        ...
+
+    def set_execution_meta(self, exec_id: str, meta: dict[str, Any]) -> None: ...
+
+    def insert_call(self, call: CallRow, attempt: AttemptRow | None = None) -> None: ...
+
+    def insert_calls(self, calls: Sequence[CallRow]) -> None: ...
+
+    def restart_call(self, call_id: str, attempt: AttemptRow) -> None:
+        """Mark a failed/interrupted call running again and append its next attempt."""
+        ...
+
+    def start_attempt(self, attempt: AttemptRow) -> None: ...
+
+    def fail_attempt(self, attempt_id: str, *, ended_at: float, failure: FailureInfo) -> None: ...
+
+    def finish_call(
+        self,
+        call_id: str,
+        attempt_id: str | None,
+        *,
+        status: str,
+        ended_at: float,
+        output: StoredValue | None = None,
+        failure: FailureInfo | None = None,
+        paused: bool = False,
+    ) -> None:
+        """End a call (and its current attempt, if any) in one write."""
+        ...
+
+    def answer_wait(self, call_id: str, value: StoredValue, *, answered_at: float) -> bool:
+        """Record a wait answer; False when the wait was no longer pending."""
+        ...
+
+    def decide_call(self, call_id: str, *, status: str, ended_at: float | None) -> bool:
+        """Apply a decision to a paused call (retry: status running; skip: status skipped)."""
+        ...
+
+    def load_calls(self, exec_id: str, *, with_values: bool = True) -> list[CallRow]: ...
+
+    def list_attempts(self, exec_id: str) -> list[AttemptRow]: ...
+
+    def recover_interrupted(self, is_alive: Callable[[int], bool]) -> int:
+        """Mark running attempts whose owning process is gone as interrupted."""
+        ...
+
+    def change_token(self) -> int:
+        """A number that changes whenever another connection commits (cheap to poll)."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,203 @@
+"""An in-memory journal: same contract as the SQLite one, nothing survives the process."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, StoredValue
+from kitaru_nb.models import FailureInfo
+
+
+class MemoryJournal:
+    """Keeps rows in dicts; for tests and throwaway runs."""
+
+    def __init__(self) -> None:
+        self.location = ":memory:"
+        self._lock = threading.RLock()
+        self._execs: dict[str, ExecutionRow] = {}
+        self._calls: dict[str, CallRow] = {}
+        self._attempts: dict[str, AttemptRow] = {}
+        self._seq = 0
+        self._version = 0
+
+    def create_execution(self, row: ExecutionRow) -> None:
+        with self._lock:
+            if row.exec_id in self._execs:
+                raise ValueError(f"execution {row.exec_id} exists")
+            self._seq += 1
+            row.seq = self._seq
+            self._execs[row.exec_id] = copy.deepcopy(row)
+
+    def get_execution(self, exec_id: str, *, with_values: bool = True) -> ExecutionRow | None:
+        with self._lock:
+            row = self._execs.get(exec_id)
+            if row is None:
+                return None
+            out = copy.deepcopy(row)
+            if not with_values:
+                for v in (out.inputs, out.result):
+                    if v is not None:
+                        v.data = None
+            return out
+
+    def find_exec_ids(self, prefix: str, limit: int = 2) -> list[str]:
+        with self._lock:
+            return sorted(e for e in self._execs if e.startswith(prefix))[:limit]
+
+    def _matching(self, flow: str | None, status: str | None) -> list[ExecutionRow]:
+        rows = [
+            r for r in self._execs.values()
+            if (flow is None or r.flow_name == flow) and (status is None or r.status == status)
+        ]
+        rows.sort(key=lambda r: r.seq, reverse=True)
+        return rows
+
+    def list_executions(
+        self, *, flow: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[ExecutionRow]:
+        with self._lock:
+            out = []
+            for r in self._matching(flow, status)[offset : offset + limit]:
+                c = copy.deepcopy(r)
+                for v in (c.inputs, c.result):
+                    if v is not None:
+                        v.data = None
+                out.append(c)
+            return out
+
+    def count_executions(self, *, flow: str | None = None, status: str | None = None) -> int:
+        with self._lock:
+            return len(self._matching(flow, status))
+
+    def set_execution_status(
+        self,
+        exec_id: str,
+        status: str,
+        *,
+        ended_at: float | None = None,
+        failure: FailureInfo | None = None,
+        result: StoredValue | None = None,
+        owner_pid: int | None = None,
+        expect: Sequence[str] | None = None,
+    ) -> bool:
+        with self._lock:
+            row = self._execs.get(exec_id)
+            if row is None or (expect is not None and row.status not in expect):
+                return False
+            row.status, row.ended_at, row.failure = status, ended_at, failure
+            if result is not None:
+                row.result = copy.deepcopy(result)
+            if owner_pid is not None:
+                row.owner_pid = owner_pid
+            self._version += 1
+            return True
+
+    def set_execution_meta(self, exec_id: str, meta: dict[str, Any]) -> None:
+        with self._lock:
+            self._execs[exec_id].meta = copy.deepcopy(meta)
+
+    def insert_call(self, call: CallRow, attempt: AttemptRow | None = None) -> None:
+        with self._lock:
+            if call.call_id in self._calls or any(
+                c.exec_id == call.exec_id and c.idx == call.idx for c in self._calls.values()
+            ):
+                raise ValueError(f"call {call.exec_id}#{call.idx} exists")
+            self._calls[call.call_id] = copy.deepcopy(call)
+            if attempt is not None:
+                self._attempts[attempt.attempt_id] = replace(attempt)
+            self._version += 1
+
+    def insert_calls(self, calls: Sequence[CallRow]) -> None:
+        for c in calls:
+            self.insert_call(c)
+
+    def restart_call(self, call_id: str, attempt: AttemptRow) -> None:
+        with self._lock:
+            c = self._calls[call_id]
+            c.status, c.ended_at, c.paused, c.failure = "running", None, False, None
+            self._attempts[attempt.attempt_id] = replace(attempt)
+
+    def start_attempt(self, attempt: AttemptRow) -> None:
+        with self._lock:
+            self._attempts[attempt.attempt_id] = replace(attempt)
+
+    def fail_attempt(self, attempt_id: str, *, ended_at: float, failure: FailureInfo) -> None:
+        with self._lock:
+            a = self._attempts[attempt_id]
+            a.status, a.ended_at, a.failure = "failed", ended_at, failure
+
+    def finish_call(
+        self,
+        call_id: str,
+        attempt_id: str | None,
+        *,
+        status: str,
+        ended_at: float,
+        output: StoredValue | None = None,
+        failure: FailureInfo | None = None,
+        paused: bool = False,
+    ) -> None:
+        with self._lock:
+            if attempt_id is not None:
+                a = self._attempts[attempt_id]
+                a.status = "completed" if failure is None else "failed"
+                a.ended_at, a.failure = ended_at, failure
+            c = self._calls[call_id]
+            c.status, c.ended_at, c.failure, c.paused = status, ended_at, failure, paused
+            c.output = copy.deepcopy(output)
+            self._version += 1
+
+    def answer_wait(self, call_id: str, value: StoredValue, *, answered_at: float) -> bool:
+        with self._lock:
+            c = self._calls.get(call_id)
+            if c is None or c.kind != "wait" or c.status != "waiting":
+                return False
+            c.status, c.ended_at, c.output = "completed", answered_at, copy.deepcopy(value)
+            self._version += 1
+            return True
+
+    def decide_call(self, call_id: str, *, status: str, ended_at: float | None) -> bool:
+        with self._lock:
+            c = self._calls.get(call_id)
+            if c is None or not c.paused:
+                return False
+            c.status, c.paused, c.ended_at = status, False, ended_at
+            self._version += 1
+            return True
+
+    def load_calls(self, exec_id: str, *, with_values: bool = True) -> list[CallRow]:
+        with self._lock:
+            rows = sorted((c for c in self._calls.values() if c.exec_id == exec_id), key=lambda c: c.idx)
+            out = [copy.deepcopy(c) for c in rows]
+            if not with_values:
+                for c in out:
+                    if c.output is not None:
+                        c.output.data = None
+            return out
+
+    def list_attempts(self, exec_id: str) -> list[AttemptRow]:
+        with self._lock:
+            return [replace(a) for a in self._attempts.values() if a.exec_id == exec_id]
+
+    def recover_interrupted(self, is_alive: Callable[[int], bool]) -> int:
+        n = 0
+        with self._lock:
+            for a in self._attempts.values():
+                if a.status != "running":
+                    continue
+                pid = self._execs[a.exec_id].owner_pid
+                if pid is None or not is_alive(pid):
+                    a.status = "interrupted"
+                    n += 1
+        return n
+
+    def change_token(self) -> int:
+        with self._lock:
+            return self._version
+
+    def close(self) -> None:
+        pass

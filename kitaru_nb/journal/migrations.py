@@ -1,0 +1,100 @@
+"""Versioned schema migrations, applied in order, each atomic and recorded by name.
+
+``PRAGMA user_version`` holds how many migrations a file has; a file with more
+than this code knows was written by a newer kitaru_nb and is refused untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+Migration = tuple[str, Callable[[sqlite_utils.Database], None]]
+
+
+def _run_statements(db: sqlite_utils.Database, script: str) -> None:
+    # executescript() would COMMIT the surrounding transaction: run one by one.
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _m001_initial(db: sqlite_utils.Database) -> None:
+    _run_statements(
+        db,
+        """
+        CREATE TABLE executions (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            exec_id TEXT NOT NULL UNIQUE,
+            flow_name TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'flow',
+            status TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            ended_at REAL,
+            owner_pid INTEGER,
+            original_exec_id TEXT,
+            replay_from TEXT,
+            failure_origin TEXT,
+            failure_type TEXT,
+            failure_message TEXT,
+            failure_traceback TEXT,
+            meta TEXT NOT NULL DEFAULT '{}',
+            inputs_format TEXT,
+            inputs_preview TEXT,
+            result_format TEXT,
+            result_preview TEXT,
+            inputs BLOB,
+            result BLOB
+        );
+        CREATE INDEX executions_by_status ON executions(status, seq);
+        CREATE INDEX executions_by_flow ON executions(flow_name, seq);
+        CREATE TABLE calls (
+            call_id TEXT PRIMARY KEY,
+            exec_id TEXT NOT NULL,
+            idx INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            status TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            ended_at REAL,
+            fingerprint TEXT,
+            original_call_id TEXT,
+            failure_origin TEXT,
+            failure_type TEXT,
+            failure_message TEXT,
+            failure_traceback TEXT,
+            paused INTEGER NOT NULL DEFAULT 0,
+            wait_schema TEXT,
+            wait_question TEXT,
+            wait_metadata TEXT,
+            wait_timeout REAL,
+            output_format TEXT,
+            output_preview TEXT,
+            output BLOB,
+            UNIQUE (exec_id, idx)
+        );
+        CREATE TABLE attempts (
+            attempt_id TEXT PRIMARY KEY,
+            call_id TEXT NOT NULL,
+            exec_id TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            ended_at REAL,
+            failure_origin TEXT,
+            failure_type TEXT,
+            failure_message TEXT,
+            failure_traceback TEXT
+        );
+        CREATE INDEX attempts_by_exec ON attempts(exec_id);
+        CREATE INDEX attempts_running ON attempts(status) WHERE status = 'running';
+        """,
+    )
+
+
+MIGRATIONS: list[Migration] = [
+    ("001_initial", _m001_initial),
+]
+
+LATEST_VERSION = len(MIGRATIONS)

@@ -1,0 +1,469 @@
+"""The SQLite journal (sqlite-utils connection, prepared SQL, WAL, one transaction per write)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from kitaru_nb.errors import KitaruBackendError
+from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, StoredValue
+from kitaru_nb.journal.migrations import LATEST_VERSION, MIGRATIONS
+from kitaru_nb.models import FailureInfo
+from kitaru_nb.types import FailureOrigin
+
+APPLICATION_ID = 0x4B544E42  # "KTNB": marks a file as a kitaru_nb journal
+BUSY_TIMEOUT_MS = 15_000
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+_EXEC_COLS = (
+    "seq, exec_id, flow_name, kind, status, started_at, ended_at, owner_pid, original_exec_id, "
+    "replay_from, failure_origin, failure_type, failure_message, failure_traceback, meta, "
+    "inputs_format, inputs_preview, result_format, result_preview"
+)
+_CALL_COLS = (
+    "call_id, exec_id, idx, kind, name, status, started_at, ended_at, fingerprint, original_call_id, "
+    "failure_origin, failure_type, failure_message, failure_traceback, paused, wait_schema, "
+    "wait_question, wait_metadata, wait_timeout, output_format, output_preview"
+)
+_ATTEMPT_COLS = (
+    "attempt_id, call_id, exec_id, number, status, started_at, ended_at, "
+    "failure_origin, failure_type, failure_message, failure_traceback"
+)
+
+
+def _failure(origin: str | None, etype: str | None, message: str | None, tb: str | None) -> FailureInfo | None:
+    if origin is None:
+        return None
+    return FailureInfo(origin=FailureOrigin(origin), message=message or "", exception_type=etype, traceback=tb)
+
+
+def _failure_cols(f: FailureInfo | None) -> tuple[str | None, str | None, str | None, str | None]:
+    if f is None:
+        return (None, None, None, None)
+    return (f.origin.value, f.exception_type, f.message, f.traceback)
+
+
+def _exec_row(r: Sequence[Any], blobs: Sequence[Any] | None = None) -> ExecutionRow:
+    inputs = StoredValue(r[15], r[16] or "", blobs[0] if blobs else None) if r[15] else None
+    result = StoredValue(r[17], r[18] or "", blobs[1] if blobs else None) if r[17] else None
+    return ExecutionRow(
+        seq=r[0],
+        exec_id=r[1],
+        flow_name=r[2],
+        kind=r[3],
+        status=r[4],
+        started_at=r[5],
+        ended_at=r[6],
+        owner_pid=r[7],
+        original_exec_id=r[8],
+        replay_from=r[9],
+        failure=_failure(r[10], r[11], r[12], r[13]),
+        meta=json.loads(r[14]) if r[14] else {},
+        inputs=inputs,
+        result=result,
+    )
+
+
+def _call_row(r: Sequence[Any], output: bytes | None = None) -> CallRow:
+    return CallRow(
+        call_id=r[0],
+        exec_id=r[1],
+        idx=r[2],
+        kind=r[3],
+        name=r[4],
+        status=r[5],
+        started_at=r[6],
+        ended_at=r[7],
+        fingerprint=r[8],
+        original_call_id=r[9],
+        failure=_failure(r[10], r[11], r[12], r[13]),
+        paused=bool(r[14]),
+        wait_schema=r[15],
+        wait_question=r[16],
+        wait_metadata=r[17],
+        wait_timeout=r[18],
+        output=StoredValue(r[19], r[20] or "", output) if r[19] else None,
+    )
+
+
+def _attempt_row(r: Sequence[Any]) -> AttemptRow:
+    return AttemptRow(
+        attempt_id=r[0],
+        call_id=r[1],
+        exec_id=r[2],
+        number=r[3],
+        status=r[4],
+        started_at=r[5],
+        ended_at=r[6],
+        failure=_failure(r[7], r[8], r[9], r[10]),
+    )
+
+
+def _check_file(path: Path) -> None:
+    """Refuse, without touching it, a file that is not an SQLite database."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise KitaruBackendError(f"cannot read the journal file {path}: {exc}") from exc
+    if head and head != _SQLITE_MAGIC:
+        raise KitaruBackendError(
+            f"{path} is not a kitaru_nb journal (not an SQLite file). The file was left untouched; "
+            "point KITARU_NB_DB or kitaru_nb.configure(db=...) to another path."
+        )
+
+
+class SqliteJournal:
+    """A journal in one SQLite file. Safe to share between threads of a process."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path).expanduser().resolve()
+        self.location = str(self.path)
+        _check_file(self.path)
+        if not self.path.parent.exists():
+            raise KitaruBackendError(
+                f"the folder of the journal {self.path} does not exist; create it or choose another path"
+            )
+        self._lock = threading.RLock()
+        try:
+            conn = sqlite3.connect(
+                self.location, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+            )
+        except sqlite3.Error as exc:
+            raise KitaruBackendError(f"cannot open the journal {self.path}: {exc}") from exc
+        self.db = sqlite_utils.Database(conn)
+        self._conn = conn
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise KitaruBackendError(
+                f"{self.path} is not a usable kitaru_nb journal ({exc}). The file was left untouched; "
+                "point KITARU_NB_DB or kitaru_nb.configure(db=...) to another path."
+            ) from exc
+        except BaseException:
+            conn.close()
+            raise
+
+    # -- opening and migrations ---------------------------------------------------------
+    def _open(self) -> None:
+        ex = self.db.execute
+        ex(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        app_id = ex("PRAGMA application_id").fetchone()[0]
+        version = ex("PRAGMA user_version").fetchone()[0]
+        if app_id not in (0, APPLICATION_ID):
+            raise KitaruBackendError(
+                f"{self.path} is an SQLite file of another application (application_id {app_id:#x}), "
+                "not a kitaru_nb journal. It was left untouched; choose another path."
+            )
+        if app_id == 0:
+            tables = ex("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchone()[0]
+            if tables:
+                raise KitaruBackendError(
+                    f"{self.path} is an SQLite database but not a kitaru_nb journal. It was left untouched; "
+                    "choose another path for the journal."
+                )
+        if version > LATEST_VERSION:
+            raise KitaruBackendError(
+                f"{self.path} was written by a newer kitaru_nb (schema version {version}, this one knows "
+                f"up to {LATEST_VERSION}). Upgrade kitaru_nb to use it; the file was left untouched."
+            )
+        if ex("PRAGMA journal_mode").fetchone()[0] != "wal":
+            ex("PRAGMA journal_mode = WAL")
+        ex("PRAGMA synchronous = NORMAL")
+        if version < LATEST_VERSION:
+            self._migrate()
+
+    def _migrate(self) -> None:
+        with self._write() as db:
+            # re-read inside the write lock: another process may have migrated meanwhile
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                db.execute("CREATE TABLE IF NOT EXISTS _kitaru_migrations (name TEXT PRIMARY KEY, applied_at REAL)")
+            for number, (name, apply) in enumerate(MIGRATIONS, start=1):
+                if number <= version:
+                    continue
+                apply(db)
+                db.execute("INSERT INTO _kitaru_migrations VALUES (?, julianday('now'))", (name,))
+                db.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite_utils.Database]:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise KitaruBackendError(
+                    f"the journal {self.path} is locked by another process ({exc}); try again"
+                ) from exc
+            try:
+                yield self.db
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise KitaruBackendError(f"cannot read the journal {self.path}: {exc}") from exc
+
+    # -- executions ---------------------------------------------------------------------
+    def create_execution(self, row: ExecutionRow) -> None:
+        i, r = row.inputs, row.result
+        with self._write() as db:
+            cur = db.execute(
+                "INSERT INTO executions (exec_id, flow_name, kind, status, started_at, ended_at, owner_pid, "
+                "original_exec_id, replay_from, failure_origin, failure_type, failure_message, "
+                "failure_traceback, meta, inputs_format, inputs_preview, result_format, result_preview, "
+                "inputs, result) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    row.exec_id, row.flow_name, row.kind, row.status, row.started_at, row.ended_at,
+                    row.owner_pid, row.original_exec_id, row.replay_from, *_failure_cols(row.failure),
+                    json.dumps(row.meta), i.format if i else None, i.preview if i else None,
+                    r.format if r else None, r.preview if r else None,
+                    i.data if i else None, r.data if r else None,
+                ),
+            )
+            row.seq = cur.lastrowid or 0
+
+    def get_execution(self, exec_id: str, *, with_values: bool = True) -> ExecutionRow | None:
+        cols = _EXEC_COLS + (", inputs, result" if with_values else "")
+        rows = self._read(f"SELECT {cols} FROM executions WHERE exec_id = ?", (exec_id,))
+        if not rows:
+            return None
+        r = rows[0]
+        return _exec_row(r, r[19:21] if with_values else None)
+
+    def find_exec_ids(self, prefix: str, limit: int = 2) -> list[str]:
+        hi = prefix + "\uffff"
+        return [r[0] for r in self._read(
+            "SELECT exec_id FROM executions WHERE exec_id >= ? AND exec_id < ? LIMIT ?", (prefix, hi, limit)
+        )]
+
+    def _where(self, flow: str | None, status: str | None) -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        if flow is not None:
+            clauses.append("flow_name = ?")
+            params.append(flow)
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def list_executions(
+        self, *, flow: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[ExecutionRow]:
+        where, params = self._where(flow, status)
+        rows = self._read(
+            f"SELECT {_EXEC_COLS} FROM executions{where} ORDER BY seq DESC LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return [_exec_row(r) for r in rows]
+
+    def count_executions(self, *, flow: str | None = None, status: str | None = None) -> int:
+        where, params = self._where(flow, status)
+        return int(self._read(f"SELECT count(*) FROM executions{where}", params)[0][0])
+
+    def set_execution_status(
+        self,
+        exec_id: str,
+        status: str,
+        *,
+        ended_at: float | None = None,
+        failure: FailureInfo | None = None,
+        result: StoredValue | None = None,
+        owner_pid: int | None = None,
+        expect: Sequence[str] | None = None,
+    ) -> bool:
+        sql = (
+            "UPDATE executions SET status = ?, ended_at = ?, failure_origin = ?, failure_type = ?, "
+            "failure_message = ?, failure_traceback = ?, owner_pid = coalesce(?, owner_pid)"
+        )
+        params: list[Any] = [status, ended_at, *_failure_cols(failure), owner_pid]
+        if result is not None:
+            sql += ", result_format = ?, result_preview = ?, result = ?"
+            params += [result.format, result.preview, result.data]
+        sql += " WHERE exec_id = ?"
+        params.append(exec_id)
+        if expect is not None:
+            sql += f" AND status IN ({','.join('?' * len(expect))})"
+            params += list(expect)
+        with self._write() as db:
+            return db.execute(sql, params).rowcount == 1
+
+    def set_execution_meta(self, exec_id: str, meta: dict[str, Any]) -> None:
+        with self._write() as db:
+            db.execute("UPDATE executions SET meta = ? WHERE exec_id = ?", (json.dumps(meta), exec_id))
+
+    # -- calls and attempts -------------------------------------------------------------
+    _INSERT_CALL = (
+        "INSERT INTO calls (call_id, exec_id, idx, kind, name, status, started_at, ended_at, fingerprint, "
+        "original_call_id, failure_origin, failure_type, failure_message, failure_traceback, paused, "
+        "wait_schema, wait_question, wait_metadata, wait_timeout, output_format, output_preview, output) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    )
+    _INSERT_ATTEMPT = (
+        "INSERT INTO attempts (attempt_id, call_id, exec_id, number, status, started_at, ended_at, "
+        "failure_origin, failure_type, failure_message, failure_traceback) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    )
+
+    @staticmethod
+    def _call_params(c: CallRow) -> tuple[Any, ...]:
+        o = c.output
+        return (
+            c.call_id, c.exec_id, c.idx, c.kind, c.name, c.status, c.started_at, c.ended_at, c.fingerprint,
+            c.original_call_id, *_failure_cols(c.failure), int(c.paused), c.wait_schema, c.wait_question,
+            c.wait_metadata, c.wait_timeout, o.format if o else None, o.preview if o else None,
+            o.data if o else None,
+        )
+
+    @staticmethod
+    def _attempt_params(a: AttemptRow) -> tuple[Any, ...]:
+        return (
+            a.attempt_id, a.call_id, a.exec_id, a.number, a.status, a.started_at, a.ended_at,
+            *_failure_cols(a.failure),
+        )
+
+    def insert_call(self, call: CallRow, attempt: AttemptRow | None = None) -> None:
+        with self._write() as db:
+            db.execute(self._INSERT_CALL, self._call_params(call))
+            if attempt is not None:
+                db.execute(self._INSERT_ATTEMPT, self._attempt_params(attempt))
+
+    def insert_calls(self, calls: Sequence[CallRow]) -> None:
+        with self._write() as db:
+            db.conn.executemany(self._INSERT_CALL, [self._call_params(c) for c in calls])
+
+    def restart_call(self, call_id: str, attempt: AttemptRow) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE calls SET status = 'running', ended_at = NULL, paused = 0, failure_origin = NULL, "
+                "failure_type = NULL, failure_message = NULL, failure_traceback = NULL WHERE call_id = ?",
+                (call_id,),
+            )
+            db.execute(self._INSERT_ATTEMPT, self._attempt_params(attempt))
+
+    def start_attempt(self, attempt: AttemptRow) -> None:
+        with self._write() as db:
+            db.execute(self._INSERT_ATTEMPT, self._attempt_params(attempt))
+
+    def fail_attempt(self, attempt_id: str, *, ended_at: float, failure: FailureInfo) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE attempts SET status = 'failed', ended_at = ?, failure_origin = ?, failure_type = ?, "
+                "failure_message = ?, failure_traceback = ? WHERE attempt_id = ?",
+                (ended_at, *_failure_cols(failure), attempt_id),
+            )
+
+    def finish_call(
+        self,
+        call_id: str,
+        attempt_id: str | None,
+        *,
+        status: str,
+        ended_at: float,
+        output: StoredValue | None = None,
+        failure: FailureInfo | None = None,
+        paused: bool = False,
+    ) -> None:
+        fcols = _failure_cols(failure)
+        with self._write() as db:
+            if attempt_id is not None:
+                db.execute(
+                    "UPDATE attempts SET status = ?, ended_at = ?, failure_origin = ?, failure_type = ?, "
+                    "failure_message = ?, failure_traceback = ? WHERE attempt_id = ?",
+                    ("completed" if failure is None else "failed", ended_at, *fcols, attempt_id),
+                )
+            db.execute(
+                "UPDATE calls SET status = ?, ended_at = ?, failure_origin = ?, failure_type = ?, "
+                "failure_message = ?, failure_traceback = ?, paused = ?, output_format = ?, "
+                "output_preview = ?, output = ? WHERE call_id = ?",
+                (
+                    status, ended_at, *fcols, int(paused), output.format if output else None,
+                    output.preview if output else None, output.data if output else None, call_id,
+                ),
+            )
+
+    def answer_wait(self, call_id: str, value: StoredValue, *, answered_at: float) -> bool:
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE calls SET status = 'completed', ended_at = ?, output_format = ?, output_preview = ?, "
+                "output = ? WHERE call_id = ? AND kind = 'wait' AND status = 'waiting'",
+                (answered_at, value.format, value.preview, value.data, call_id),
+            )
+            return cur.rowcount == 1
+
+    def decide_call(self, call_id: str, *, status: str, ended_at: float | None) -> bool:
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE calls SET status = ?, paused = 0, ended_at = ? WHERE call_id = ? AND paused = 1",
+                (status, ended_at, call_id),
+            )
+            return cur.rowcount == 1
+
+    def load_calls(self, exec_id: str, *, with_values: bool = True) -> list[CallRow]:
+        cols = _CALL_COLS + (", output" if with_values else "")
+        rows = self._read(f"SELECT {cols} FROM calls WHERE exec_id = ? ORDER BY idx", (exec_id,))
+        if with_values:
+            return [_call_row(r, r[21]) for r in rows]
+        return [_call_row(r) for r in rows]
+
+    def list_attempts(self, exec_id: str) -> list[AttemptRow]:
+        rows = self._read(
+            f"SELECT {_ATTEMPT_COLS} FROM attempts WHERE exec_id = ? ORDER BY rowid", (exec_id,)
+        )
+        return [_attempt_row(r) for r in rows]
+
+    def recover_interrupted(self, is_alive: Callable[[int], bool]) -> int:
+        rows = self._read(
+            "SELECT a.attempt_id, e.owner_pid FROM attempts a JOIN executions e ON e.exec_id = a.exec_id "
+            "WHERE a.status = 'running'"
+        )
+        dead = [r[0] for r in rows if r[1] is None or not is_alive(int(r[1]))]
+        if not dead:
+            return 0
+        with self._write() as db:
+            db.conn.executemany(
+                "UPDATE attempts SET status = 'interrupted' WHERE attempt_id = ? AND status = 'running'",
+                [(a,) for a in dead],
+            )
+        return len(dead)
+
+    def change_token(self) -> int:
+        return int(self._read("PRAGMA data_version")[0][0])
+
+    def integrity_check(self) -> str:
+        return str(self._read("PRAGMA integrity_check")[0][0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+_open_journals: dict[str, SqliteJournal] = {}
+_open_lock = threading.Lock()
+
+
+def open_journal(path: str | os.PathLike[str]) -> SqliteJournal:
+    """The process-wide journal for ``path`` (opened, checked and migrated once)."""
+    key = str(Path(path).expanduser().resolve())
+    with _open_lock:
+        journal = _open_journals.get(key)
+        if journal is None:
+            journal = SqliteJournal(key)
+            _open_journals[key] = journal
+        return journal

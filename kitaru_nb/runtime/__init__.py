@@ -1,0 +1,1 @@
+"""The engine: flows, checkpoints, the durable context, retries and replay."""

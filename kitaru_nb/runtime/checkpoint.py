@@ -1,0 +1,245 @@
+"""``@checkpoint``: a durable step. Every attempt is journaled when it starts and when it ends."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import time
+from collections.abc import Callable
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from kitaru_nb import serde
+from kitaru_nb.errors import KitaruContextError, KitaruRuntimeError, KitaruUsageError
+from kitaru_nb.journal.base import AttemptRow, CallRow, StoredValue
+from kitaru_nb.models import FailureInfo
+from kitaru_nb.runtime import registry
+from kitaru_nb.runtime.context import (
+    DurableRun,
+    FlowPaused,
+    current_run,
+    diverged,
+    listeners,
+    notify,
+    format_traceback,
+    new_id,
+    now,
+    type_name,
+)
+from kitaru_nb.types import FailureOrigin, RetryPolicy
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_DONE = ("completed", "reused")
+
+
+def fingerprint(fn: Callable[..., Any]) -> str:
+    """A short hash of a function's code (bytecode, constants and names)."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return hashlib.sha1(repr(fn).encode()).hexdigest()[:16]
+    h = hashlib.sha1(code.co_code)
+    h.update(repr(code.co_consts).encode())
+    h.update(repr(code.co_names).encode())
+    return h.hexdigest()[:16]
+
+
+class Checkpoint(Generic[P, R]):
+    """A durable step of a flow."""
+
+    def __init__(
+        self,
+        fn: Callable[P, R],
+        *,
+        policy: RetryPolicy,
+        on_error: str,
+        type: str | None,
+        name: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        register: bool = True,
+    ):
+        self.fn = fn
+        self.name = name or fn.__name__
+        self.key = f"{fn.__module__}:{fn.__qualname__}" if name is None else f"name:{name}"
+        self.policy = policy
+        self.on_error = on_error
+        self.type = type
+        self.fingerprint = fingerprint(fn)
+        self._sleep = sleep
+        functools.update_wrapper(self, fn)
+        if register:
+            registry.register_checkpoint(self)
+
+    def __repr__(self) -> str:
+        return f"<checkpoint {self.name}>"
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        run = current_run.get()
+        if run is None:
+            raise KitaruContextError(
+                f"checkpoint {self.name!r} was called outside a flow. Call it from a @flow function "
+                "and start the flow with my_flow.run(...); to test the plain function, call "
+                f"{self.name}.fn(...)."
+            )
+        if run.in_checkpoint is not None:
+            raise KitaruContextError(
+                f"checkpoint {self.name!r} was called inside checkpoint {run.in_checkpoint!r}; checkpoints "
+                "cannot nest. Call it from the flow body, or call the plain function with "
+                f"{self.name}.fn(...)."
+            )
+        # the notebook rule: the newest definition of this checkpoint runs
+        impl = registry.current_checkpoint(self.key) or self
+        return impl.call_in(run, args, kwargs)
+
+    def call_in(self, run: DurableRun, args: Any, kwargs: Any) -> R:
+        """Make this checkpoint's call at the run's next position (journaled, or reused when recorded)."""
+        impl = self
+        idx = run.take_index()
+        rec = run.recorded.get(idx)
+        if rec is None:
+            return impl._run(run, idx, new_id(), 1, False, args, kwargs)
+        if rec.kind != "checkpoint" or rec.name != impl.name:
+            raise diverged(idx, rec, "checkpoint", impl.name)
+        if rec.status in _DONE:
+            out = rec.output
+            return serde.loads(out.format, out.data) if out is not None else None  # type: ignore[return-value]
+        if rec.status == "skipped":
+            return None  # type: ignore[return-value]
+        # failed, interrupted or decided "retry": run again, appending attempts
+        return impl._run(run, idx, rec.call_id, run.attempts_made(rec.call_id) + 1, True, args, kwargs)
+
+    def _run(
+        self,
+        run: DurableRun,
+        idx: int,
+        call_id: str,
+        first_number: int,
+        restart: bool,
+        args: Any,
+        kwargs: Any,
+    ) -> R:
+        journal, exec_id = run.journal, run.exec_id
+        policy = self.policy
+        last = policy.max_attempts - 1
+        for n in range(policy.max_attempts):
+            attempt = AttemptRow(new_id(), call_id, exec_id, first_number + n, "running", now())
+            if n:
+                journal.start_attempt(attempt)
+            elif restart:
+                journal.restart_call(call_id, attempt)
+            else:
+                journal.insert_call(
+                    CallRow(call_id, exec_id, idx, "checkpoint", self.name, "running", attempt.started_at,
+                            fingerprint=self.fingerprint),
+                    attempt,
+                )
+            if listeners:
+                notify(run, "call_started", idx, self.name)
+            run.in_checkpoint = self.name
+            try:
+                value = self.fn(*args, **kwargs)
+            except Exception as exc:
+                failure = FailureInfo(FailureOrigin.USER_CODE, str(exc), type_name(exc), format_traceback(exc))
+                if n < last:
+                    journal.fail_attempt(attempt.attempt_id, ended_at=now(), failure=failure)
+                    self._sleep(policy.delay_before(n + 1))
+                    continue
+                if self.on_error == "skip":
+                    journal.finish_call(
+                        call_id, attempt.attempt_id, status="skipped", ended_at=now(), failure=failure
+                    )
+                    notify(run, "call_ended", idx, self.name)
+                    return None  # type: ignore[return-value]
+                pause = self.on_error == "pause"
+                journal.finish_call(
+                    call_id, attempt.attempt_id, status="failed", ended_at=now(), failure=failure, paused=pause
+                )
+                notify(run, "call_ended", idx, self.name)
+                if pause:
+                    journal.set_execution_status(exec_id, "waiting", expect=("running",))
+                    raise FlowPaused(f"checkpoint {self.name!r} failed and waits for a retry or skip") from exc
+                raise
+            except BaseException as exc:
+                # KeyboardInterrupt and friends: the attempt did not finish
+                failure = FailureInfo(
+                    FailureOrigin.RUNTIME, f"interrupted by {type(exc).__name__}", type_name(exc),
+                    format_traceback(exc),
+                )
+                journal.finish_call(call_id, attempt.attempt_id, status="failed", ended_at=now(), failure=failure)
+                raise
+            finally:
+                run.in_checkpoint = None
+            try:
+                fmt, data = serde.dumps(value)
+            except serde.SerializationError as exc:
+                message = f"checkpoint {self.name!r} returned a value that cannot be journaled: {exc}"
+                failure = FailureInfo(FailureOrigin.RUNTIME, message, type_name(value), None)
+                journal.finish_call(call_id, attempt.attempt_id, status="failed", ended_at=now(), failure=failure)
+                raise CheckpointOutputError(message) from exc
+            journal.finish_call(
+                call_id, attempt.attempt_id, status="completed", ended_at=now(),
+                output=StoredValue(fmt, serde.preview(value), data),
+            )
+            if listeners:
+                notify(run, "call_ended", idx, self.name)
+            return value
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class CheckpointOutputError(KitaruRuntimeError):
+    """A checkpoint returned a value the journal cannot store."""
+
+
+@overload
+def checkpoint(fn: Callable[P, R], /) -> Checkpoint[P, R]: ...
+
+
+@overload
+def checkpoint(
+    *,
+    retries: int = 0,
+    retry_delay: float = 0.0,
+    backoff: float = 1.0,
+    on_error: str = "fail",
+    type: str | None = None,
+    name: str | None = None,
+) -> Callable[[Callable[P, R]], Checkpoint[P, R]]: ...
+
+
+def checkpoint(
+    fn: Callable[P, R] | None = None,
+    /,
+    *,
+    retries: int = 0,
+    retry_delay: float = 0.0,
+    backoff: float = 1.0,
+    on_error: str = "fail",
+    type: str | None = None,
+    name: str | None = None,
+) -> Checkpoint[P, R] | Callable[[Callable[P, R]], Checkpoint[P, R]]:
+    """Mark a function as a durable step of a flow.
+
+    ``retries`` extra attempts after a failure, ``retry_delay`` seconds before the first
+    retry, multiplied by ``backoff`` for each further one; ``on_error="pause"`` makes the
+    execution wait for a human retry/skip decision once retries are used up, ``"skip"``
+    marks the call skipped (it returns None) and the flow goes on.
+    """
+    try:
+        policy = RetryPolicy(retries=retries, retry_delay=retry_delay, backoff=backoff)
+    except ValueError as exc:
+        raise KitaruUsageError(f"@checkpoint: {exc}") from None
+    if on_error not in ("fail", "pause", "skip"):
+        raise KitaruUsageError(f"@checkpoint: on_error must be 'fail', 'pause' or 'skip', got {on_error!r}")
+    if type is not None and not isinstance(type, str):
+        raise KitaruUsageError(f"@checkpoint: type must be a str label or None, got {type!r}")
+    if name is not None and (not isinstance(name, str) or not name):
+        raise KitaruUsageError(f"@checkpoint: name must be a non-empty str, got {name!r}")
+
+    def wrap(f: Callable[P, R]) -> Checkpoint[P, R]:
+        if not callable(f):
+            raise KitaruUsageError(f"@checkpoint decorates a function, not {f!r}")
+        return Checkpoint(f, policy=policy, on_error=on_error, type=type, name=name)
+
+    if fn is not None:
+        return wrap(fn)
+    return wrap

@@ -1,0 +1,104 @@
+"""The durable context of a running flow: which execution, which position, what was recorded.
+
+Step identity is the position in the execution's durable call sequence, kept in a
+ContextVar; a name check at each recorded position catches divergence.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from kitaru_nb.journal.base import CallRow, Journal
+
+
+class FlowPaused(BaseException):  # noqa: N818 - a signal, not an error
+    """The flow stops here until a human answers (a wait, or a decision after an error).
+
+    A BaseException so that ``except Exception:`` in user code cannot swallow it.
+    """
+
+
+class FlowDiverged(BaseException):  # noqa: N818 - a signal, not an error
+    """The code called something other than what the journal recorded at a position."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(slots=True)
+class DurableRun:
+    journal: Journal
+    exec_id: str
+    flow_name: str
+    recorded: dict[int, CallRow]
+    next_index: int = 0
+    in_checkpoint: str | None = None
+    wait_names: set[str] = field(default_factory=set)
+    attempt_counts: dict[str, int] | None = None
+
+    def take_index(self) -> int:
+        idx = self.next_index
+        self.next_index = idx + 1
+        return idx
+
+    def attempts_made(self, call_id: str) -> int:
+        """How many attempts a recorded call already has (loaded once, only when a call re-runs)."""
+        if self.attempt_counts is None:
+            counts: dict[str, int] = {}
+            for a in self.journal.list_attempts(self.exec_id):
+                counts[a.call_id] = max(counts.get(a.call_id, 0), a.number)
+            self.attempt_counts = counts
+        return self.attempt_counts.get(call_id, 0)
+
+
+# Observers of running flows (the live panel). Each gets (event, exec_id, index, name);
+# events: "call_started", "call_ended", "drive_ended" (index -1, name = the new status).
+listeners: list[Callable[[str, str, int, str], None]] = []
+
+
+def notify(run: DurableRun | None, event: str, idx: int, name: str, exec_id: str | None = None) -> None:
+    target = exec_id if exec_id is not None else (run.exec_id if run is not None else "")
+    for fn in list(listeners):
+        try:
+            fn(event, target, idx, name)
+        except Exception:  # a broken display must never break a flow
+            pass
+
+
+current_run: ContextVar[DurableRun | None] = ContextVar("kitaru_nb_current_run", default=None)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+now = time.time
+
+
+def describe(kind: str, name: str) -> str:
+    return f"wait {name!r}" if kind == "wait" else f"checkpoint {name!r}"
+
+
+def diverged(idx: int, rec: CallRow, kind: str, name: str) -> FlowDiverged:
+    return FlowDiverged(
+        f"divergence at position {idx}: the journal recorded {describe(rec.kind, rec.name)} there, "
+        f"but the code now called {describe(kind, name)}. Replay from an earlier checkpoint, or restore "
+        "the code that made the recorded calls."
+    )
+
+
+def format_traceback(exc: BaseException) -> str:
+    import traceback
+
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def type_name(obj: Any) -> str:
+    t = obj if isinstance(obj, type) else type(obj)
+    return t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"

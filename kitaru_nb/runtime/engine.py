@@ -1,0 +1,186 @@
+"""The one engine: drive an execution's flow body against its journal.
+
+Start, resume, retry and replay all come here: the flow body re-runs from the top,
+recorded positions return their journaled outputs, new positions run live.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from kitaru_nb import serde
+from kitaru_nb.errors import KitaruError, KitaruRuntimeError, KitaruStateError, KitaruUsageError
+from kitaru_nb.journal.base import ExecutionRow, Journal, StoredValue
+from kitaru_nb.models import FailureInfo
+from kitaru_nb.runtime.context import (
+    DurableRun,
+    FlowDiverged,
+    FlowPaused,
+    current_run,
+    format_traceback,
+    listeners,
+    notify,
+    now,
+    type_name,
+)
+from kitaru_nb.types import FailureOrigin
+
+_MAX_REMEMBERED = 64
+_lock = threading.Lock()
+# in-process memory of the last outcomes, so a handle can give the live exception as __cause__
+_exceptions: OrderedDict[str, BaseException] = OrderedDict()
+_results: OrderedDict[str, Any] = OrderedDict()
+
+
+def _remember(store: OrderedDict[str, Any], exec_id: str, value: Any) -> None:
+    with _lock:
+        store[exec_id] = value
+        store.move_to_end(exec_id)
+        while len(store) > _MAX_REMEMBERED:
+            store.popitem(last=False)
+
+
+def live_exception(exec_id: str) -> BaseException | None:
+    return _exceptions.get(exec_id)
+
+
+def live_result(exec_id: str) -> tuple[bool, Any]:
+    with _lock:
+        if exec_id in _results:
+            return True, _results[exec_id]
+    return False, None
+
+
+def add_listener(fn: Callable[[str, str, int, str], None]) -> None:
+    """Call ``fn(event, exec_id, index, name)`` on every call start/end and drive end in this process."""
+    listeners.append(fn)
+
+
+def remove_listener(fn: Callable[[str, str, int, str], None]) -> None:
+    if fn in listeners:
+        listeners.remove(fn)
+
+
+def bind_inputs(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+    except TypeError as exc:
+        raise KitaruUsageError(f"flow {fn.__name__!r}: {exc}") from None
+    return dict(bound.arguments)
+
+
+def call_with_inputs(fn: Callable[..., Any], inputs: dict[str, Any]) -> Any:
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for name, p in inspect.signature(fn).parameters.items():
+        if name not in inputs:
+            continue
+        value = inputs[name]
+        if p.kind is p.POSITIONAL_ONLY:
+            args.append(value)
+        elif p.kind is p.VAR_POSITIONAL:
+            args.extend(value)
+        elif p.kind is p.VAR_KEYWORD:
+            kwargs.update(value)
+        else:
+            kwargs[name] = value
+    return fn(*args, **kwargs)
+
+
+def store_value(value: Any) -> StoredValue:
+    fmt, data = serde.dumps(value)
+    return StoredValue(fmt, serde.preview(value), data)
+
+
+def load_inputs(row: ExecutionRow) -> dict[str, Any]:
+    if row.inputs is None:
+        return {}
+    value = serde.loads(row.inputs.format, row.inputs.data)
+    return value if isinstance(value, dict) else {}
+
+
+def new_execution_row(
+    exec_id: str, flow_name: str, inputs: dict[str, Any], *, kind: str = "flow", **extra: Any
+) -> ExecutionRow:
+    try:
+        stored = store_value(inputs)
+    except serde.SerializationError as exc:
+        raise KitaruUsageError(f"flow {flow_name!r}: its inputs cannot be journaled: {exc}") from None
+    return ExecutionRow(
+        exec_id=exec_id, flow_name=flow_name, kind=kind, status="running", started_at=now(),
+        owner_pid=os.getpid(), inputs=stored, **extra,
+    )
+
+
+def claim(journal: Journal, exec_id: str, expect: tuple[str, ...]) -> bool:
+    """Atomically make this process the one that runs the execution."""
+    return journal.set_execution_status(exec_id, "running", owner_pid=os.getpid(), expect=expect)
+
+
+def drive(journal: Journal, exec_id: str, flow_name: str, body: Callable[..., Any], inputs: dict[str, Any]) -> str:
+    """Run ``body`` for execution ``exec_id`` (already claimed: status running). Returns the new status."""
+    if current_run.get() is not None:
+        raise KitaruStateError(
+            f"flow {flow_name!r} cannot start or resume inside another running flow; "
+            "call its checkpoints directly instead"
+        )
+    run = DurableRun(journal, exec_id, flow_name, {c.idx: c for c in journal.load_calls(exec_id)})
+    token = current_run.set(run)
+    status = "running"
+    try:
+        try:
+            result = call_with_inputs(body, inputs)
+        except FlowPaused:
+            status = "waiting"
+        except FlowDiverged as exc:
+            status = _fail(journal, exec_id, FailureInfo(FailureOrigin.DIVERGENCE, exc.message, "KitaruDivergenceError"))
+        except KitaruRuntimeError as exc:
+            _remember(_exceptions, exec_id, exc)
+            status = _fail(journal, exec_id, FailureInfo(
+                FailureOrigin.RUNTIME, str(exc), type_name(exc), format_traceback(exc)))
+        except KitaruError as exc:
+            _remember(_exceptions, exec_id, exc)
+            status = _fail(journal, exec_id, FailureInfo(
+                FailureOrigin.USER_CODE, str(exc), type_name(exc), format_traceback(exc)))
+        except Exception as exc:
+            _remember(_exceptions, exec_id, exc)
+            status = _fail(journal, exec_id, FailureInfo(
+                FailureOrigin.USER_CODE, str(exc), type_name(exc), format_traceback(exc)))
+        except BaseException as exc:
+            _remember(_exceptions, exec_id, exc)
+            _fail(journal, exec_id, FailureInfo(
+                FailureOrigin.RUNTIME, f"interrupted by {type(exc).__name__}", type_name(exc), format_traceback(exc)))
+            raise
+        else:
+            try:
+                stored = store_value(result)
+            except serde.SerializationError as exc:
+                status = _fail(journal, exec_id, FailureInfo(
+                    FailureOrigin.RUNTIME, f"flow {flow_name!r} returned a value that cannot be journaled: {exc}",
+                    type_name(result)))
+            else:
+                _remember(_results, exec_id, result)
+                if journal.set_execution_status(exec_id, "completed", ended_at=now(), result=stored, expect=("running",)):
+                    status = "completed"
+                else:
+                    status = _current_status(journal, exec_id)
+    finally:
+        current_run.reset(token)
+        notify(None, "drive_ended", -1, status, exec_id=exec_id)
+    return status
+
+
+def _current_status(journal: Journal, exec_id: str) -> str:
+    row = journal.get_execution(exec_id, with_values=False)
+    return row.status if row else "failed"
+
+
+def _fail(journal: Journal, exec_id: str, failure: FailureInfo) -> str:
+    if journal.set_execution_status(exec_id, "failed", ended_at=now(), failure=failure, expect=("running",)):
+        return "failed"
+    return _current_status(journal, exec_id)

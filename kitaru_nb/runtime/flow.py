@@ -1,0 +1,168 @@
+"""``@flow`` and ``FlowHandle``."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sys
+import time
+from collections.abc import Callable, Generator
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from kitaru_nb.config import resolve_journal
+from kitaru_nb.errors import KitaruUsageError
+from kitaru_nb.journal.base import Journal
+from kitaru_nb.runtime import engine, registry
+from kitaru_nb.runtime.checkpoint import fingerprint
+from kitaru_nb.runtime.context import new_id
+from kitaru_nb.types import ExecutionStatus
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def in_kernel() -> bool:
+    """True inside a Jupyter kernel (where blocking on a human would freeze the notebook)."""
+    if "ipykernel" not in sys.modules:
+        return False
+    ipython = sys.modules.get("IPython")
+    get = getattr(ipython, "get_ipython", None) if ipython else None
+    shell = get() if get else None
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+class Flow(Generic[P, R]):
+    """A flow: call ``.run(...)`` to start a durable execution."""
+
+    def __init__(self, fn: Callable[P, R], *, name: str | None = None, description: str | None = None):
+        self.fn = fn
+        self.name = name or fn.__name__
+        self.description = description if description is not None else (fn.__doc__ or "").strip() or None
+        self.fingerprint = fingerprint(fn)
+        functools.update_wrapper(self, fn)
+        registry.register_flow(self)
+
+    def __repr__(self) -> str:
+        return f"<flow {self.name}>"
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        raise KitaruUsageError(
+            f"flow {self.name!r} was called directly; start it with {self.name}.run(...), which journals "
+            "the execution and returns a FlowHandle (handle.get() gives the result)"
+        )
+
+    def run(self, *args: P.args, **kwargs: P.kwargs) -> FlowHandle[R]:
+        """Run the flow in this thread until it completes, fails or waits; return its handle."""
+        return self._start(None, args, kwargs)
+
+    def _start(self, db: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> FlowHandle[R]:
+        journal = resolve_journal(db)
+        inputs = engine.bind_inputs(self.fn, args, kwargs)
+        exec_id = new_id()
+        journal.create_execution(
+            engine.new_execution_row(exec_id, self.name, inputs, meta={"fingerprint": self.fingerprint})
+        )
+        handle: FlowHandle[R] = FlowHandle(exec_id, self.name, journal)
+        engine.drive(journal, exec_id, self.name, self.fn, inputs)
+        return handle
+
+
+@overload
+def flow(fn: Callable[P, R], /) -> Flow[P, R]: ...
+
+
+@overload
+def flow(
+    *, name: str | None = None, description: str | None = None, **options: Any
+) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
+
+
+def flow(
+    fn: Callable[P, R] | None = None, /, *, name: str | None = None, description: str | None = None, **options: Any
+) -> Flow[P, R] | Callable[[Callable[P, R]], Flow[P, R]]:
+    """Mark a function as a flow. Bare (``@flow``) or with options (``@flow(name=...)``).
+
+    Deployment options of other runners (``stack=``, ``image=``, ...) are accepted and ignored:
+    a kitaru_nb flow always runs in the calling kernel.
+    """
+    if name is not None and (not isinstance(name, str) or not name):
+        raise KitaruUsageError(f"@flow: name must be a non-empty str, got {name!r}")
+
+    def wrap(f: Callable[P, R]) -> Flow[P, R]:
+        if not callable(f):
+            raise KitaruUsageError(f"@flow decorates a function, not {f!r}")
+        return Flow(f, name=name, description=description)
+
+    if fn is not None:
+        return wrap(fn)
+    return wrap
+
+
+class FlowHandle(Generic[R]):
+    """A started execution: its id, live status, and its result when there is one."""
+
+    def __init__(self, exec_id: str, flow_name: str, journal: Journal):
+        self.exec_id = exec_id
+        self.flow_name = flow_name
+        self._journal = journal
+
+    def __repr__(self) -> str:
+        return f"<FlowHandle {self.flow_name} {self.exec_id[:8]} {self.status.value}>"
+
+    @property
+    def _client(self) -> Any:
+        from kitaru_nb.client import KitaruClient
+
+        return KitaruClient(db=self._journal)
+
+    @property
+    def status(self) -> ExecutionStatus:
+        """The execution's status, read from the journal now."""
+        row = self._journal.get_execution(self.exec_id, with_values=False)
+        return ExecutionStatus(row.status) if row else ExecutionStatus.FAILED
+
+    def refresh(self) -> FlowHandle[R]:
+        return self
+
+    @property
+    def execution(self) -> Any:
+        return self._client.executions.get(self.exec_id)
+
+    def get(self, timeout: float | None = None) -> R:
+        """The flow's return value; raises if it failed; see ``wait`` for waiting executions."""
+        self.wait(timeout=timeout)
+        result: R = self._client.executions._result(self.exec_id)
+        return result
+
+    def wait(self, timeout: float | None = None) -> ExecutionStatus:
+        """Block until the execution is completed, failed or cancelled (not in a kernel)."""
+        status: ExecutionStatus = self._client.executions._block(self.exec_id, timeout=timeout, in_kernel=in_kernel())
+        return status
+
+    async def result(self, poll: float = 0.02) -> R:
+        """Await the terminal state without blocking the kernel, then return the result."""
+        client = self._client
+        while True:
+            status = self.status
+            if status.is_terminal:
+                break
+            if status is ExecutionStatus.WAITING:
+                client.executions._resume_if_ready(self.exec_id)
+            await asyncio.sleep(poll)
+        out: R = client.executions._result(self.exec_id)
+        return out
+
+    def __await__(self) -> Generator[Any, None, R]:
+        return self.result().__await__()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from kitaru_nb.widgets.display import mimebundle
+
+        return mimebundle(self, include=include, exclude=exclude)
+
+
+def sleep_until(deadline: float | None, step: float) -> None:
+    if deadline is None:
+        time.sleep(step)
+    else:
+        time.sleep(max(0.0, min(step, deadline - time.monotonic())))

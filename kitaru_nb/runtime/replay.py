@@ -1,0 +1,102 @@
+"""Replay: a new execution that reuses the journal of another one up to a checkpoint."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from kitaru_nb import serde
+from kitaru_nb.errors import KitaruDivergenceError, KitaruUsageError
+from kitaru_nb.journal.base import CallRow, ExecutionRow, Journal, StoredValue
+from kitaru_nb.runtime import engine, registry
+from kitaru_nb.runtime.context import new_id, now
+from kitaru_nb.types import ExecutionStatus, FailureOrigin
+
+
+def _position(calls: list[CallRow], from_: str) -> int:
+    if not isinstance(from_, str) or not from_:
+        raise KitaruUsageError(f"from_ must be a checkpoint name (or 'name#k'), got {from_!r}")
+    name, sep, k_text = from_.partition("#")
+    k = 1
+    if sep:
+        if not k_text.isdigit() or int(k_text) < 1:
+            raise KitaruUsageError(f"from_={from_!r}: after '#' comes the call number, 1 for the first call")
+        k = int(k_text)
+    matches = [c.idx for c in calls if c.kind == "checkpoint" and c.name == name]
+    if len(matches) >= k:
+        return matches[k - 1]
+    names: list[str] = []
+    for c in calls:
+        if c.kind == "checkpoint" and c.name not in names:
+            names.append(c.name)
+    if matches:
+        raise KitaruUsageError(f"checkpoint {name!r} was called {len(matches)} time(s); from_={from_!r} asks for call {k}")
+    raise KitaruUsageError(f"from_={from_!r} names no recorded checkpoint; recorded checkpoints: {names}")
+
+
+def prepare_replay(
+    journal: Journal,
+    source: ExecutionRow,
+    flow: Any,
+    from_: str,
+    overrides: dict[str, Any] | None,
+    flow_inputs: dict[str, Any],
+) -> str:
+    """Create the replay execution (status running) with the reused prefix; return its exec_id."""
+    calls = journal.load_calls(source.exec_id)
+    position = _position(calls, from_)
+    prefix = [c for c in calls if c.idx < position]
+    # submission-time divergence: the reused prefix names checkpoints this process does not have
+    for c in prefix:
+        if c.kind == "checkpoint" and registry.checkpoint_named(c.name) is None:
+            raise KitaruDivergenceError(
+                f"cannot replay execution {source.exec_id[:8]} from {from_!r}: position {c.idx} recorded "
+                f"checkpoint {c.name!r}, which is not defined any more. Define it (run its cell) or replay "
+                "from an earlier checkpoint.",
+                exec_id=source.exec_id, status=ExecutionStatus(source.status), failure_origin=FailureOrigin.DIVERGENCE,
+            )
+    overrides = dict(overrides or {})
+    reused_names = {c.name for c in prefix if c.kind == "checkpoint"}
+    parsed: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if not isinstance(key, str) or not key.startswith("checkpoint."):
+            raise KitaruUsageError(f"override keys look like 'checkpoint.NAME', got {key!r}")
+        name = key.removeprefix("checkpoint.")
+        if name not in reused_names:
+            raise KitaruUsageError(
+                f"override {key!r}: checkpoint {name!r} is not reused by this replay; reused: {sorted(reused_names)}"
+            )
+        parsed[name] = value
+    params = inspect.signature(flow.fn).parameters
+    unknown = [k for k in flow_inputs if k not in params]
+    if unknown:
+        raise KitaruUsageError(f"flow {flow.name!r} has no input(s) {unknown}; its inputs are {list(params)}")
+    inputs = engine.load_inputs(source)
+    inputs.update(flow_inputs)
+    exec_id = new_id()
+    journal.create_execution(engine.new_execution_row(
+        exec_id, source.flow_name, inputs, kind=source.kind, original_exec_id=source.exec_id, replay_from=from_,
+        meta=dict(source.meta),
+    ))
+    copied: list[CallRow] = []
+    t = now()
+    for c in prefix:
+        done = c.status in ("completed", "reused", "skipped")
+        if not done:
+            break  # a gap (a failed call the flow handled): run the rest live
+        output = c.output
+        if c.kind == "checkpoint" and c.name in parsed:
+            try:
+                output = engine.store_value(parsed[c.name])
+            except serde.SerializationError as exc:
+                raise KitaruUsageError(f"override for checkpoint {c.name!r} cannot be journaled: {exc}") from None
+        status = c.status if c.kind == "wait" or c.status == "skipped" else "reused"
+        copied.append(CallRow(
+            new_id(), exec_id, c.idx, c.kind, c.name, status, t, t, fingerprint=c.fingerprint,
+            original_call_id=c.original_call_id or c.call_id, wait_schema=c.wait_schema,
+            wait_question=c.wait_question, wait_metadata=c.wait_metadata, wait_timeout=c.wait_timeout,
+            output=StoredValue(output.format, output.preview, output.data) if output else None,
+        ))
+    if copied:
+        journal.insert_calls(copied)
+    return exec_id

@@ -1,0 +1,165 @@
+"""``wait()``: a flow asks a human for a value; answers are validated against the wait's schema."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from typing import Any
+
+from kitaru_nb.errors import KitaruContextError, KitaruUsageError, KitaruWaitValidationError
+from kitaru_nb.journal.base import CallRow
+from kitaru_nb.runtime.context import FlowPaused, current_run, diverged, new_id, now
+
+_lock = threading.Lock()
+# stored JSON Schema text -> the live pydantic TypeAdapter of this process
+_adapters: dict[str, Any] = {}
+_adapter_by_schema_obj: dict[int, tuple[Any, Any, str]] = {}
+
+
+def _adapter_for(schema: Any) -> tuple[Any, str]:
+    """(TypeAdapter, JSON Schema text) for a wait schema; cached per schema object."""
+    cached = _adapter_by_schema_obj.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1], cached[2]
+    from pydantic import TypeAdapter
+    from pydantic.errors import PydanticUserError
+
+    target: Any = Any if schema is None else schema
+    try:
+        adapter = TypeAdapter(target)
+        schema_text = json.dumps(adapter.json_schema(), sort_keys=True)
+    except (PydanticUserError, TypeError) as exc:
+        raise KitaruUsageError(
+            f"wait(schema=...) needs a type pydantic can validate (a BaseModel, bool, int, Literal, Enum, "
+            f"dataclass, TypedDict, ...); {schema!r} is not one: {exc}"
+        ) from None
+    with _lock:
+        _adapter_by_schema_obj[id(schema)] = (schema, adapter, schema_text)
+        _adapters[schema_text] = adapter
+    return adapter, schema_text
+
+
+def wait(
+    *,
+    schema: Any = None,
+    name: str | None = None,
+    question: str | None = None,
+    timeout: float | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Any:
+    """Pause the flow until a human gives a value that fits ``schema``; return that value.
+
+    The first time the flow reaches the wait, the execution becomes ``waiting`` and
+    ``run()`` returns. Answer with the panel, the sidebar, or
+    ``KitaruClient().executions.input(exec_id, wait=name, value=...)``.
+    """
+    run = current_run.get()
+    if run is None:
+        raise KitaruContextError("wait() can only be called inside a flow body (a @flow function started with .run())")
+    if run.in_checkpoint is not None:
+        raise KitaruContextError(
+            f"wait() was called inside checkpoint {run.in_checkpoint!r}; call it from the flow body, between "
+            "checkpoints, so the answer is journaled at its own position"
+        )
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise KitaruUsageError(f"wait(name=...) must be a non-empty str, got {name!r}")
+    if question is not None and not isinstance(question, str):
+        raise KitaruUsageError(f"wait(question=...) must be a str, got {type(question).__name__}")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout) or timeout <= 0
+    ):
+        raise KitaruUsageError(f"wait(timeout=...) must be a positive number of seconds, got {timeout!r}")
+    try:
+        metadata_text = json.dumps(metadata or {})
+    except (TypeError, ValueError) as exc:
+        raise KitaruUsageError(f"wait(metadata=...) must be JSON-serializable: {exc}") from None
+    adapter, schema_text = _adapter_for(schema)
+    idx = run.take_index()
+    wait_name = name or f"wait_{idx}"
+    if wait_name in run.wait_names:
+        raise KitaruUsageError(
+            f"wait name {wait_name!r} is used twice in one execution; give each wait its own name=..."
+        )
+    run.wait_names.add(wait_name)
+    rec = run.recorded.get(idx)
+    if rec is not None:
+        if rec.kind != "wait" or rec.name != wait_name:
+            raise diverged(idx, rec, "wait", wait_name)
+        if rec.status in ("completed", "reused") and rec.output is not None:
+            from kitaru_nb import serde
+
+            return adapter.validate_python(serde.loads(rec.output.format, rec.output.data))
+        run.journal.set_execution_status(run.exec_id, "waiting", expect=("running",))
+        raise FlowPaused(f"waiting for {wait_name!r}")
+    run.journal.insert_call(
+        CallRow(
+            new_id(), run.exec_id, idx, "wait", wait_name, "waiting", now(), wait_schema=schema_text,
+            wait_question=question, wait_metadata=metadata_text, wait_timeout=timeout,
+        )
+    )
+    run.journal.set_execution_status(run.exec_id, "waiting", expect=("running",))
+    raise FlowPaused(f"waiting for {wait_name!r}")
+
+
+def _loc_text(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) if loc else "(value)"
+
+
+def validation_error(exec_id: str, wait_name: str, errors: list[dict[str, Any]]) -> KitaruWaitValidationError:
+    lines = "; ".join(f"{_loc_text(tuple(e['loc']))}: {e['msg']}" for e in errors)
+    return KitaruWaitValidationError(
+        f"the answer to wait {wait_name!r} of execution {exec_id[:8]} does not fit its schema: {lines}. "
+        "Nothing was recorded; the execution is still waiting.",
+        exec_id=exec_id,
+        wait=wait_name,
+        errors=errors,
+    )
+
+
+def validate_answer(exec_id: str, wait_name: str, schema_text: str, value: Any) -> Any:
+    """Validate ``value``; returns the JSON-ready answer to store, or raises KitaruWaitValidationError.
+
+    The live pydantic adapter is used when this process ran the wait; otherwise the stored
+    JSON Schema (jsonschema, draft 2020-12).
+    """
+    adapter = _adapters.get(schema_text)
+    if adapter is not None:
+        from pydantic import ValidationError
+
+        try:
+            validated = adapter.validate_python(value)
+        except ValidationError as exc:
+            errors = [
+                {"loc": tuple(e["loc"]), "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors(include_url=False)
+            ]
+            raise validation_error(exec_id, wait_name, errors) from None
+        return adapter.dump_python(validated, mode="json")
+    return validate_with_json_schema(exec_id, wait_name, json.loads(schema_text), value)
+
+
+def validate_with_json_schema(exec_id: str, wait_name: str, schema: dict[str, Any], value: Any) -> Any:
+    import jsonschema
+
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        raise validation_error(
+            exec_id, wait_name, [{"loc": (), "msg": "the value must be JSON (str, number, bool, list, dict, null)",
+                                  "type": "json_type"}]
+        ) from None
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
+    if problems:
+        errors = []
+        for p in problems:
+            loc: tuple[Any, ...] = tuple(p.absolute_path)
+            if p.validator == "required" and isinstance(p.instance, dict):
+                missing = [r for r in p.validator_value if r not in p.instance]
+                for m in missing:
+                    errors.append({"loc": (*loc, m), "msg": "Field required", "type": "missing"})
+                continue
+            errors.append({"loc": loc, "msg": p.message, "type": str(p.validator)})
+        raise validation_error(exec_id, wait_name, errors)
+    return value

@@ -1,0 +1,1 @@
+"""The notebook panel (ipywidgets). Imported lazily: ``import kitaru_nb`` does not load widgets."""
