@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from kitaru_nb import serde
@@ -34,13 +35,21 @@ _STATUSES = {s.value for s in ExecutionStatus}
 
 
 def _ts(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
+    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+
+
+def _ts_req(value: float) -> datetime:
+    return datetime.fromtimestamp(value, tz=timezone.utc)
 
 
 def _attempt_model(a: AttemptRow) -> CheckpointAttempt:
     return CheckpointAttempt(
-        attempt_id=a.attempt_id, number=a.number, status=AttemptStatus(a.status),
-        started_at=_ts(a.started_at), ended_at=_ts(a.ended_at), failure=a.failure,  # type: ignore[arg-type]
+        attempt_id=a.attempt_id,
+        number=a.number,
+        status=AttemptStatus(a.status),
+        started_at=_ts_req(a.started_at),
+        ended_at=_ts(a.ended_at),
+        failure=a.failure,
     )
 
 
@@ -48,27 +57,42 @@ def _call_model(c: CallRow, attempts: list[CheckpointAttempt]) -> CheckpointCall
     current = registry.checkpoint_named(c.name)
     changed = None if current is None or c.fingerprint is None else current.fingerprint != c.fingerprint
     return CheckpointCall(
-        call_id=c.call_id, name=c.name, index=c.idx, status=CallStatus(c.status), started_at=_ts(c.started_at),  # type: ignore[arg-type]
-        ended_at=_ts(c.ended_at), failure=c.failure, attempts=attempts, original_call_id=c.original_call_id,
-        fingerprint=c.fingerprint, output_preview=c.output.preview if c.output else None, paused=c.paused,
+        call_id=c.call_id,
+        name=c.name,
+        index=c.idx,
+        status=CallStatus(c.status),
+        started_at=_ts_req(c.started_at),
+        ended_at=_ts(c.ended_at),
+        failure=c.failure,
+        attempts=attempts,
+        original_call_id=c.original_call_id,
+        fingerprint=c.fingerprint,
+        output_preview=c.output.preview if c.output else None,
+        paused=c.paused,
         code_changed=changed,
     )
 
 
 def _wait_model(c: CallRow) -> PendingWait:
     return PendingWait(
-        exec_id=c.exec_id, name=c.name, index=c.idx, question=c.wait_question,
+        exec_id=c.exec_id,
+        name=c.name,
+        index=c.idx,
+        question=c.wait_question,
         schema=json.loads(c.wait_schema) if c.wait_schema else {},
         metadata=json.loads(c.wait_metadata) if c.wait_metadata else {},
-        created_at=_ts(c.started_at), timeout=c.wait_timeout,  # type: ignore[arg-type]
+        created_at=_ts_req(c.started_at),
+        timeout=c.wait_timeout,
     )
 
 
 class KitaruClient:
     """Reads the journal and steers executions: ``KitaruClient(db=None).executions``."""
 
-    def __init__(self, db: Any = None):
+    def __init__(self, db: Any = None, *, unpickle: bool = True):
         self.journal: Journal = resolve_journal(db)
+        # unpickle=False: values stored as pickle are shown by their preview only (servers use this)
+        self.unpickle = unpickle
         self.executions = Executions(self)
 
 
@@ -109,15 +133,31 @@ class Executions:
         inputs: dict[str, Any] = {}
         if row.inputs is not None:
             try:
-                inputs = engine.load_inputs(row) if row.inputs.data is not None else {"preview": row.inputs.preview}
+                if row.inputs.data is None:
+                    inputs = {"preview": row.inputs.preview}
+                elif self._client.unpickle:
+                    inputs = engine.load_inputs(row)
+                else:
+                    loaded = serde.loads_json_only(row.inputs.format, row.inputs.data)
+                    inputs = loaded if isinstance(loaded, dict) else {"preview": row.inputs.preview}
             except Exception:
                 inputs = {"preview": row.inputs.preview}
         return Execution(
-            exec_id=row.exec_id, flow_name=row.flow_name, status=ExecutionStatus(row.status),
-            started_at=_ts(row.started_at), ended_at=_ts(row.ended_at), inputs=inputs,  # type: ignore[arg-type]
-            failure=row.failure, checkpoints=checkpoints, pending_waits=waits,
-            original_exec_id=row.original_exec_id, replay_from=row.replay_from, kind=row.kind,
-            result_preview=row.result.preview if row.result else None, meta=row.meta, _client=self._client,
+            exec_id=row.exec_id,
+            flow_name=row.flow_name,
+            status=ExecutionStatus(row.status),
+            started_at=_ts_req(row.started_at),
+            ended_at=_ts(row.ended_at),
+            inputs=inputs,
+            failure=row.failure,
+            checkpoints=checkpoints,
+            pending_waits=waits,
+            original_exec_id=row.original_exec_id,
+            replay_from=row.replay_from,
+            kind=row.kind,
+            result_preview=row.result.preview if row.result else None,
+            meta=row.meta,
+            _client=self._client,
         )
 
     def get(self, exec_id: str) -> Execution:
@@ -152,10 +192,13 @@ class Executions:
         rows = self._j.list_executions(flow=flow, status=st, limit=1)
         return self.get(rows[0].exec_id) if rows else None
 
-    def pending_waits(self, exec_id: str) -> list[PendingWait]:
+    def pending_waits(self, exec_id: str) -> builtins.list[PendingWait]:
         row = self._row(exec_id)
-        return [_wait_model(c) for c in self._j.load_calls(row.exec_id, with_values=False)
-                if c.kind == "wait" and c.status == "waiting"]
+        return [
+            _wait_model(c)
+            for c in self._j.load_calls(row.exec_id, with_values=False)
+            if c.kind == "wait" and c.status == "waiting"
+        ]
 
     def _result(self, exec_id: str) -> Any:
         row = self._row(exec_id, with_values=True)
@@ -163,7 +206,11 @@ class Executions:
             known, value = engine.live_result(row.exec_id)
             if known:
                 return value
-            return serde.loads(row.result.format, row.result.data) if row.result else None
+            if row.result is None:
+                return None
+            if not self._client.unpickle:
+                return serde.loads_json_only(row.result.format, row.result.data)
+            return serde.loads(row.result.format, row.result.data)
         self._raise_for(row)
         raise KitaruStateError(
             f"execution {row.exec_id[:8]} of flow {row.flow_name!r} is {row.status}; it has no result yet"
@@ -180,7 +227,9 @@ class Executions:
             what = f"{f.exception_type}: {f.message}" if f.exception_type else f.message
             err = cls(
                 f"execution {row.exec_id[:8]} of flow {row.flow_name!r} failed ({f.origin.value}): {what}",
-                exec_id=row.exec_id, status=ExecutionStatus.FAILED, failure_origin=f.origin,
+                exec_id=row.exec_id,
+                status=ExecutionStatus.FAILED,
+                failure_origin=f.origin,
             )
             raise err from engine.live_exception(row.exec_id)
         if row.status == "cancelled":
@@ -191,8 +240,7 @@ class Executions:
         flow = registry.get_flow(row.flow_name)
         if flow is None:
             raise KitaruStateError(
-                f"flow {row.flow_name!r} is not defined in this process; run the cell that defines it, "
-                "then try again"
+                f"flow {row.flow_name!r} is not defined in this process; run the cell that defines it, then try again"
             )
         return flow
 
@@ -221,9 +269,11 @@ class Executions:
         row = self._row(exec_id)
         call = self._pending_wait(row, wait)
         answer = validate_answer(row.exec_id, wait, call.wait_schema or "{}", value)
-        if not self._j.answer_wait(call.call_id, StoredValue(serde.JSON, serde.preview(answer),
-                                                             json.dumps(answer).encode()),
-                                   answered_at=time.time()):
+        if not self._j.answer_wait(
+            call.call_id,
+            StoredValue(serde.JSON, serde.preview(answer), json.dumps(answer).encode()),
+            answered_at=time.time(),
+        ):
             raise KitaruStateError(f"wait {wait!r} of execution {row.exec_id[:8]} was answered meanwhile")
         self._resume_if_ready(row.exec_id)
         return self.get(row.exec_id)
@@ -267,11 +317,20 @@ class Executions:
         row = self._row(exec_id)
         call = self._pending_wait(row, wait)
         message = f"wait {wait!r} was aborted; the execution ended without an answer"
-        self._j.finish_call(call.call_id, None, status="failed", ended_at=time.time(),
-                            failure=FailureInfo(FailureOrigin.RUNTIME, message, "KitaruWaitAborted"))
-        self._j.set_execution_status(row.exec_id, "failed", ended_at=time.time(),
-                                     failure=FailureInfo(FailureOrigin.RUNTIME, message, "KitaruWaitAborted"),
-                                     expect=("waiting",))
+        self._j.finish_call(
+            call.call_id,
+            None,
+            status="failed",
+            ended_at=time.time(),
+            failure=FailureInfo(FailureOrigin.RUNTIME, message, "KitaruWaitAborted"),
+        )
+        self._j.set_execution_status(
+            row.exec_id,
+            "failed",
+            ended_at=time.time(),
+            failure=FailureInfo(FailureOrigin.RUNTIME, message, "KitaruWaitAborted"),
+            expect=("waiting",),
+        )
         return self.get(row.exec_id)
 
     def resume(self, exec_id: str) -> Execution:
@@ -325,7 +384,9 @@ class Executions:
         """Skip a checkpoint paused on error (it returns None) and continue the execution."""
         row = self._row(exec_id)
         if row.status != "waiting":
-            raise KitaruStateError(f"execution {row.exec_id[:8]} is {row.status}; only a paused checkpoint can be skipped")
+            raise KitaruStateError(
+                f"execution {row.exec_id[:8]} is {row.status}; only a paused checkpoint can be skipped"
+            )
         call = self._paused_call(row, checkpoint)
         self._body(row)
         self._j.decide_call(call.call_id, status="skipped", ended_at=time.time())
@@ -345,12 +406,15 @@ class Executions:
 
     def cancel(self, exec_id: str) -> Execution:
         row = self._row(exec_id)
-        if not self._j.set_execution_status(row.exec_id, "cancelled", ended_at=time.time(),
-                                            expect=("running", "waiting")):
+        if not self._j.set_execution_status(
+            row.exec_id, "cancelled", ended_at=time.time(), expect=("running", "waiting")
+        ):
             raise KitaruStateError(f"execution {row.exec_id[:8]} is {row.status}; only running or waiting ones cancel")
         return self.get(row.exec_id)
 
-    def replay(self, exec_id: str, *, from_: str, overrides: dict[str, Any] | None = None, **flow_inputs: Any) -> Execution:
+    def replay(
+        self, exec_id: str, *, from_: str, overrides: dict[str, Any] | None = None, **flow_inputs: Any
+    ) -> Execution:
         """A new execution that reuses everything before ``from_`` and runs the rest live."""
         from kitaru_nb.runtime.replay import prepare_replay
 
@@ -377,11 +441,18 @@ class Executions:
                     continue
                 if in_kernel:
                     waits = self.pending_waits(row.exec_id)
-                    what = (f"waits for {waits[0].name!r}: answer it in the panel (display the handle), "
+                    what = (
+                        (
+                            f"waits for {waits[0].name!r}: answer it in the panel (display the handle), "
                             f"with `await handle`, or with KitaruClient().executions.input({row.exec_id[:8]!r}, "
-                            f"wait={waits[0].name!r}, value=...)") if waits else (
-                        "has a checkpoint paused on error: click Retry or Skip in the panel, or call "
-                        f"KitaruClient().executions.retry({row.exec_id[:8]!r}) / .skip(...)")
+                            f"wait={waits[0].name!r}, value=...)"
+                        )
+                        if waits
+                        else (
+                            "has a checkpoint paused on error: click Retry or Skip in the panel, or call "
+                            f"KitaruClient().executions.retry({row.exec_id[:8]!r}) / .skip(...)"
+                        )
+                    )
                     raise KitaruStateError(f"execution {row.exec_id[:8]} of flow {row.flow_name!r} {what}")
             elif status is ExecutionStatus.RUNNING and row.owner_pid is not None and not _alive(row.owner_pid):
                 try:

@@ -25,12 +25,13 @@ def configure(*, db: str | os.PathLike[str] | Journal | Any | None = None) -> No
     to go back to the default (``KITARU_NB_DB`` or ``kitaru.db`` in the working folder).
     """
     global _configured
-    if db is not None and not isinstance(db, (str, os.PathLike)) and not hasattr(db, "load_calls") and not hasattr(
-        db, "journal"
+    if (
+        db is not None
+        and not isinstance(db, (str, os.PathLike))
+        and not hasattr(db, "load_calls")
+        and not hasattr(db, "journal")
     ):
-        raise KitaruUsageError(
-            f"configure(db=...) takes a file path, a journal or a SqliteDb, not {type(db).__name__}"
-        )
+        raise KitaruUsageError(f"configure(db=...) takes a file path, a journal or a SqliteDb, not {type(db).__name__}")
     with _lock:
         _configured = db
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from kitaru_nb.types import AttemptStatus, CallStatus, ExecutionStatus, FailureOrigin
 
 
 def _ts(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
+    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +127,7 @@ class Execution:
         return out
 
     def replay(self, *, from_: str, overrides: dict[str, Any] | None = None, **flow_inputs: Any) -> Execution:
-        out: Execution = self._client.executions.replay(
-            self.exec_id, from_=from_, overrides=overrides, **flow_inputs
-        )
+        out: Execution = self._client.executions.replay(self.exec_id, from_=from_, overrides=overrides, **flow_inputs)
         return out
 
     def cancel(self) -> Execution:
@@ -153,9 +151,7 @@ def to_jsonable(obj: Any) -> Any:
     """Models -> JSON-ready values."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {
-            f.name: to_jsonable(getattr(obj, f.name))
-            for f in dataclasses.fields(obj)
-            if not f.name.startswith("_")
+            f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj) if not f.name.startswith("_")
         }
     if isinstance(obj, enum.Enum):
         return obj.value

@@ -93,7 +93,7 @@ def loads(fmt: str, data: bytes | None) -> Any:
             return payload["data"]
         return obj.model_validate(payload["data"])
     if fmt == PICKLE:
-        return pickle.loads(data)  # noqa: S301 - only values this kernel's flows wrote
+        return pickle.loads(data)
     raise ValueError(f"unknown stored value format {fmt!r}")
 
 

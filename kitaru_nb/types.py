@@ -11,7 +11,7 @@ ExecId = NewType("ExecId", str)
 OnErrorMode = Literal["fail", "pause"]
 
 
-class ExecutionStatus(str, enum.Enum):
+class ExecutionStatus(enum.StrEnum):
     """Where an execution stands."""
 
     RUNNING = "running"
@@ -28,7 +28,7 @@ class ExecutionStatus(str, enum.Enum):
         return self.value
 
 
-class CallStatus(str, enum.Enum):
+class CallStatus(enum.StrEnum):
     """Status of one checkpoint call (or wait) in the durable call sequence."""
 
     RUNNING = "running"
@@ -42,7 +42,7 @@ class CallStatus(str, enum.Enum):
         return self.value
 
 
-class AttemptStatus(str, enum.Enum):
+class AttemptStatus(enum.StrEnum):
     """Status of one attempt of a checkpoint call."""
 
     RUNNING = "running"
@@ -54,7 +54,7 @@ class AttemptStatus(str, enum.Enum):
         return self.value
 
 
-class FailureOrigin(str, enum.Enum):
+class FailureOrigin(enum.StrEnum):
     """Who is to blame for a failure."""
 
     USER_CODE = "user_code"
@@ -67,7 +67,7 @@ class FailureOrigin(str, enum.Enum):
         return self.value
 
 
-class CallKind(str, enum.Enum):
+class CallKind(enum.StrEnum):
     """What sits at a position of the durable call sequence."""
 
     CHECKPOINT = "checkpoint"

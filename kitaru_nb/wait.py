@@ -94,8 +94,17 @@ def wait(
         raise FlowPaused(f"waiting for {wait_name!r}")
     run.journal.insert_call(
         CallRow(
-            new_id(), run.exec_id, idx, "wait", wait_name, "waiting", now(), wait_schema=schema_text,
-            wait_question=question, wait_metadata=metadata_text, wait_timeout=timeout,
+            new_id(),
+            run.exec_id,
+            idx,
+            "wait",
+            wait_name,
+            "waiting",
+            now(),
+            wait_schema=schema_text,
+            wait_question=question,
+            wait_metadata=metadata_text,
+            wait_timeout=timeout,
         )
     )
     run.journal.set_execution_status(run.exec_id, "waiting", expect=("running",))
@@ -131,8 +140,7 @@ def validate_answer(exec_id: str, wait_name: str, schema_text: str, value: Any) 
             validated = adapter.validate_python(value)
         except ValidationError as exc:
             errors = [
-                {"loc": tuple(e["loc"]), "msg": e["msg"], "type": e["type"]}
-                for e in exc.errors(include_url=False)
+                {"loc": tuple(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)
             ]
             raise validation_error(exec_id, wait_name, errors) from None
         return adapter.dump_python(validated, mode="json")
@@ -146,8 +154,9 @@ def validate_with_json_schema(exec_id: str, wait_name: str, schema: dict[str, An
         json.dumps(value)
     except (TypeError, ValueError):
         raise validation_error(
-            exec_id, wait_name, [{"loc": (), "msg": "the value must be JSON (str, number, bool, list, dict, null)",
-                                  "type": "json_type"}]
+            exec_id,
+            wait_name,
+            [{"loc": (), "msg": "the value must be JSON (str, number, bool, list, dict, null)", "type": "json_type"}],
         ) from None
     validator = jsonschema.Draft202012Validator(schema)
     problems = sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))

@@ -50,7 +50,8 @@ class MemoryJournal:
 
     def _matching(self, flow: str | None, status: str | None) -> list[ExecutionRow]:
         rows = [
-            r for r in self._execs.values()
+            r
+            for r in self._execs.values()
             if (flow is None or r.flow_name == flow) and (status is None or r.status == status)
         ]
         rows.sort(key=lambda r: r.seq, reverse=True)

@@ -231,11 +231,23 @@ class SqliteJournal:
                 "failure_traceback, meta, inputs_format, inputs_preview, result_format, result_preview, "
                 "inputs, result) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
-                    row.exec_id, row.flow_name, row.kind, row.status, row.started_at, row.ended_at,
-                    row.owner_pid, row.original_exec_id, row.replay_from, *_failure_cols(row.failure),
-                    json.dumps(row.meta), i.format if i else None, i.preview if i else None,
-                    r.format if r else None, r.preview if r else None,
-                    i.data if i else None, r.data if r else None,
+                    row.exec_id,
+                    row.flow_name,
+                    row.kind,
+                    row.status,
+                    row.started_at,
+                    row.ended_at,
+                    row.owner_pid,
+                    row.original_exec_id,
+                    row.replay_from,
+                    *_failure_cols(row.failure),
+                    json.dumps(row.meta),
+                    i.format if i else None,
+                    i.preview if i else None,
+                    r.format if r else None,
+                    r.preview if r else None,
+                    i.data if i else None,
+                    r.data if r else None,
                 ),
             )
             row.seq = cur.lastrowid or 0
@@ -250,9 +262,12 @@ class SqliteJournal:
 
     def find_exec_ids(self, prefix: str, limit: int = 2) -> list[str]:
         hi = prefix + "\uffff"
-        return [r[0] for r in self._read(
-            "SELECT exec_id FROM executions WHERE exec_id >= ? AND exec_id < ? LIMIT ?", (prefix, hi, limit)
-        )]
+        return [
+            r[0]
+            for r in self._read(
+                "SELECT exec_id FROM executions WHERE exec_id >= ? AND exec_id < ? LIMIT ?", (prefix, hi, limit)
+            )
+        ]
 
     def _where(self, flow: str | None, status: str | None) -> tuple[str, list[Any]]:
         clauses, params = [], []
@@ -325,16 +340,37 @@ class SqliteJournal:
     def _call_params(c: CallRow) -> tuple[Any, ...]:
         o = c.output
         return (
-            c.call_id, c.exec_id, c.idx, c.kind, c.name, c.status, c.started_at, c.ended_at, c.fingerprint,
-            c.original_call_id, *_failure_cols(c.failure), int(c.paused), c.wait_schema, c.wait_question,
-            c.wait_metadata, c.wait_timeout, o.format if o else None, o.preview if o else None,
+            c.call_id,
+            c.exec_id,
+            c.idx,
+            c.kind,
+            c.name,
+            c.status,
+            c.started_at,
+            c.ended_at,
+            c.fingerprint,
+            c.original_call_id,
+            *_failure_cols(c.failure),
+            int(c.paused),
+            c.wait_schema,
+            c.wait_question,
+            c.wait_metadata,
+            c.wait_timeout,
+            o.format if o else None,
+            o.preview if o else None,
             o.data if o else None,
         )
 
     @staticmethod
     def _attempt_params(a: AttemptRow) -> tuple[Any, ...]:
         return (
-            a.attempt_id, a.call_id, a.exec_id, a.number, a.status, a.started_at, a.ended_at,
+            a.attempt_id,
+            a.call_id,
+            a.exec_id,
+            a.number,
+            a.status,
+            a.started_at,
+            a.ended_at,
             *_failure_cols(a.failure),
         )
 
@@ -393,8 +429,14 @@ class SqliteJournal:
                 "failure_message = ?, failure_traceback = ?, paused = ?, output_format = ?, "
                 "output_preview = ?, output = ? WHERE call_id = ?",
                 (
-                    status, ended_at, *fcols, int(paused), output.format if output else None,
-                    output.preview if output else None, output.data if output else None, call_id,
+                    status,
+                    ended_at,
+                    *fcols,
+                    int(paused),
+                    output.format if output else None,
+                    output.preview if output else None,
+                    output.data if output else None,
+                    call_id,
                 ),
             )
 
@@ -423,9 +465,7 @@ class SqliteJournal:
         return [_call_row(r) for r in rows]
 
     def list_attempts(self, exec_id: str) -> list[AttemptRow]:
-        rows = self._read(
-            f"SELECT {_ATTEMPT_COLS} FROM attempts WHERE exec_id = ? ORDER BY rowid", (exec_id,)
-        )
+        rows = self._read(f"SELECT {_ATTEMPT_COLS} FROM attempts WHERE exec_id = ? ORDER BY rowid", (exec_id,))
         return [_attempt_row(r) for r in rows]
 
     def recover_interrupted(self, is_alive: Callable[[int], bool]) -> int:

@@ -18,10 +18,10 @@ from kitaru_nb.runtime.context import (
     FlowPaused,
     current_run,
     diverged,
-    listeners,
-    notify,
     format_traceback,
+    listeners,
     new_id,
+    notify,
     now,
     type_name,
 )
@@ -37,11 +37,11 @@ def fingerprint(fn: Callable[..., Any]) -> str:
     """A short hash of a function's code (bytecode, constants and names)."""
     code = getattr(fn, "__code__", None)
     if code is None:
-        return hashlib.sha1(repr(fn).encode()).hexdigest()[:16]
-    h = hashlib.sha1(code.co_code)
+        return hashlib.blake2b(repr(fn).encode(), digest_size=8).hexdigest()
+    h = hashlib.blake2b(code.co_code, digest_size=8)
     h.update(repr(code.co_consts).encode())
     h.update(repr(code.co_names).encode())
-    return h.hexdigest()[:16]
+    return h.hexdigest()
 
 
 class Checkpoint(Generic[P, R]):
@@ -129,8 +129,16 @@ class Checkpoint(Generic[P, R]):
                 journal.restart_call(call_id, attempt)
             else:
                 journal.insert_call(
-                    CallRow(call_id, exec_id, idx, "checkpoint", self.name, "running", attempt.started_at,
-                            fingerprint=self.fingerprint),
+                    CallRow(
+                        call_id,
+                        exec_id,
+                        idx,
+                        "checkpoint",
+                        self.name,
+                        "running",
+                        attempt.started_at,
+                        fingerprint=self.fingerprint,
+                    ),
                     attempt,
                 )
             if listeners:
@@ -145,9 +153,7 @@ class Checkpoint(Generic[P, R]):
                     self._sleep(policy.delay_before(n + 1))
                     continue
                 if self.on_error == "skip":
-                    journal.finish_call(
-                        call_id, attempt.attempt_id, status="skipped", ended_at=now(), failure=failure
-                    )
+                    journal.finish_call(call_id, attempt.attempt_id, status="skipped", ended_at=now(), failure=failure)
                     notify(run, "call_ended", idx, self.name)
                     return None  # type: ignore[return-value]
                 pause = self.on_error == "pause"
@@ -162,7 +168,9 @@ class Checkpoint(Generic[P, R]):
             except BaseException as exc:
                 # KeyboardInterrupt and friends: the attempt did not finish
                 failure = FailureInfo(
-                    FailureOrigin.RUNTIME, f"interrupted by {type(exc).__name__}", type_name(exc),
+                    FailureOrigin.RUNTIME,
+                    f"interrupted by {type(exc).__name__}",
+                    type_name(exc),
                     format_traceback(exc),
                 )
                 journal.finish_call(call_id, attempt.attempt_id, status="failed", ended_at=now(), failure=failure)
@@ -177,7 +185,10 @@ class Checkpoint(Generic[P, R]):
                 journal.finish_call(call_id, attempt.attempt_id, status="failed", ended_at=now(), failure=failure)
                 raise CheckpointOutputError(message) from exc
             journal.finish_call(
-                call_id, attempt.attempt_id, status="completed", ended_at=now(),
+                call_id,
+                attempt.attempt_id,
+                status="completed",
+                ended_at=now(),
                 output=StoredValue(fmt, serde.preview(value), data),
             )
             if listeners:

@@ -16,14 +16,14 @@ from typing import Any
 from kitaru_nb.journal.base import CallRow, Journal
 
 
-class FlowPaused(BaseException):  # noqa: N818 - a signal, not an error
+class FlowPaused(BaseException):
     """The flow stops here until a human answers (a wait, or a decision after an error).
 
     A BaseException so that ``except Exception:`` in user code cannot swallow it.
     """
 
 
-class FlowDiverged(BaseException):  # noqa: N818 - a signal, not an error
+class FlowDiverged(BaseException):
     """The code called something other than what the journal recorded at a position."""
 
     def __init__(self, message: str):

@@ -112,8 +112,14 @@ def new_execution_row(
     except serde.SerializationError as exc:
         raise KitaruUsageError(f"flow {flow_name!r}: its inputs cannot be journaled: {exc}") from None
     return ExecutionRow(
-        exec_id=exec_id, flow_name=flow_name, kind=kind, status="running", started_at=now(),
-        owner_pid=os.getpid(), inputs=stored, **extra,
+        exec_id=exec_id,
+        flow_name=flow_name,
+        kind=kind,
+        status="running",
+        started_at=now(),
+        owner_pid=os.getpid(),
+        inputs=stored,
+        **extra,
     )
 
 
@@ -138,34 +144,52 @@ def drive(journal: Journal, exec_id: str, flow_name: str, body: Callable[..., An
         except FlowPaused:
             status = "waiting"
         except FlowDiverged as exc:
-            status = _fail(journal, exec_id, FailureInfo(FailureOrigin.DIVERGENCE, exc.message, "KitaruDivergenceError"))
+            status = _fail(
+                journal, exec_id, FailureInfo(FailureOrigin.DIVERGENCE, exc.message, "KitaruDivergenceError")
+            )
         except KitaruRuntimeError as exc:
             _remember(_exceptions, exec_id, exc)
-            status = _fail(journal, exec_id, FailureInfo(
-                FailureOrigin.RUNTIME, str(exc), type_name(exc), format_traceback(exc)))
+            status = _fail(
+                journal, exec_id, FailureInfo(FailureOrigin.RUNTIME, str(exc), type_name(exc), format_traceback(exc))
+            )
         except KitaruError as exc:
             _remember(_exceptions, exec_id, exc)
-            status = _fail(journal, exec_id, FailureInfo(
-                FailureOrigin.USER_CODE, str(exc), type_name(exc), format_traceback(exc)))
+            status = _fail(
+                journal, exec_id, FailureInfo(FailureOrigin.USER_CODE, str(exc), type_name(exc), format_traceback(exc))
+            )
         except Exception as exc:
             _remember(_exceptions, exec_id, exc)
-            status = _fail(journal, exec_id, FailureInfo(
-                FailureOrigin.USER_CODE, str(exc), type_name(exc), format_traceback(exc)))
+            status = _fail(
+                journal, exec_id, FailureInfo(FailureOrigin.USER_CODE, str(exc), type_name(exc), format_traceback(exc))
+            )
         except BaseException as exc:
             _remember(_exceptions, exec_id, exc)
-            _fail(journal, exec_id, FailureInfo(
-                FailureOrigin.RUNTIME, f"interrupted by {type(exc).__name__}", type_name(exc), format_traceback(exc)))
+            _fail(
+                journal,
+                exec_id,
+                FailureInfo(
+                    FailureOrigin.RUNTIME, f"interrupted by {type(exc).__name__}", type_name(exc), format_traceback(exc)
+                ),
+            )
             raise
         else:
             try:
                 stored = store_value(result)
             except serde.SerializationError as exc:
-                status = _fail(journal, exec_id, FailureInfo(
-                    FailureOrigin.RUNTIME, f"flow {flow_name!r} returned a value that cannot be journaled: {exc}",
-                    type_name(result)))
+                status = _fail(
+                    journal,
+                    exec_id,
+                    FailureInfo(
+                        FailureOrigin.RUNTIME,
+                        f"flow {flow_name!r} returned a value that cannot be journaled: {exc}",
+                        type_name(result),
+                    ),
+                )
             else:
                 _remember(_results, exec_id, result)
-                if journal.set_execution_status(exec_id, "completed", ended_at=now(), result=stored, expect=("running",)):
+                if journal.set_execution_status(
+                    exec_id, "completed", ended_at=now(), result=stored, expect=("running",)
+                ):
                     status = "completed"
                 else:
                     status = _current_status(journal, exec_id)

@@ -4,36 +4,36 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kitaru_nb.runtime.checkpoint import Checkpoint
     from kitaru_nb.runtime.flow import Flow
 
 _lock = threading.Lock()
-_flows: dict[str, Flow] = {}
-_checkpoints: dict[str, Checkpoint] = {}
-_checkpoints_by_name: dict[str, Checkpoint] = {}
+_flows: dict[str, Flow[Any, Any]] = {}
+_checkpoints: dict[str, Checkpoint[Any, Any]] = {}
+_checkpoints_by_name: dict[str, Checkpoint[Any, Any]] = {}
 
 
-def register_flow(flow: Flow) -> None:
+def register_flow(flow: Flow[Any, Any]) -> None:
     with _lock:
         _flows[flow.name] = flow
 
 
-def get_flow(name: str) -> Flow | None:
+def get_flow(name: str) -> Flow[Any, Any] | None:
     return _flows.get(name)
 
 
-def register_checkpoint(cp: Checkpoint) -> None:
+def register_checkpoint(cp: Checkpoint[Any, Any]) -> None:
     with _lock:
         _checkpoints[cp.key] = cp
         _checkpoints_by_name[cp.name] = cp
 
 
-def current_checkpoint(key: str) -> Checkpoint | None:
+def current_checkpoint(key: str) -> Checkpoint[Any, Any] | None:
     return _checkpoints.get(key)
 
 
-def checkpoint_named(name: str) -> Checkpoint | None:
+def checkpoint_named(name: str) -> Checkpoint[Any, Any] | None:
     return _checkpoints_by_name.get(name)

@@ -30,7 +30,9 @@ def _position(calls: list[CallRow], from_: str) -> int:
         if c.kind == "checkpoint" and c.name not in names:
             names.append(c.name)
     if matches:
-        raise KitaruUsageError(f"checkpoint {name!r} was called {len(matches)} time(s); from_={from_!r} asks for call {k}")
+        raise KitaruUsageError(
+            f"checkpoint {name!r} was called {len(matches)} time(s); from_={from_!r} asks for call {k}"
+        )
     raise KitaruUsageError(f"from_={from_!r} names no recorded checkpoint; recorded checkpoints: {names}")
 
 
@@ -53,7 +55,9 @@ def prepare_replay(
                 f"cannot replay execution {source.exec_id[:8]} from {from_!r}: position {c.idx} recorded "
                 f"checkpoint {c.name!r}, which is not defined any more. Define it (run its cell) or replay "
                 "from an earlier checkpoint.",
-                exec_id=source.exec_id, status=ExecutionStatus(source.status), failure_origin=FailureOrigin.DIVERGENCE,
+                exec_id=source.exec_id,
+                status=ExecutionStatus(source.status),
+                failure_origin=FailureOrigin.DIVERGENCE,
             )
     overrides = dict(overrides or {})
     reused_names = {c.name for c in prefix if c.kind == "checkpoint"}
@@ -74,10 +78,17 @@ def prepare_replay(
     inputs = engine.load_inputs(source)
     inputs.update(flow_inputs)
     exec_id = new_id()
-    journal.create_execution(engine.new_execution_row(
-        exec_id, source.flow_name, inputs, kind=source.kind, original_exec_id=source.exec_id, replay_from=from_,
-        meta=dict(source.meta),
-    ))
+    journal.create_execution(
+        engine.new_execution_row(
+            exec_id,
+            source.flow_name,
+            inputs,
+            kind=source.kind,
+            original_exec_id=source.exec_id,
+            replay_from=from_,
+            meta=dict(source.meta),
+        )
+    )
     copied: list[CallRow] = []
     t = now()
     for c in prefix:
@@ -91,12 +102,25 @@ def prepare_replay(
             except serde.SerializationError as exc:
                 raise KitaruUsageError(f"override for checkpoint {c.name!r} cannot be journaled: {exc}") from None
         status = c.status if c.kind == "wait" or c.status == "skipped" else "reused"
-        copied.append(CallRow(
-            new_id(), exec_id, c.idx, c.kind, c.name, status, t, t, fingerprint=c.fingerprint,
-            original_call_id=c.original_call_id or c.call_id, wait_schema=c.wait_schema,
-            wait_question=c.wait_question, wait_metadata=c.wait_metadata, wait_timeout=c.wait_timeout,
-            output=StoredValue(output.format, output.preview, output.data) if output else None,
-        ))
+        copied.append(
+            CallRow(
+                new_id(),
+                exec_id,
+                c.idx,
+                c.kind,
+                c.name,
+                status,
+                t,
+                t,
+                fingerprint=c.fingerprint,
+                original_call_id=c.original_call_id or c.call_id,
+                wait_schema=c.wait_schema,
+                wait_question=c.wait_question,
+                wait_metadata=c.wait_metadata,
+                wait_timeout=c.wait_timeout,
+                output=StoredValue(output.format, output.preview, output.data) if output else None,
+            )
+        )
     if copied:
         journal.insert_calls(copied)
     return exec_id
