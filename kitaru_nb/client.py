@@ -39,7 +39,7 @@ def _ts(value: float | None) -> datetime | None:
 
 
 def _ts_req(value: float) -> datetime:
-    return datetime.fromtimestamp(value, tz=timezone.utc)
+    return datetime.fromtimestamp(value, tz=UTC)
 
 
 def _attempt_model(a: AttemptRow) -> CheckpointAttempt:
