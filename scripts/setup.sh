@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Shared set-up for scripts/lab.sh and scripts/test.sh: a venv with kitaru_nb installed
+# (editable, labextension built and linked). Idempotent; safe to re-run.
+#   EXTRAS=lab|test  which optional dependencies to install (default: lab)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="${VENV:-$ROOT/.venv}"
+EXTRAS="${EXTRAS:-lab}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+# build tools in the venv: the editable install builds the labextension without isolation
+"$VENV/bin/pip" install -q "hatchling>=1.21" "hatch-jupyter-builder>=0.9" editables "jupyterlab>=4.2,<5"
+"$VENV/bin/pip" install -q --no-build-isolation -e ".[$EXTRAS]"
