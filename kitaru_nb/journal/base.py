@@ -109,8 +109,10 @@ class Journal(Protocol):
 
     def insert_calls(self, calls: Sequence[CallRow]) -> None: ...
 
-    def restart_call(self, call_id: str, attempt: AttemptRow) -> None:
-        """Mark a failed/interrupted call running again and append its next attempt."""
+    def restart_call(self, call_id: str, attempt: AttemptRow, *, fingerprint: str | None = None) -> None:
+        """Mark a failed/interrupted call running again and append its next attempt.
+
+        ``fingerprint``: the code that runs now (the output will come from it)."""
         ...
 
     def start_attempt(self, attempt: AttemptRow) -> None: ...

@@ -116,10 +116,12 @@ class MemoryJournal:
         for c in calls:
             self.insert_call(c)
 
-    def restart_call(self, call_id: str, attempt: AttemptRow) -> None:
+    def restart_call(self, call_id: str, attempt: AttemptRow, *, fingerprint: str | None = None) -> None:
         with self._lock:
             c = self._calls[call_id]
             c.status, c.ended_at, c.paused, c.failure = "running", None, False, None
+            if fingerprint is not None:
+                c.fingerprint = fingerprint
             self._attempts[attempt.attempt_id] = replace(attempt)
 
     def start_attempt(self, attempt: AttemptRow) -> None:

@@ -384,12 +384,13 @@ class SqliteJournal:
         with self._write() as db:
             db.conn.executemany(self._INSERT_CALL, [self._call_params(c) for c in calls])
 
-    def restart_call(self, call_id: str, attempt: AttemptRow) -> None:
+    def restart_call(self, call_id: str, attempt: AttemptRow, *, fingerprint: str | None = None) -> None:
         with self._write() as db:
             db.execute(
                 "UPDATE calls SET status = 'running', ended_at = NULL, paused = 0, failure_origin = NULL, "
-                "failure_type = NULL, failure_message = NULL, failure_traceback = NULL WHERE call_id = ?",
-                (call_id,),
+                "failure_type = NULL, failure_message = NULL, failure_traceback = NULL, "
+                "fingerprint = coalesce(?, fingerprint) WHERE call_id = ?",
+                (fingerprint, call_id),
             )
             db.execute(self._INSERT_ATTEMPT, self._attempt_params(attempt))
 

@@ -126,7 +126,7 @@ class Checkpoint(Generic[P, R]):
             if n:
                 journal.start_attempt(attempt)
             elif restart:
-                journal.restart_call(call_id, attempt)
+                journal.restart_call(call_id, attempt, fingerprint=self.fingerprint)
             else:
                 journal.insert_call(
                     CallRow(
