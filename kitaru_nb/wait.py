@@ -126,6 +126,13 @@ def validation_error(exec_id: str, wait_name: str, errors: list[dict[str, Any]])
     )
 
 
+_NOT_JSON: dict[str, Any] = {
+    "loc": (),
+    "msg": "the value must be JSON (str, number, bool, list, dict, null)",
+    "type": "json_type",
+}
+
+
 def validate_answer(exec_id: str, wait_name: str, schema_text: str, value: Any) -> Any:
     """Validate ``value``; returns the JSON-ready answer to store, or raises KitaruWaitValidationError.
 
@@ -135,6 +142,7 @@ def validate_answer(exec_id: str, wait_name: str, schema_text: str, value: Any) 
     adapter = _adapters.get(schema_text)
     if adapter is not None:
         from pydantic import ValidationError
+        from pydantic_core import PydanticSerializationError
 
         try:
             validated = adapter.validate_python(value)
@@ -143,7 +151,11 @@ def validate_answer(exec_id: str, wait_name: str, schema_text: str, value: Any) 
                 {"loc": tuple(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)
             ]
             raise validation_error(exec_id, wait_name, errors) from None
-        return adapter.dump_python(validated, mode="json")
+        try:
+            return adapter.dump_python(validated, mode="json")
+        except PydanticSerializationError:
+            # schema None (any value) let a non-JSON value through: it cannot be journaled as an answer
+            raise validation_error(exec_id, wait_name, [_NOT_JSON]) from None
     return validate_with_json_schema(exec_id, wait_name, json.loads(schema_text), value)
 
 
@@ -153,11 +165,7 @@ def validate_with_json_schema(exec_id: str, wait_name: str, schema: dict[str, An
     try:
         json.dumps(value)
     except (TypeError, ValueError):
-        raise validation_error(
-            exec_id,
-            wait_name,
-            [{"loc": (), "msg": "the value must be JSON (str, number, bool, list, dict, null)", "type": "json_type"}],
-        ) from None
+        raise validation_error(exec_id, wait_name, [_NOT_JSON]) from None
     validator = jsonschema.Draft202012Validator(schema)
     problems = sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
     if problems:
