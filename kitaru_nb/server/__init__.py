@@ -1,10 +1,58 @@
-"""The jupyter_server extension: the REST API under /kitaru-nb/api/."""
+"""The jupyter_server extension: the REST API under ``/kitaru-nb/api/`` that the sidebar uses.
+
+Which journal it reads (first that is set):
+
+1. ``c.KitaruNb.db`` in the server config (or ``--KitaruNb.db=PATH``);
+2. the ``KITARU_NB_DB`` environment variable;
+3. ``kitaru.db`` in the server's ``root_dir`` (the file notebooks in the Jupyter root use).
+
+A relative path is taken relative to ``root_dir``. The server only reads executions and
+records wait answers; it never runs flow code and never unpickles a stored value.
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
+
+from traitlets import Unicode
+from traitlets.config import Configurable
+
+from kitaru_nb.config import DEFAULT_FILENAME, ENV_VAR
+
+__all__ = ["KitaruNb", "journal_path", "load"]
+
+
+class KitaruNb(Configurable):
+    """Settings of the kitaru_nb server extension."""
+
+    db = Unicode(
+        "",
+        help=(
+            "Path of the kitaru_nb journal (SQLite file) the Executions sidebar reads. "
+            f"Empty: ${ENV_VAR} if set, else {DEFAULT_FILENAME} in the server's root_dir. "
+            "A relative path is relative to root_dir."
+        ),
+    ).tag(config=True)
+
+
+def journal_path(configured: str, root_dir: str | os.PathLike[str], environ: dict[str, str] | None = None) -> Path:
+    """The journal file the server reads: config, then ``KITARU_NB_DB``, then ``root_dir/kitaru.db``."""
+    env = os.environ if environ is None else environ
+    raw = configured or env.get(ENV_VAR, "") or DEFAULT_FILENAME
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = Path(root_dir).expanduser() / path
+    return path.resolve()
 
 
 def load(server_app: Any) -> None:
-    """Register the handlers (see handlers.py)."""
-    raise NotImplementedError("the server extension is being built")
+    """Register the handlers (see handlers.py) with the journal path taken from the server config."""
+    from kitaru_nb.server.handlers import setup_handlers
+    from kitaru_nb.server.service import JournalService
+
+    settings = KitaruNb(parent=server_app)
+    path = journal_path(settings.db, server_app.root_dir)
+    setup_handlers(server_app.web_app, JournalService(path))
+    server_app.log.info("kitaru_nb: Executions API at /kitaru-nb/api/ reads the journal %s", path)

@@ -1,0 +1,194 @@
+"""What the REST API does, without HTTP: parse and check requests, read the journal, record answers.
+
+Every failure is an ``ApiError`` carrying the HTTP status and a message that says what to do;
+the handlers only turn it into a response. The journal is read through ``KitaruClient`` with
+``unpickle=False``, and the client used here never resumes an execution: recording an answer is
+all the server does, the kernel that runs the flow resumes it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from kitaru_nb.client import Executions, KitaruClient
+from kitaru_nb.errors import (
+    KitaruBackendError,
+    KitaruStateError,
+    KitaruUsageError,
+    KitaruWaitValidationError,
+)
+from kitaru_nb.types import ExecutionStatus
+
+#: exec ids are uuid4 hex (32 digits); a prefix of at least 8 (the short id) is accepted too
+EXEC_ID_RE = re.compile(r"[0-9a-f]{8,32}")
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 50
+MAX_BODY_BYTES = 1_000_000
+MAX_NAME_CHARS = 500
+STATUSES = tuple(s.value for s in ExecutionStatus)
+
+
+class ApiError(Exception):
+    """An answer other than 200: HTTP status, message, and per-field errors for a bad wait answer."""
+
+    def __init__(self, status: int, message: str, errors: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = errors
+
+    def payload(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"message": self.message}
+        if self.errors is not None:
+            out["errors"] = self.errors
+        return out
+
+
+class _RecordOnlyExecutions(Executions):
+    """``client.executions`` that records answers but never resumes a flow in the server process."""
+
+    def _resume_if_ready(self, exec_id: str) -> bool:
+        return False
+
+
+def check_exec_id(exec_id: str) -> str:
+    if not EXEC_ID_RE.fullmatch(exec_id):
+        raise ApiError(400, "exec_id must be an execution id: 8 to 32 lowercase hex digits")
+    return exec_id
+
+
+def _int_param(params: Mapping[str, str], name: str, default: int, maximum: int | None = None) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not re.fullmatch(r"\d{1,9}", raw):
+        raise ApiError(400, f"{name} must be an integer >= 0, got {raw!r}")
+    value = int(raw)
+    if maximum is not None and value > maximum:
+        raise ApiError(400, f"{name} must be at most {maximum}, got {value}")
+    return value
+
+
+def parse_list_query(params: Mapping[str, str]) -> dict[str, Any]:
+    """``status``, ``flow``, ``limit``, ``offset`` from a query string, checked."""
+    status = params.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise ApiError(400, f"status must be one of {', '.join(STATUSES)}; got {status!r}")
+    flow = params.get("flow") or None
+    if flow is not None and len(flow) > MAX_NAME_CHARS:
+        raise ApiError(400, f"flow must be a flow name of at most {MAX_NAME_CHARS} characters")
+    return {
+        "status": status,
+        "flow": flow,
+        "limit": _int_param(params, "limit", DEFAULT_LIMIT, MAX_LIMIT),
+        "offset": _int_param(params, "offset", 0),
+    }
+
+
+def parse_input_body(body: bytes) -> tuple[str, Any]:
+    """``{"wait": NAME, "value": ...}`` -> (NAME, value), or a 400 that says what is wrong."""
+    if len(body) > MAX_BODY_BYTES:
+        raise ApiError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ApiError(400, f'the request body must be JSON like {{"wait": NAME, "value": ...}}: {exc}') from None
+    if not isinstance(data, dict):
+        raise ApiError(
+            400, f'the request body must be a JSON object {{"wait": NAME, "value": ...}}, not {type(data).__name__}'
+        )
+    wait = data.get("wait")
+    if not isinstance(wait, str) or not wait or len(wait) > MAX_NAME_CHARS:
+        raise ApiError(400, '"wait" must be the name of a pending wait (a non-empty string)')
+    if "value" not in data:
+        raise ApiError(400, '"value" is missing: send the answer as {"wait": NAME, "value": ...}')
+    extra = sorted(set(data) - {"wait", "value"})
+    if extra:
+        raise ApiError(400, f'unexpected keys {extra}: the body is {{"wait": NAME, "value": ...}}')
+    return wait, data["value"]
+
+
+def _jsonable_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for e in errors:
+        loc = [p if isinstance(p, (int, str)) else str(p) for p in e.get("loc", ())]
+        out.append({"loc": loc, "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))})
+    return out
+
+
+class JournalService:
+    """The API's operations on one journal file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def _client(self) -> KitaruClient | None:
+        """A client on the journal, or None when the file does not exist yet (nothing ran)."""
+        if not self.path.exists():
+            return None
+        try:
+            client = KitaruClient(db=self.path, unpickle=False)
+        except KitaruBackendError as exc:
+            raise ApiError(503, str(exc)) from None
+        client.executions = _RecordOnlyExecutions(client)
+        return client
+
+    def _need_client(self, exec_id: str) -> KitaruClient:
+        client = self._client()
+        if client is None:
+            raise ApiError(404, f"no execution {exec_id!r}: the journal {self.path} does not exist yet")
+        return client
+
+    def status(self) -> dict[str, Any]:
+        return {"journal": str(self.path), "exists": self.path.exists()}
+
+    def list(self, params: Mapping[str, str]) -> dict[str, Any]:
+        query = parse_list_query(params)
+        client = self._client()
+        if client is None:
+            return {"executions": [], "total": 0, "limit": query["limit"], "offset": query["offset"]}
+        try:
+            rows = client.executions.list(**query)
+            total = client.executions.count(flow=query["flow"], status=query["status"])
+        except KitaruBackendError as exc:
+            raise ApiError(503, str(exc)) from None
+        return {
+            "executions": [e.to_dict() for e in rows],
+            "total": total,
+            "limit": query["limit"],
+            "offset": query["offset"],
+        }
+
+    def get(self, exec_id: str) -> dict[str, Any]:
+        check_exec_id(exec_id)
+        client = self._need_client(exec_id)
+        try:
+            return client.executions.get(exec_id).to_dict()
+        except KitaruUsageError as exc:
+            raise ApiError(404, str(exc)) from None
+        except KitaruBackendError as exc:
+            raise ApiError(503, str(exc)) from None
+
+    def answer(self, exec_id: str, body: bytes) -> dict[str, Any]:
+        """Validate the answer against the wait's stored JSON Schema and record it."""
+        check_exec_id(exec_id)
+        wait, value = parse_input_body(body)
+        client = self._need_client(exec_id)
+        try:
+            execution = client.executions.get(exec_id)
+        except KitaruUsageError as exc:
+            raise ApiError(404, str(exc)) from None
+        try:
+            return client.executions.input(execution.exec_id, wait=wait, value=value).to_dict()
+        except KitaruWaitValidationError as exc:
+            raise ApiError(400, str(exc), _jsonable_errors(exc.errors)) from None
+        except KitaruStateError as exc:
+            raise ApiError(409, str(exc)) from None
+        except KitaruUsageError as exc:
+            raise ApiError(404, str(exc)) from None
+        except KitaruBackendError as exc:
+            raise ApiError(503, str(exc)) from None
