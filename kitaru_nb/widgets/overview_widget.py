@@ -1,0 +1,67 @@
+"""The ipywidgets side of ``kitaru_nb.panel()``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as W
+
+from kitaru_nb.models import Execution
+from kitaru_nb.widgets import render as R
+from kitaru_nb.widgets.overview import _started, static_overview_html
+from kitaru_nb.widgets.panel import ExecutionPanel
+
+
+class Overview(W.VBox):  # type: ignore[misc]
+    """A list of recent executions; "Open" shows the execution's panel below the list."""
+
+    def __init__(self, client: Any, *, limit: int = 20):
+        self.client = client
+        self.limit = limit
+        self.title = W.HTML(value="")
+        self.rows = W.VBox([])
+        self.rows.add_class("kitaru-overview-rows")
+        self.detail = W.VBox([])
+        self.detail.add_class("kitaru-overview-detail")
+        refresh = W.Button(description="Refresh", icon="refresh")
+        refresh.add_class("kitaru-refresh")
+        refresh.on_click(lambda _b: self.refresh())
+        super().__init__([W.HBox([self.title, refresh]), self.rows, self.detail])
+        self.add_class("kitaru-overview")
+        self.opened: ExecutionPanel | None = None
+        self.executions: list[Execution] = []
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.executions = self.client.executions.list(limit=self.limit)
+        total = self.client.executions.count()
+        self.title.value = (
+            f"<b>Executions</b> <span style='opacity:.7'>{len(self.executions)} of {total} in "
+            f"{R.E(str(self.client.journal.location))}</span>"
+        )
+        self.rows.children = [self._row(ex) for ex in self.executions]
+
+    def _row(self, ex: Execution) -> W.HBox:
+        info = W.HTML(
+            value=f"{R.badge(ex.status)} <b>{R.E(ex.flow_name)}</b> <code>{R.E(ex.short_id)}</code> "
+            f"<span style='opacity:.7'>{R.E(_started(ex))}</span>"
+        )
+        button = W.Button(description="Open", layout=W.Layout(width="70px"))
+        button.add_class("kitaru-open")
+        button.on_click(lambda _b, exec_id=ex.exec_id: self.open(exec_id))
+        row = W.HBox([button, info])
+        row.add_class("kitaru-overview-row")
+        return row
+
+    def open(self, exec_id: str) -> ExecutionPanel:
+        """Show one execution's panel under the list (replacing the one shown before)."""
+        if self.opened is not None:
+            self.opened.close()
+        self.opened = ExecutionPanel(exec_id, self.client)
+        self.detail.children = [self.opened]
+        return self.opened
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        data: dict[str, Any] = super()._repr_mimebundle_(**kwargs)
+        data["text/html"] = static_overview_html(self.executions, str(self.client.journal.location))
+        return data

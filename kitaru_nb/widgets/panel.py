@@ -1,0 +1,373 @@
+"""The execution panel: a live ipywidgets view of one execution, with its human decisions.
+
+Data comes from ``KitaruClient`` only. Live updates come from the engine's listener
+hook (``call_started`` / ``call_ended`` / ``drive_ended``) and are throttled: a full
+refresh at most every ``MIN_REFRESH`` seconds, and never more often than four times
+the cost of the previous refresh, so a 5,000-checkpoint flow stays fast. A panel that
+shows an unfinished execution also checks the journal on the kernel's event loop
+(only while the kernel is idle) so an answer given elsewhere - the JupyterLab sidebar,
+another process - resumes the flow here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import ipywidgets as W
+
+from kitaru_nb.errors import KitaruError, KitaruWaitValidationError
+from kitaru_nb.models import Execution
+from kitaru_nb.runtime import engine
+from kitaru_nb.widgets import cards as C
+from kitaru_nb.widgets import render as R
+from kitaru_nb.widgets.form import SchemaForm, error_html
+
+MIN_REFRESH = 0.15
+POLL_SECONDS = 0.5
+_TERMINAL = ("completed", "failed", "cancelled")
+
+
+class _Hub:
+    """One engine listener for every panel of this process, dispatching by exec_id."""
+
+    def __init__(self) -> None:
+        self.panels: dict[str, list[weakref.ref[ExecutionPanel]]] = {}
+        self.followers: list[weakref.ref[ExecutionPanel]] = []
+        self.installed = False
+
+    def install(self) -> None:
+        if not self.installed:
+            engine.add_listener(self.on_event)
+            self.installed = True
+
+    def add(self, panel: ExecutionPanel) -> None:
+        self.install()
+        assert panel.exec_id is not None
+        refs = [r for r in self.panels.get(panel.exec_id, []) if r() is not None]
+        refs.append(weakref.ref(panel))
+        self.panels[panel.exec_id] = refs
+
+    def follow(self, panel: ExecutionPanel) -> None:
+        self.install()
+        self.followers.append(weakref.ref(panel))
+
+    def remove(self, panel: ExecutionPanel) -> None:
+        for key in list(self.panels):
+            self.panels[key] = [r for r in self.panels[key] if r() not in (None, panel)]
+            if not self.panels[key]:
+                del self.panels[key]
+        self.followers = [r for r in self.followers if r() not in (None, panel)]
+
+    def on_event(self, event: str, exec_id: str, index: int, name: str) -> None:
+        refs = self.panels.get(exec_id)
+        if refs is None:
+            if not self.followers:
+                return
+            followers, self.followers = self.followers, []
+            for ref in followers:
+                p = ref()
+                if p is not None:
+                    p.adopt(exec_id)
+            refs = self.panels.get(exec_id)
+            if refs is None:
+                return
+        for ref in refs:
+            p = ref()
+            if p is not None:
+                p.on_event(event, index, name)
+
+
+hub = _Hub()
+
+
+def _kernel_loop() -> Any:
+    """The kernel's asyncio loop (callbacks on it run only when no cell is executing), or None."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - ipywidgets depends on IPython
+        return None
+    ip = get_ipython()
+    kernel = getattr(ip, "kernel", None)
+    io_loop = getattr(kernel, "io_loop", None)
+    loop = getattr(io_loop, "asyncio_loop", None)
+    return loop
+
+
+class ExecutionPanel(W.VBox):  # type: ignore[misc]
+    """Name, short id, status badge, progress, checkpoint rows, cards and an output area."""
+
+    def __init__(self, exec_id: str | None, client: Any, *, poll: bool = True, **kwargs: Any):
+        self.header = W.HTML(value="")
+        self.header.add_class("kitaru-header")
+        self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="260px"))
+        self.progress.add_class("kitaru-progress")
+        self.result = W.HTML(value="")
+        self.result.add_class("kitaru-result-box")
+        self.table = W.HTML(value="")
+        self.table.add_class("kitaru-table")
+        self.notice = W.HTML(value="")
+        self.notice.add_class("kitaru-notice")
+        self.cards_box = W.VBox([])
+        self.cards_box.add_class("kitaru-cards")
+        self.output = W.Output(layout=W.Layout(max_height="300px", overflow="auto"))
+        self.output.add_class("kitaru-output")
+        super().__init__(
+            [self.header, self.progress, self.result, self.notice, self.cards_box, self.table, self.output],
+            **kwargs,
+        )
+        self.add_class("kitaru-panel")
+        self.layout.border = "1px solid var(--jp-border-color2, #ddd)"
+        self.layout.padding = "6px 10px"
+        self.client = client
+        self.exec_id: str | None = None
+        self.execution: Execution | None = None
+        self.cards: list[C.Card] = []
+        self._card_sig: Any = None
+        self._busy = False
+        self._closed = False
+        self._poll_enabled = poll
+        self._poll_handle: Any = None
+        self._next_refresh = 0.0
+        self.refreshes = 0
+        if exec_id is None:
+            self.header.value = "<i>waiting for the next execution started in this kernel\u2026</i>"
+            hub.follow(self)
+        else:
+            self.adopt(exec_id)
+
+    # -- data -------------------------------------------------------------------------
+    def adopt(self, exec_id: str) -> None:
+        """Show execution ``exec_id`` (a follower panel adopts the first one that starts)."""
+        self.exec_id = exec_id
+        hub.add(self)
+        self.refresh()
+
+    def on_event(self, event: str, index: int, name: str) -> None:
+        if self._closed:
+            return
+        if event == "drive_ended" or time.monotonic() >= self._next_refresh:
+            self.refresh()
+
+    def refresh(self) -> Execution | None:
+        """Read the execution through the client and render it."""
+        if self.exec_id is None or self._closed:
+            return None
+        t0 = time.monotonic()
+        try:
+            ex: Execution = self.client.executions.get(self.exec_id)
+        except KitaruError as exc:
+            self.notice.value = error_html([str(exc)])
+            return None
+        self.render(ex)
+        cost = time.monotonic() - t0
+        self._next_refresh = time.monotonic() + max(MIN_REFRESH, 4 * cost)
+        self.refreshes += 1
+        return ex
+
+    def render(self, ex: Execution) -> None:
+        self.execution = ex
+        status = R.status_text(ex.status)
+        done, total = R.progress(ex)
+        self.header.value = R.header_html(ex)
+        self.progress.max = max(total, 1)
+        self.progress.value = min(done, max(total, 1))
+        self.progress.bar_style = {"completed": "success", "failed": "danger", "waiting": "warning"}.get(status, "info")
+        self.result.value = R.result_html(ex)
+        self.table.value = R.checkpoints_html(ex)
+        sig = (
+            status,
+            tuple(w.name for w in ex.pending_waits),
+            tuple((c.call_id, len(c.attempts)) for c in ex.pending_errors),
+            ex.failure.message if ex.failure else None,
+        )
+        if sig != self._card_sig:
+            self._card_sig = sig
+            self._build_cards(ex)
+        elif not self._busy:
+            self._set_disabled(False)
+        if status in _TERMINAL:
+            self._stop_polling()
+        else:
+            self._ensure_polling()
+
+    # -- cards and actions ------------------------------------------------------------
+    def _build_cards(self, ex: Execution) -> None:
+        cards: list[C.Card] = []
+        status = R.status_text(ex.status)
+        for call in ex.pending_errors:
+            cards.append(C.error_pause_card(call, on_retry=self.retry, on_skip=functools.partial(self.skip, call.name)))
+        for wait in ex.pending_waits:
+            if C.is_confirmation(wait):
+                cards.append(C.confirmation_card(wait, functools.partial(self.answer, wait.name)))
+            else:
+                cards.append(C.wait_form_card(wait, functools.partial(self.submit, wait.name)))
+        if status == "failed":
+            cards.append(C.failed_card(ex, on_retry=self.retry))
+        self.cards = cards
+        self.cards_box.children = [c.widget for c in cards]
+        self._set_disabled(self._busy)
+
+    def retry(self) -> None:
+        """Retry the failed execution, or the checkpoint paused on error, with the current code."""
+        self.act("retrying", lambda: self._verbs().retry(self.exec_id))
+
+    def skip(self, checkpoint: str | None = None) -> None:
+        """Skip the checkpoint paused on error (it returns None) and continue."""
+        self.act("skipping", lambda: self._verbs().skip(self.exec_id, checkpoint=checkpoint))
+
+    def _verbs(self) -> Any:
+        return self.client.executions
+
+    def _set_disabled(self, disabled: bool) -> None:
+        for c in self.cards:
+            c.set_disabled(disabled)
+
+    def act(self, what: str, fn: Callable[[], Any], *, capture: str = "widget") -> Any:
+        """Run a verb (which runs the flow's continuation) with buttons disabled and output captured."""
+        if self._busy or self._closed:
+            return None
+        self._busy = True
+        self._set_disabled(True)
+        self.notice.value = f"<i>{R.E(what)}\u2026</i>"
+        out = None
+        try:
+            with self._capture(capture):
+                try:
+                    out = fn()
+                    self.notice.value = ""
+                except KitaruWaitValidationError:
+                    raise
+                except KitaruError as exc:
+                    self.notice.value = error_html([str(exc)])
+        finally:
+            self._busy = False
+            self.refresh()
+        return out
+
+    @contextlib.contextmanager
+    def _capture(self, how: str) -> Iterator[None]:
+        if how == "widget":
+            with self.output:
+                yield
+            return
+        # outside a frontend request (the idle poll) the Output widget's message routing has no live
+        # parent request: capture text and append it to the widget's state instead
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                yield
+        finally:
+            if out.getvalue():
+                self.output.append_stdout(out.getvalue())
+            if err.getvalue():
+                self.output.append_stderr(err.getvalue())
+
+    def answer(self, wait: str, value: Any) -> None:
+        self.act(f"answering {wait}", lambda: self._verbs().input(self.exec_id, wait=wait, value=value))
+
+    def submit(self, wait: str, form: SchemaForm) -> bool:
+        """Validate and record the form's value; inline errors (and nothing recorded) when invalid."""
+        form.clear_errors()
+        value = form.value()
+        ok = True
+
+        def send() -> None:
+            nonlocal ok
+            try:
+                self._verbs().input(self.exec_id, wait=wait, value=value)
+            except KitaruWaitValidationError as exc:
+                ok = False
+                form.show_errors(list(exc.errors))
+                raise
+
+        try:
+            self.act(f"submitting {wait}", send)
+        except KitaruWaitValidationError:
+            self.notice.value = error_html(
+                ["Not recorded: fix the fields marked below. The execution is still waiting."]
+            )
+        return ok
+
+    # -- answers given elsewhere --------------------------------------------------------
+    def _ensure_polling(self) -> None:
+        if not self._poll_enabled or self._poll_handle is not None or self._closed or self.exec_id is None:
+            return
+        loop = _kernel_loop()
+        if loop is None:
+            return
+        try:
+            self._poll_handle = loop.call_later(POLL_SECONDS, self._poll)
+        except RuntimeError:  # loop closed (kernel shutting down)
+            self._poll_handle = None
+
+    def _stop_polling(self) -> None:
+        if self._poll_handle is not None:
+            self._poll_handle.cancel()
+            self._poll_handle = None
+
+    def _poll(self) -> None:
+        self._poll_handle = None
+        if self._closed or self.exec_id is None:
+            return
+        try:
+            self.check_journal()
+        except Exception as exc:  # never let a display break the kernel loop
+            self.notice.value = error_html([f"panel refresh failed: {type(exc).__name__}: {exc}"])
+        if self.execution is not None and R.status_text(self.execution.status) not in _TERMINAL:
+            self._ensure_polling()
+
+    def check_journal(self) -> None:
+        """Pick up changes made elsewhere; resume here when every wait got its answer."""
+        if self._busy or self.exec_id is None:
+            return
+        statuses = self._verbs().statuses([self.exec_id])
+        status = statuses.get(self.exec_id)
+        current = self.execution
+        if status == "waiting":
+            waits = self._verbs().pending_waits(self.exec_id)
+            known = tuple(w.name for w in current.pending_waits) if current else ()
+            if not waits and not (current is not None and current.pending_errors):
+                self.act(
+                    "resuming with the answer given elsewhere",
+                    lambda: self._verbs()._resume_if_ready(self.exec_id),
+                    capture="text",
+                )
+                return
+            if (
+                tuple(w.name for w in waits) == known
+                and current is not None
+                and R.status_text(current.status) == status
+            ):
+                return
+        elif current is not None and status == R.status_text(current.status) and status != "running":
+            return
+        self.refresh()
+
+    # -- display ------------------------------------------------------------------------
+    def close(self) -> None:
+        self._closed = True
+        self._stop_polling()
+        hub.remove(self)
+        super().close()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        data: dict[str, Any] = super()._repr_mimebundle_(**kwargs)
+        if self.execution is not None:
+            data["text/plain"] = R.text_summary(self.execution)
+            data["text/html"] = R.static_html(self.execution)
+        return data
+
+
+def follow(client: Any = None) -> ExecutionPanel:
+    """A panel that shows the next execution started in this kernel, live (display it, then run a flow)."""
+    if client is None:
+        from kitaru_nb.client import KitaruClient
+
+        client = KitaruClient()
+    return ExecutionPanel(None, client)
