@@ -1,0 +1,1 @@
+"""Run outputs and events of the step-workflow face (``kitaru_nb.run.workflow``)."""

@@ -1,0 +1,400 @@
+"""``Workflow``: named steps run in order, every step attempt journaled, humans decide on pauses."""
+
+from __future__ import annotations
+
+import contextvars
+import queue
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from kitaru_nb import serde
+from kitaru_nb.config import resolve_journal
+from kitaru_nb.errors import KitaruStateError, KitaruUsageError
+from kitaru_nb.journal.base import ExecutionRow, Journal, StoredValue
+from kitaru_nb.run.workflow import (
+    WorkflowCompletedEvent,
+    WorkflowFailedEvent,
+    WorkflowRunOutput,
+    WorkflowRunOutputEvent,
+    WorkflowStartedEvent,
+)
+from kitaru_nb.runtime import engine
+from kitaru_nb.runtime.context import new_id, now
+from kitaru_nb.workflow import runner
+from kitaru_nb.workflow.session import WorkflowSession
+from kitaru_nb.workflow.step import Step, as_step
+from kitaru_nb.workflow.types import ConfirmationRequirement, ErrorRequirement
+
+_SESSION_NAMESPACE = uuid.UUID("6c1d1f5e-8f0e-4a43-9a55-6b69747a7275")
+_PAGE = 500
+
+Emit = Callable[[Any], None]
+
+
+def default_session_id(workflow_name: str) -> str:
+    """The session a workflow's runs belong to unless told otherwise: stable across kernels."""
+    return uuid.uuid5(_SESSION_NAMESPACE, workflow_name).hex
+
+
+class Workflow:
+    """Steps that run in order, in this kernel, each one a journaled checkpoint.
+
+    ``db``: a ``SqliteDb`` (or a path or journal); omitted, the configured journal.
+    A later ``Workflow`` with the same name replaces the older one in this process
+    (the notebook rule), and is the one the panel and the client continue runs with.
+    """
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        db: Any = None,
+        steps: Sequence[Step | Callable[..., Any]] | None = None,
+        description: str | None = None,
+        id: str | None = None,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        stream: bool = False,
+        stream_events: bool = False,
+        debug_mode: bool = False,
+        telemetry: bool = False,
+    ):
+        if not isinstance(name, str) or not name.strip():
+            raise KitaruUsageError(
+                f"Workflow(name=...) must be a non-empty str (runs are found by it, also in a new kernel), got {name!r}"
+            )
+        if steps is None or isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence) or not steps:
+            raise KitaruUsageError(
+                f"Workflow {name!r}: steps must be a non-empty list of Step objects (or functions), got {steps!r}"
+            )
+        parsed = [as_step(s) for s in steps]
+        seen: set[str] = set()
+        for s in parsed:
+            if s.name in seen:
+                raise KitaruUsageError(
+                    f"Workflow {name!r}: two steps are named {s.name!r}; give each step its own name "
+                    "(the journal and previous_step_outputs find steps by name)"
+                )
+            seen.add(s.name)
+        if session_id is not None and (not isinstance(session_id, str) or not session_id):
+            raise KitaruUsageError(f"Workflow {name!r}: session_id must be a non-empty str, got {session_id!r}")
+        if db is not None and not isinstance(db, str) and not hasattr(db, "journal") and not hasattr(db, "load_calls"):
+            import os
+
+            if not isinstance(db, os.PathLike):
+                raise KitaruUsageError(
+                    f"Workflow {name!r}: db must be a SqliteDb(db_file=...), a file path or a journal, "
+                    f"not {type(db).__name__}"
+                )
+        self.name = name
+        self.id = id
+        self.db = db
+        self.steps: list[Step] = parsed
+        self.description = description
+        self.session_id = session_id or default_session_id(name)
+        self.user_id = user_id
+        self.stream = stream
+        self.stream_events = stream_events
+        self.debug_mode = debug_mode
+        runner.register(self)
+
+    def __repr__(self) -> str:
+        return f"Workflow(name={self.name!r}, steps={[s.name for s in self.steps]})"
+
+    # -- the journal ----------------------------------------------------------------------
+    @property
+    def journal(self) -> Journal:
+        return resolve_journal(self.db)
+
+    # -- running --------------------------------------------------------------------------
+    def run(
+        self,
+        input: Any = None,
+        *,
+        additional_data: dict[str, Any] | None = None,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        stream: bool | None = None,
+        stream_events: bool | None = None,
+        stream_intermediate_steps: bool | None = None,
+        **unsupported: Any,
+    ) -> Any:
+        """Run the steps in this thread until the run completes, fails or pauses.
+
+        Returns a ``WorkflowRunOutput``; with ``stream=True`` an iterator of events instead
+        (with ``stream_events=True`` also the step events), after which the run is
+        ``workflow.get_session().runs[-1]``.
+        """
+        _refuse(unsupported, "run")
+        if additional_data is not None and not isinstance(additional_data, dict):
+            raise KitaruUsageError(f"additional_data must be a dict, got {type(additional_data).__name__}")
+        if session_id is not None and (not isinstance(session_id, str) or not session_id):
+            raise KitaruUsageError(f"session_id must be a non-empty str, got {session_id!r}")
+        journal = self.journal
+        exec_id = new_id()
+        sid = session_id or self.session_id
+        meta: dict[str, Any] = {
+            "steps": runner.signature(self.steps),
+            "session_id": sid,
+            "workflow_id": self.id,
+            "user_id": user_id or self.user_id,
+            "description": self.description,
+        }
+        inputs = {"input": input, "additional_data": additional_data}
+        row = engine.new_execution_row(exec_id, self.name, inputs, kind="workflow", meta=meta)
+        streaming, step_events = _stream_mode(self, stream, stream_events, stream_intermediate_steps)
+
+        def start(emit: Emit | None) -> WorkflowRunOutput:
+            journal.create_execution(row)
+            return self._drive(journal, exec_id, inputs, sid, emit, step_events)
+
+        if streaming:
+            return self._stream(start)
+        return start(None)
+
+    def continue_run(
+        self,
+        run_response: WorkflowRunOutput | str | None = None,
+        *,
+        run_id: str | None = None,
+        session_id: str | None = None,
+        step_requirements: Sequence[ConfirmationRequirement] | None = None,
+        error_requirements: Sequence[ErrorRequirement] | None = None,
+        stream: bool | None = None,
+        stream_events: bool | None = None,
+        stream_intermediate_steps: bool | None = None,
+        **unsupported: Any,
+    ) -> Any:
+        """Apply the decisions on a paused run (``retry()``/``skip()``, ``confirm()``/``reject()``)
+        and continue it, in this thread, until it completes, fails or pauses again.
+
+        Give the paused ``WorkflowRunOutput`` (or its ``run_id``); works in a new kernel with the
+        same db and workflow definition. Raises ``KitaruStateError`` when a pending step has no
+        decision, or the run was continued already; ``KitaruDivergenceError`` when this
+        workflow's steps differ from the run's.
+        """
+        _refuse(unsupported, "continue_run")
+        if isinstance(run_response, str):
+            run_id, run_response = run_response, None
+        if run_response is not None and not isinstance(run_response, WorkflowRunOutput):
+            raise KitaruUsageError(
+                f"continue_run takes the paused WorkflowRunOutput (or run_id=...), not {type(run_response).__name__}"
+            )
+        if run_response is None and not run_id:
+            raise KitaruUsageError("continue_run needs the paused run: continue_run(run_output) or run_id=...")
+        exec_id = run_response.run_id if run_response is not None else str(run_id)
+        journal = self.journal
+        row = journal.get_execution(exec_id, with_values=False)
+        if row is None or row.kind != "workflow":
+            raise KitaruUsageError(
+                f"no workflow run {exec_id!r} in the journal {journal.location}; list the runs with "
+                "workflow.get_session().runs"
+            )
+        if row.flow_name != self.name:
+            raise KitaruUsageError(
+                f"run {exec_id[:8]} belongs to workflow {row.flow_name!r}, not {self.name!r}; continue it with "
+                f"the workflow named {row.flow_name!r}"
+            )
+        runner.check_steps_match(self, row)
+        if row.status != "waiting":
+            raise KitaruStateError(
+                f"run {exec_id[:8]} of workflow {self.name!r} is {row.status}, not paused: it was continued "
+                "already or it has ended. Read it again with workflow.get_run(run_id)."
+            )
+        current = runner.build_output(journal, exec_id)
+        if run_response is not None and run_response._pause_token != current._pause_token:
+            raise KitaruStateError(
+                f"this copy of run {exec_id[:8]} is stale: the run was continued since it was read and is "
+                "paused at a new point. Read it again with workflow.get_run(run_id) (or "
+                "workflow.get_session().runs[-1]) and decide on that."
+            )
+        given_errors = list(error_requirements or []) + (run_response.error_requirements if run_response else [])
+        given_confirms = list(step_requirements or []) + (run_response.step_requirements if run_response else [])
+        self._apply_decisions(journal, current, given_errors, given_confirms)
+        streaming, step_events = _stream_mode(self, stream, stream_events, stream_intermediate_steps)
+        session = row.meta.get("session_id") or session_id
+
+        def resume(emit: Emit | None) -> WorkflowRunOutput:
+            if not engine.claim(journal, exec_id, ("waiting",)):
+                raise KitaruStateError(f"run {exec_id[:8]} was continued by another caller first")
+            fresh = journal.get_execution(exec_id, with_values=True)
+            inputs = engine.load_inputs(fresh) if fresh is not None else {}
+            return self._drive(journal, exec_id, inputs, session, emit, step_events)
+
+        if streaming:
+            return self._stream(resume)
+        return resume(None)
+
+    def _apply_decisions(
+        self,
+        journal: Journal,
+        current: WorkflowRunOutput,
+        given_errors: list[ErrorRequirement],
+        given_confirms: list[ConfirmationRequirement],
+    ) -> None:
+        def pick(pending: Any, given: list[Any]) -> Any:
+            for g in given:
+                if g.step_id == pending.step_id and g.step_id is not None:
+                    return g
+            for g in given:
+                if g.step_name == pending.step_name:
+                    return g
+            return None
+
+        plan: list[tuple[str, Any, Any]] = []
+        for req in current.error_requirements:
+            got = pick(req, given_errors)
+            if got is None or got.decision not in ("retry", "skip"):
+                raise KitaruStateError(
+                    f"step {req.step_name!r} failed ({req.error_type}: {req.error_message}) and waits for a "
+                    "decision: call retry() or skip() on it (run_output.steps_with_errors), then continue_run"
+                )
+            plan.append(("error", req, got.decision))
+        for creq in current.step_requirements:
+            got = pick(creq, given_confirms)
+            if got is None or got.confirmed is None:
+                raise KitaruStateError(
+                    f"step {creq.step_name!r} waits for confirmation: call confirm() or reject() on it "
+                    "(run_output.steps_requiring_confirmation), then continue_run"
+                )
+            plan.append(("confirm", creq, bool(got.confirmed)))
+        for kind, req, decision in plan:
+            if kind == "error":
+                status = "failed" if decision == "retry" else "skipped"
+                ok = journal.decide_call(req.step_id, status=status, ended_at=now())
+            else:
+                data = b"true" if decision else b"false"
+                ok = journal.answer_wait(
+                    req.step_id, StoredValue(serde.JSON, serde.preview(decision), data), answered_at=now()
+                )
+            if not ok:
+                raise KitaruStateError(
+                    f"step {req.step_name!r} of run {current.run_id[:8]} was decided by another caller first"
+                )
+
+    def _drive(
+        self,
+        journal: Journal,
+        exec_id: str,
+        inputs: dict[str, Any],
+        session_id: str | None,
+        emit: Emit | None,
+        step_events: bool,
+    ) -> WorkflowRunOutput:
+        fields: dict[str, Any] = {
+            "workflow_id": self.id,
+            "workflow_name": self.name,
+            "session_id": session_id,
+            "run_id": exec_id,
+        }
+        if emit is not None:
+            emit(WorkflowStartedEvent(**fields))
+        body = runner.make_body(self, emit, fields, step_events=step_events)
+        engine.drive(journal, exec_id, self.name, body, inputs)
+        out = runner.build_output(journal, exec_id)
+        if emit is not None:
+            if out.status.value == "COMPLETED":
+                emit(
+                    WorkflowCompletedEvent(**fields, content=out.content, step_results=out.step_results, run_output=out)
+                )
+            elif out.status.value == "ERROR":
+                failed = [r for r in out.step_results if not r.success and not r.skipped]
+                f = out.failure
+                emit(
+                    WorkflowFailedEvent(
+                        **fields,
+                        error=f.message if f else None,
+                        error_type=runner.short_type(f.exception_type) if f else None,
+                        step_name=failed[-1].step_name if failed else None,
+                        run_output=out,
+                    )
+                )
+        return out
+
+    def _stream(self, work: Callable[[Emit], WorkflowRunOutput]) -> Iterator[WorkflowRunOutputEvent]:
+        """Run ``work`` in a worker thread and yield its events as they happen."""
+        events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        end = object()
+        failure: list[BaseException] = []
+
+        def target() -> None:
+            try:
+                work(events.put)
+            except BaseException as exc:
+                failure.append(exc)
+            finally:
+                events.put(end)
+
+        context = contextvars.copy_context()
+        thread = threading.Thread(target=context.run, args=(target,), name=f"kitaru-workflow-{self.name}", daemon=True)
+        thread.start()
+        while True:
+            item = events.get()
+            if item is end:
+                break
+            yield item
+        thread.join()
+        if failure:
+            raise failure[0]
+
+    # -- reading runs ---------------------------------------------------------------------
+    def get_run(self, run_id: str) -> WorkflowRunOutput:
+        """One run of this workflow, read from the db now."""
+        if not isinstance(run_id, str) or not run_id:
+            raise KitaruUsageError(f"run_id must be a non-empty str, got {run_id!r}")
+        journal = self.journal
+        row = journal.get_execution(run_id, with_values=True)
+        if row is None or row.kind != "workflow" or row.flow_name != self.name:
+            raise KitaruUsageError(
+                f"workflow {self.name!r} has no run {run_id!r} in the journal {journal.location}; "
+                "list them with workflow.get_session().runs"
+            )
+        return runner.build_output(journal, run_id, row)
+
+    def get_run_output(self, run_id: str, session_id: str | None = None) -> WorkflowRunOutput:
+        return self.get_run(run_id)
+
+    def get_session(self, session_id: str | None = None) -> WorkflowSession:
+        """The session's runs of this workflow, read from the db (oldest first)."""
+        sid = session_id or self.session_id
+        journal = self.journal
+        rows: list[ExecutionRow] = []
+        offset = 0
+        while True:
+            page = journal.list_executions(flow=self.name, limit=_PAGE, offset=offset)
+            rows.extend(r for r in page if r.kind == "workflow" and r.meta.get("session_id") == sid)
+            if len(page) < _PAGE:
+                break
+            offset += _PAGE
+        rows.reverse()
+        runs = [runner.build_output(journal, r.exec_id) for r in rows]
+        return WorkflowSession(session_id=sid, workflow_name=self.name, workflow_id=self.id, runs=runs)
+
+    def get_last_run_output(self, session_id: str | None = None) -> WorkflowRunOutput | None:
+        runs = self.get_session(session_id).runs
+        return runs[-1] if runs else None
+
+
+_SUPPORTED = "input, additional_data, user_id, session_id, stream, stream_events"
+
+
+def _refuse(unsupported: dict[str, Any], verb: str) -> None:
+    if unsupported:
+        raise KitaruUsageError(
+            f"workflow.{verb}() does not support {sorted(unsupported)} in kitaru_nb; it takes {_SUPPORTED}"
+        )
+
+
+def _stream_mode(
+    workflow: Workflow, stream: bool | None, stream_events: bool | None, intermediate: bool | None
+) -> tuple[bool, bool]:
+    streaming = workflow.stream if stream is None else bool(stream)
+    events = workflow.stream_events if stream_events is None else bool(stream_events)
+    if intermediate:
+        events = True
+    return streaming, events
+
+
+__all__ = ["Workflow", "default_session_id"]
