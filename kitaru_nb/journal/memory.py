@@ -31,6 +31,7 @@ class MemoryJournal:
             self._seq += 1
             row.seq = self._seq
             self._execs[row.exec_id] = copy.deepcopy(row)
+            self._version += 1
 
     def get_execution(self, exec_id: str, *, with_values: bool = True) -> ExecutionRow | None:
         with self._lock:
@@ -100,6 +101,7 @@ class MemoryJournal:
     def set_execution_meta(self, exec_id: str, meta: dict[str, Any]) -> None:
         with self._lock:
             self._execs[exec_id].meta = copy.deepcopy(meta)
+            self._version += 1
 
     def insert_call(self, call: CallRow, attempt: AttemptRow | None = None) -> None:
         with self._lock:
@@ -123,15 +125,18 @@ class MemoryJournal:
             if fingerprint is not None:
                 c.fingerprint = fingerprint
             self._attempts[attempt.attempt_id] = replace(attempt)
+            self._version += 1
 
     def start_attempt(self, attempt: AttemptRow) -> None:
         with self._lock:
             self._attempts[attempt.attempt_id] = replace(attempt)
+            self._version += 1
 
     def fail_attempt(self, attempt_id: str, *, ended_at: float, failure: FailureInfo) -> None:
         with self._lock:
             a = self._attempts[attempt_id]
             a.status, a.ended_at, a.failure = "failed", ended_at, failure
+            self._version += 1
 
     def finish_call(
         self,
@@ -196,6 +201,7 @@ class MemoryJournal:
                 if pid is None or not is_alive(pid):
                     a.status = "interrupted"
                     n += 1
+            self._version += n > 0
         return n
 
     def change_token(self) -> int:
