@@ -1,0 +1,347 @@
+"""One contract, every journal: the in-memory one and the SQLite one pass the same tests.
+
+Each test covers one method (or a pair) of the ``Journal`` protocol in ``kitaru_nb.journal.base``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, Journal, StoredValue
+from kitaru_nb.journal.memory import MemoryJournal
+from kitaru_nb.journal.sqlite import SqliteJournal
+from kitaru_nb.models import FailureInfo
+from kitaru_nb.types import FailureOrigin
+
+FAILURE = FailureInfo(FailureOrigin.USER_CODE, "boom <b>html</b>", "ValueError", "Traceback...\nValueError: boom")
+
+
+@dataclass
+class Pair:
+    journal: Journal
+    #: writes as another connection would (SQLite: a second connection to the same file)
+    other: Journal
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Pair]:
+    if request.param == "memory":
+        mem = MemoryJournal()
+        yield Pair(mem, mem)
+        mem.close()
+        return
+    path = tmp_path / "contract.db"
+    a, b = SqliteJournal(path), SqliteJournal(path)
+    yield Pair(a, b)
+    a.close()
+    b.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+@pytest.fixture
+def j(pair: Pair) -> Journal:
+    return pair.journal
+
+
+def ex(exec_id: str, *, flow: str = "f", status: str = "running", t: float = 1000.5, **kw: object) -> ExecutionRow:
+    return ExecutionRow(exec_id=exec_id, flow_name=flow, status=status, started_at=t, **kw)  # type: ignore[arg-type]
+
+
+def call(exec_id: str, idx: int, *, name: str = "step", kind: str = "checkpoint", status: str = "running") -> CallRow:
+    return CallRow(f"{exec_id}-c{idx}", exec_id, idx, kind, name, status, 2000.25 + idx, fingerprint="fp1")
+
+
+def attempt(exec_id: str, idx: int, number: int = 1) -> AttemptRow:
+    return AttemptRow(f"{exec_id}-c{idx}-a{number}", f"{exec_id}-c{idx}", exec_id, number, "running", 3000.0 + number)
+
+
+def test_location(j: Journal) -> None:
+    assert isinstance(j.location, str) and j.location
+
+
+def test_create_and_get_execution_round_trips_every_field(j: Journal) -> None:
+    row = ex(
+        "e1",
+        kind="workflow",
+        ended_at=1001.75,
+        owner_pid=4242,
+        original_exec_id="e0",
+        replay_from="step#2",
+        failure=FAILURE,
+        inputs=StoredValue("json", "{'x': 1}", b'{"x":1}'),
+        result=StoredValue("pickle", "<obj>", b"\x80\x05N."),
+        meta={"fingerprint": "abc", "nested": [1, 2]},
+    )
+    j.create_execution(row)
+    assert row.seq > 0
+    got = j.get_execution("e1")
+    assert got is not None
+    assert got == row
+    assert j.get_execution("missing") is None
+
+
+def test_get_execution_without_values_keeps_formats_and_previews(j: Journal) -> None:
+    j.create_execution(ex("e1", inputs=StoredValue("json", "[1]", b"[1]"), result=StoredValue("json", "2", b"2")))
+    got = j.get_execution("e1", with_values=False)
+    assert got is not None and got.inputs is not None and got.result is not None
+    assert (got.inputs.format, got.inputs.preview, got.inputs.data) == ("json", "[1]", None)
+    assert (got.result.format, got.result.preview, got.result.data) == ("json", "2", None)
+
+
+def test_create_execution_twice_is_refused(j: Journal) -> None:
+    j.create_execution(ex("e1"))
+    with pytest.raises((ValueError, sqlite3.IntegrityError)):
+        j.create_execution(ex("e1", flow="other"))
+    got = j.get_execution("e1")
+    assert got is not None and got.flow_name == "f"
+    assert j.count_executions() == 1
+
+
+def test_find_exec_ids_by_prefix(j: Journal) -> None:
+    for e in ("abc1", "abc2", "abd3", "zzz"):
+        j.create_execution(ex(e))
+    assert j.find_exec_ids("abc") == ["abc1", "abc2"]
+    assert j.find_exec_ids("abc", limit=1) == ["abc1"]
+    assert j.find_exec_ids("abd") == ["abd3"]
+    assert j.find_exec_ids("q") == []
+
+
+def test_list_and_count_executions_newest_first_with_filters(j: Journal) -> None:
+    for i in range(10):
+        j.create_execution(
+            ex(f"e{i}", flow="a" if i % 2 else "b", status="completed" if i % 3 else "failed", t=float(i))
+        )
+    assert [r.exec_id for r in j.list_executions()] == [f"e{i}" for i in range(9, -1, -1)]
+    assert [r.exec_id for r in j.list_executions(limit=3, offset=2)] == ["e7", "e6", "e5"]
+    assert [r.exec_id for r in j.list_executions(flow="a")] == ["e9", "e7", "e5", "e3", "e1"]
+    assert [r.exec_id for r in j.list_executions(status="failed")] == ["e9", "e6", "e3", "e0"]
+    assert [r.exec_id for r in j.list_executions(flow="a", status="failed")] == ["e9", "e3"]
+    assert j.list_executions(flow="nope") == []
+    assert j.count_executions() == 10
+    assert j.count_executions(flow="b") == 5
+    assert j.count_executions(status="completed") == 6
+    assert j.count_executions(flow="a", status="failed") == 2
+
+
+def test_list_executions_leaves_value_bytes_out(j: Journal) -> None:
+    j.create_execution(ex("e1", inputs=StoredValue("json", "{}", b"{}")))
+    (row,) = j.list_executions()
+    assert row.inputs is not None and row.inputs.preview == "{}" and row.inputs.data is None
+
+
+def test_set_execution_status_with_and_without_expect(j: Journal) -> None:
+    j.create_execution(ex("e1"))
+    assert j.set_execution_status("e1", "waiting", expect=("running",))
+    assert not j.set_execution_status("e1", "completed", expect=("running",))
+    got = j.get_execution("e1")
+    assert got is not None and got.status == "waiting"
+
+    assert j.set_execution_status("e1", "failed", ended_at=5.5, failure=FAILURE, owner_pid=77)
+    got = j.get_execution("e1")
+    assert got is not None
+    assert (got.status, got.ended_at, got.failure, got.owner_pid) == ("failed", 5.5, FAILURE, 77)
+
+    # a new status clears the failure; owner_pid stays when not given; a result is set
+    assert j.set_execution_status("e1", "completed", ended_at=6.0, result=StoredValue("json", "3", b"3"))
+    got = j.get_execution("e1")
+    assert got is not None
+    assert (got.status, got.failure, got.owner_pid) == ("completed", None, 77)
+    assert got.result == StoredValue("json", "3", b"3")
+    assert not j.set_execution_status("missing", "completed")
+
+
+def test_set_execution_meta(j: Journal) -> None:
+    j.create_execution(ex("e1", meta={"a": 1}))
+    j.set_execution_meta("e1", {"b": [1, "two"]})
+    got = j.get_execution("e1")
+    assert got is not None and got.meta == {"b": [1, "two"]}
+
+
+def test_insert_call_with_its_first_attempt(j: Journal) -> None:
+    j.create_execution(ex("e1"))
+    c, a = call("e1", 0), attempt("e1", 0)
+    j.insert_call(c, a)
+    assert j.load_calls("e1") == [c]
+    assert j.list_attempts("e1") == [a]
+
+
+def test_insert_call_at_a_taken_position_is_refused(j: Journal) -> None:
+    j.create_execution(ex("e1"))
+    j.insert_call(call("e1", 0, name="first"))
+    dup = call("e1", 0, name="second")
+    dup.call_id = "other-id"
+    with pytest.raises((ValueError, sqlite3.IntegrityError)):
+        j.insert_call(dup)
+    assert [c.name for c in j.load_calls("e1")] == ["first"]
+
+
+def test_insert_calls_and_load_calls_in_position_order(j: Journal) -> None:
+    j.create_execution(ex("e1"))
+    j.create_execution(ex("e2"))
+    rows = [call("e1", i, name=f"s{i}", status="reused") for i in (2, 0, 1)]
+    rows[1].original_call_id = "orig-0"
+    rows[1].output = StoredValue("json", "[1, 2]", b"[1,2]")
+    j.insert_calls(rows)
+    j.insert_call(call("e2", 0))
+    loaded = j.load_calls("e1")
+    assert [c.idx for c in loaded] == [0, 1, 2]
+    assert loaded[0] == rows[1]
+    light = j.load_calls("e1", with_values=False)
+    assert light[0].output is not None
+    assert (light[0].output.format, light[0].output.preview, light[0].output.data) == ("json", "[1, 2]", None)
+    assert j.load_calls("nope") == []
+
+
+def test_wait_calls_round_trip(j: Journal) -> None:
+    j.create_execution(ex("e1"))
+    w = call("e1", 0, name="approval", kind="wait", status="waiting")
+    w.wait_schema, w.wait_question, w.wait_metadata, w.wait_timeout = '{"type": "integer"}', "How many?", "{}", 30.0
+    j.insert_call(w)
+    assert j.load_calls("e1") == [w]
+
+
+def test_start_attempt_fail_attempt_and_finish_call(j: Journal) -> None:
+    j.create_execution(ex("e1"))
+    j.insert_call(call("e1", 0), attempt("e1", 0, 1))
+    j.fail_attempt("e1-c0-a1", ended_at=3001.5, failure=FAILURE)
+    j.start_attempt(attempt("e1", 0, 2))
+    out = StoredValue("pydantic", "Model(x=1)", b'{"cls":"m:M","data":{"x":1}}')
+    j.finish_call("e1-c0", "e1-c0-a2", status="completed", ended_at=3002.5, output=out)
+    a1, a2 = j.list_attempts("e1")
+    assert (a1.number, a1.status, a1.ended_at, a1.failure) == (1, "failed", 3001.5, FAILURE)
+    assert (a2.number, a2.status, a2.ended_at, a2.failure) == (2, "completed", 3002.5, None)
+    (c,) = j.load_calls("e1")
+    assert (c.status, c.ended_at, c.failure, c.output, c.paused) == ("completed", 3002.5, None, out, False)
+
+
+def test_finish_call_with_a_failure_and_pause(j: Journal) -> None:
+    j.create_execution(ex("e1"))
+    j.insert_call(call("e1", 0), attempt("e1", 0))
+    j.finish_call("e1-c0", "e1-c0-a1", status="failed", ended_at=9.0, failure=FAILURE, paused=True)
+    (c,) = j.load_calls("e1")
+    assert (c.status, c.failure, c.paused, c.output) == ("failed", FAILURE, True, None)
+    (a,) = j.list_attempts("e1")
+    assert (a.status, a.failure) == ("failed", FAILURE)
+
+
+def test_finish_call_without_an_attempt(j: Journal) -> None:
+    j.create_execution(ex("e1"))
+    j.insert_call(call("e1", 0, kind="wait", status="waiting"))
+    j.finish_call("e1-c0", None, status="failed", ended_at=4.0, failure=FAILURE)
+    (c,) = j.load_calls("e1")
+    assert (c.status, c.failure) == ("failed", FAILURE)
+    assert j.list_attempts("e1") == []
+
+
+def test_restart_call_appends_the_next_attempt_and_clears_the_failure(j: Journal) -> None:
+    j.create_execution(ex("e1"))
+    j.insert_call(call("e1", 0), attempt("e1", 0, 1))
+    j.finish_call("e1-c0", "e1-c0-a1", status="failed", ended_at=5.0, failure=FAILURE, paused=True)
+    j.restart_call("e1-c0", attempt("e1", 0, 2), fingerprint="fp2")
+    (c,) = j.load_calls("e1")
+    assert (c.status, c.ended_at, c.failure, c.paused, c.fingerprint) == ("running", None, None, False, "fp2")
+    assert [(a.number, a.status) for a in j.list_attempts("e1")] == [(1, "failed"), (2, "running")]
+    j.restart_call("e1-c0", attempt("e1", 0, 3))
+    (c,) = j.load_calls("e1")
+    assert c.fingerprint == "fp2"  # kept when not given
+
+
+def test_answer_wait_only_once_and_only_for_waits(j: Journal) -> None:
+    j.create_execution(ex("e1"))
+    j.insert_call(call("e1", 0, kind="wait", name="w", status="waiting"))
+    j.insert_call(call("e1", 1, kind="checkpoint", status="waiting"))
+    value = StoredValue("json", "42", b"42")
+    assert j.answer_wait("e1-c0", value, answered_at=7.0)
+    assert not j.answer_wait("e1-c0", StoredValue("json", "1", b"1"), answered_at=8.0)
+    assert not j.answer_wait("e1-c1", value, answered_at=8.0)
+    assert not j.answer_wait("missing", value, answered_at=8.0)
+    w, cp = j.load_calls("e1")
+    assert (w.status, w.ended_at, w.output) == ("completed", 7.0, value)
+    assert (cp.status, cp.output) == ("waiting", None)
+
+
+def test_decide_call_only_applies_to_paused_calls(j: Journal) -> None:
+    j.create_execution(ex("e1"))
+    j.insert_call(call("e1", 0), attempt("e1", 0))
+    assert not j.decide_call("e1-c0", status="skipped", ended_at=1.0)
+    j.finish_call("e1-c0", "e1-c0-a1", status="failed", ended_at=5.0, failure=FAILURE, paused=True)
+    assert j.decide_call("e1-c0", status="skipped", ended_at=6.0)
+    (c,) = j.load_calls("e1")
+    assert (c.status, c.paused, c.ended_at) == ("skipped", False, 6.0)
+    assert not j.decide_call("e1-c0", status="failed", ended_at=7.0)
+    assert not j.decide_call("missing", status="failed", ended_at=7.0)
+
+
+def test_list_attempts_per_execution_in_order(j: Journal) -> None:
+    for e in ("e1", "e2"):
+        j.create_execution(ex(e))
+    j.insert_call(call("e1", 0), attempt("e1", 0, 1))
+    j.insert_call(call("e2", 0), attempt("e2", 0, 1))
+    j.start_attempt(attempt("e1", 0, 2))
+    j.insert_call(call("e1", 1), attempt("e1", 1, 1))
+    assert [(a.call_id, a.number) for a in j.list_attempts("e1")] == [("e1-c0", 1), ("e1-c0", 2), ("e1-c1", 1)]
+    assert [a.attempt_id for a in j.list_attempts("e2")] == ["e2-c0-a1"]
+    assert j.list_attempts("nope") == []
+
+
+def test_recover_interrupted_marks_only_running_attempts_of_dead_owners(j: Journal) -> None:
+    j.create_execution(ex("dead", owner_pid=111))
+    j.create_execution(ex("alive", owner_pid=222))
+    j.create_execution(ex("orphan", owner_pid=None))
+    for e in ("dead", "alive", "orphan"):
+        j.insert_call(call(e, 0), attempt(e, 0, 1))
+    j.finish_call("dead-c0", "dead-c0-a1", status="completed", ended_at=1.0)
+    j.insert_call(call("dead", 1), attempt("dead", 1, 1))
+    asked: list[int] = []
+
+    def is_alive(pid: int) -> bool:
+        asked.append(pid)
+        return pid == 222
+
+    assert j.recover_interrupted(is_alive) == 2
+    status = {a.attempt_id: a.status for e in ("dead", "alive", "orphan") for a in j.list_attempts(e)}
+    assert status == {
+        "dead-c0-a1": "completed",
+        "dead-c1-a1": "interrupted",
+        "alive-c0-a1": "running",
+        "orphan-c0-a1": "interrupted",
+    }
+    assert 222 in asked and 111 in asked
+    assert j.recover_interrupted(is_alive) == 0
+
+
+def test_change_token_moves_on_every_write_of_another_connection(pair: Pair) -> None:
+    j, other = pair.journal, pair.other
+    writes = [
+        lambda: other.create_execution(ex("e1", owner_pid=None)),
+        lambda: other.set_execution_status("e1", "waiting"),
+        lambda: other.set_execution_meta("e1", {"k": 1}),
+        lambda: other.insert_call(call("e1", 0), attempt("e1", 0, 1)),
+        lambda: other.fail_attempt("e1-c0-a1", ended_at=1.0, failure=FAILURE),
+        lambda: other.start_attempt(attempt("e1", 0, 2)),
+        lambda: other.finish_call("e1-c0", "e1-c0-a2", status="failed", ended_at=2.0, failure=FAILURE, paused=True),
+        lambda: other.decide_call("e1-c0", status="failed", ended_at=2.0),
+        lambda: other.restart_call("e1-c0", attempt("e1", 0, 3)),
+        lambda: other.recover_interrupted(lambda pid: False),
+        lambda: other.insert_calls([call("e1", 1, kind="wait", status="waiting")]),
+        lambda: other.answer_wait("e1-c1", StoredValue("json", "1", b"1"), answered_at=3.0),
+    ]
+    for i, write in enumerate(writes):
+        before = j.change_token()
+        assert j.change_token() == before  # stable while nothing is written
+        write()
+        assert j.change_token() != before, f"write #{i} did not move the change token"
+
+
+def test_values_written_by_one_connection_are_read_by_another(pair: Pair) -> None:
+    pair.other.create_execution(ex("e1", inputs=StoredValue("json", "1", b"1")))
+    pair.other.insert_call(call("e1", 0), attempt("e1", 0))
+    got = pair.journal.get_execution("e1")
+    assert got is not None and got.inputs == StoredValue("json", "1", b"1")
+    assert [c.call_id for c in pair.journal.load_calls("e1")] == ["e1-c0"]
