@@ -241,8 +241,6 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
                 try:
                     out = fn()
                     self.notice.value = ""
-                except KitaruWaitValidationError:
-                    raise
                 except KitaruError as exc:
                     self.notice.value = error_html([str(exc)])
         finally:
@@ -275,24 +273,21 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         """Validate and record the form's value; inline errors (and nothing recorded) when invalid."""
         form.clear_errors()
         value = form.value()
-        ok = True
+        problems: list[dict[str, Any]] = []
 
         def send() -> None:
-            nonlocal ok
             try:
                 self._verbs().input(self.exec_id, wait=wait, value=value)
             except KitaruWaitValidationError as exc:
-                ok = False
-                form.show_errors(list(exc.errors))
-                raise
+                problems.extend(exc.errors)
 
-        try:
-            self.act(f"submitting {wait}", send)
-        except KitaruWaitValidationError:
+        self.act(f"submitting {wait}", send)
+        if problems:
+            form.show_errors(problems)
             self.notice.value = error_html(
                 ["Not recorded: fix the fields marked below. The execution is still waiting."]
             )
-        return ok
+        return not problems
 
     # -- answers given elsewhere --------------------------------------------------------
     def _ensure_polling(self) -> None:

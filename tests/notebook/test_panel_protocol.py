@@ -1,0 +1,217 @@
+"""The execution panel driven through the Jupyter protocol, as a browser would drive it.
+
+A real ipykernel runs the flows; the test sends the comm messages of clicks and of
+typing, then reads the widget state the kernel sends back and the journal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kitaru_nb import KitaruClient
+
+from .frontend import FakeFrontend
+
+pytestmark = pytest.mark.notebook
+
+
+@pytest.fixture
+def fe(tmp_path: Path) -> Iterator[FakeFrontend]:
+    frontend = FakeFrontend(tmp_path)
+    frontend.run(
+        "import kitaru_nb as kitaru\n"
+        "from IPython.display import display\n"
+        "from pydantic import BaseModel, Field\n"
+        f"kitaru.configure(db={str(tmp_path / 'kitaru.db')!r})\n"
+    )
+    try:
+        yield frontend
+    finally:
+        frontend.close()
+
+
+PAUSING_FLOW = """
+@kitaru.checkpoint(on_error="pause")
+def load(n):
+    raise ValueError("source <b>offline</b>")
+
+@kitaru.flow
+def pipeline(n):
+    v = load(n)
+    print("pipeline got", v)
+    return "skipped" if v is None else v + 1
+
+h = pipeline.run(41)
+display(h)
+"""
+
+FIXED_CHECKPOINT = """
+@kitaru.checkpoint(on_error="pause")
+def load(n):
+    print("loading", n)
+    return n
+"""
+
+
+def panel_parts(fe: FakeFrontend) -> dict[str, str]:
+    panel = fe.find("VBoxModel", "kitaru-panel")
+    return {
+        "panel": panel,
+        "header": fe.within(panel, "HTMLModel", "kitaru-header"),
+        "notice": fe.within(panel, "HTMLModel", "kitaru-notice"),
+        "output": fe.within(panel, "OutputModel", "kitaru-output"),
+        "cards": fe.within(panel, "VBoxModel", "kitaru-cards"),
+    }
+
+
+def status_of(fe: FakeFrontend, header: str) -> str:
+    html = fe.value(header)
+    for s in ("completed", "waiting", "failed", "running", "cancelled"):
+        if f"kitaru-status-{s}" in html:
+            return s
+    return "?"
+
+
+def journal_status(fe: FakeFrontend) -> str:
+    return fe.run("print(kitaru.KitaruClient().executions.get(h.exec_id).status)").strip()
+
+
+def test_retry_click_runs_the_fixed_checkpoint_in_the_kernel(fe: FakeFrontend) -> None:
+    fe.run(PAUSING_FLOW)
+    p = panel_parts(fe)
+    assert status_of(fe, p["header"]) == "waiting"
+    card = fe.within(p["cards"], "VBoxModel", "kitaru-card-error")
+    failure = fe.within(card, "HTMLModel", "kitaru-card-failure")
+    assert "source &lt;b&gt;offline&lt;/b&gt;" in fe.value(failure)  # user text is escaped
+    retry = fe.within(card, "ButtonModel", "kitaru-retry", description="Retry")
+
+    fe.run(FIXED_CHECKPOINT)  # "fix the cell"
+    fe.click(retry)  # no cell runs: the comm message alone resumes the flow
+    fe.pump_until(lambda: status_of(fe, p["header"]) == "completed")
+
+    assert fe.run("print(h.get())").strip() == "42"
+    assert journal_status(fe) == "completed"
+    # the continuation's prints went to the panel's output area
+    assert "loading 41" in fe.captured(p["output"])
+    assert "pipeline got 41" in fe.captured(p["output"])
+    assert fe.children(p["cards"]) == []  # nothing left to decide
+
+
+def test_retry_without_the_fix_pauses_again(fe: FakeFrontend) -> None:
+    fe.run(PAUSING_FLOW)
+    p = panel_parts(fe)
+    retry = fe.within(p["cards"], "ButtonModel", "kitaru-retry")
+    fe.click(retry)
+    table = fe.within(p["panel"], "HTMLModel", "kitaru-table")
+    fe.pump_until(lambda: "attempt history (2)" in fe.value(table))
+    assert status_of(fe, p["header"]) == "waiting"
+    # the card shows the second failure, and its Retry button is enabled again
+    fe.pump_until(lambda: fe.value(fe.within(p["cards"], "ButtonModel", "kitaru-retry"), "disabled") is False)
+    card = fe.within(p["cards"], "VBoxModel", "kitaru-card-error")
+    texts = [fe.value(c) for c in fe.descendants(card) if fe.models[c].get("_model_name") == "HTMLModel"]
+    assert any("after 2 attempt(s)" in t for t in texts), texts
+    assert journal_status(fe) == "waiting"
+
+
+def test_skip_click_continues_without_the_checkpoint(fe: FakeFrontend) -> None:
+    fe.run(PAUSING_FLOW)
+    p = panel_parts(fe)
+    skip = fe.within(p["cards"], "ButtonModel", "kitaru-skip", description="Skip")
+    fe.click(skip)
+    fe.pump_until(lambda: status_of(fe, p["header"]) == "completed")
+    assert fe.run("print(h.get())").strip() == "skipped"
+    table = fe.within(p["panel"], "HTMLModel", "kitaru-table")
+    assert "kitaru-row-skipped" in fe.value(table)
+    assert "pipeline got None" in fe.captured(p["output"])
+
+
+WAIT_FLOW = """
+class Shipment(BaseModel):
+    city: str = Field(min_length=2, description="where the boxes go")
+    boxes: int = Field(ge=1, le=100)
+
+@kitaru.flow
+def ship():
+    s = kitaru.wait(schema=Shipment, name="shipment", question="Where to, and how many boxes?")
+    print("shipping", s.boxes, "boxes to", s.city)
+    return s.boxes
+
+h = ship.run()
+display(h)
+"""
+
+
+def form_input(fe: FakeFrontend, cards: str, field: str) -> str:
+    box = fe.within(cards, "VBoxModel", f"kitaru-field-{field}")
+    return fe.within(box, "TextModel")
+
+
+def test_form_shows_pydantic_errors_inline_then_completes(fe: FakeFrontend) -> None:
+    fe.run(WAIT_FLOW)
+    p = panel_parts(fe)
+    card = fe.within(p["cards"], "VBoxModel", "kitaru-card-wait")
+    assert fe.value(fe.within(card, "LabelModel", "kitaru-question")) == "Where to, and how many boxes?"
+    labels = [fe.value(c) for c in fe.descendants(card) if "kitaru-field-label" in fe.models[c].get("_dom_classes", [])]
+    assert labels[:2] == ["City *", "Boxes *"]  # declaration order, required marked
+    helps = [fe.value(c) for c in fe.descendants(card) if "kitaru-help" in fe.models[c].get("_dom_classes", [])]
+    assert "where the boxes go" in helps
+    city, boxes = form_input(fe, card, "city"), form_input(fe, card, "boxes")
+    submit = fe.within(card, "ButtonModel", "kitaru-submit", description="Submit")
+    err_boxes = fe.within(card, "HTMLModel", "kitaru-error-boxes")
+    err_city = fe.within(card, "HTMLModel", "kitaru-error-city")
+
+    fe.set_state(city, value="Oslo")
+    fe.set_state(boxes, value="many")
+    fe.click(submit)
+    fe.pump_until(lambda: "valid integer" in (fe.value(err_boxes) or ""))
+    fe.pump_until(lambda: "still waiting" in fe.value(p["notice"]))
+    assert fe.value(err_city) == ""
+    assert journal_status(fe) == "waiting"
+    assert status_of(fe, p["header"]) == "waiting"
+
+    fe.set_state(boxes, value="500")
+    fe.click(submit)
+    fe.pump_until(lambda: "less than or equal to 100" in (fe.value(err_boxes) or ""))
+    assert journal_status(fe) == "waiting"
+
+    fe.set_state(boxes, value="12")
+    fe.click(submit)
+    fe.pump_until(lambda: status_of(fe, p["header"]) == "completed")
+    assert fe.run("print(h.get())").strip() == "12"
+    assert "shipping 12 boxes to Oslo" in fe.captured(p["output"])
+
+
+def test_answer_given_elsewhere_resumes_when_the_kernel_is_idle(fe: FakeFrontend, tmp_path: Path) -> None:
+    fe.run(WAIT_FLOW)
+    p = panel_parts(fe)
+    exec_id = fe.run("print(h.exec_id)").strip()
+    # another process (like the JupyterLab sidebar's server) records the answer; it cannot resume the flow
+    KitaruClient(db=tmp_path / "kitaru.db").executions.input(
+        exec_id, wait="shipment", value={"city": "Rome", "boxes": 3}
+    )
+    fe.pump_until(lambda: status_of(fe, p["header"]) == "completed", timeout=20)
+    assert fe.run("print(h.get())").strip() == "3"
+    assert "shipping 3 boxes to Rome" in fe.captured(p["output"])
+
+
+def test_await_handle_keeps_the_panel_live(fe: FakeFrontend) -> None:
+    fe.run(WAIT_FLOW.replace("display(h)", ""))
+    acted = {"done": False}
+
+    def answer(fe: FakeFrontend, msg: dict[str, object]) -> None:
+        # act once the panel is displayed (all its models exist by then)
+        if acted["done"] or msg["msg_type"] != "display_data":
+            return
+        cards = fe.find("VBoxModel", "kitaru-cards")
+        acted["done"] = True
+        fe.set_state(form_input(fe, cards, "city"), value="Lima")
+        fe.set_state(form_input(fe, cards, "boxes"), value="7")
+        fe.click(fe.within(cards, "ButtonModel", "kitaru-submit"))
+
+    out = fe.run("display(h)\nresult = await h\nprint('RESULT', result)", on_iopub=answer, timeout=30)
+    assert acted["done"]
+    assert "RESULT 7" in out
+    assert journal_status(fe) == "completed"
