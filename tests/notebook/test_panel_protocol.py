@@ -215,3 +215,43 @@ def test_await_handle_keeps_the_panel_live(fe: FakeFrontend) -> None:
     assert acted["done"]
     assert "RESULT 7" in out
     assert journal_status(fe) == "completed"
+
+
+CONFIRM_WORKFLOW = """
+from kitaru_nb.workflow import Workflow
+from kitaru_nb.workflow.step import Step
+from kitaru_nb.workflow.types import StepOutput
+
+def fetch(step_input):
+    return StepOutput(content=f"numbers for {step_input.input}")
+
+def publish(step_input):
+    print("publishing", step_input.previous_step_content)
+    return "published"
+
+wf = Workflow(name="report", steps=[
+    Step(name="fetch", executor=fetch),
+    Step(name="publish", executor=publish, requires_confirmation=True,
+         confirmation_message="Publish to <i>everyone</i>?"),
+])
+out = wf.run("Q3")
+display(out)
+"""
+
+
+@pytest.mark.parametrize(
+    ("button", "css", "content"), [("Confirm", "kitaru-confirm", "published"), ("Reject", "kitaru-reject", "None")]
+)
+def test_confirmation_buttons_continue_the_workflow(fe: FakeFrontend, button: str, css: str, content: str) -> None:
+    fe.run(CONFIRM_WORKFLOW)
+    p = panel_parts(fe)
+    assert status_of(fe, p["header"]) == "waiting"
+    card = fe.within(p["cards"], "VBoxModel", "kitaru-card-confirmation")
+    assert fe.value(fe.within(card, "LabelModel", "kitaru-confirm-message")) == "Publish to <i>everyone</i>?"
+    fe.click(fe.within(card, "ButtonModel", css, description=button))
+    fe.pump_until(lambda: status_of(fe, p["header"]) == "completed")
+    got = fe.run("print(wf.get_session().runs[-1].status, wf.get_session().runs[-1].content)").split()
+    assert got[-1] == content
+    table = fe.within(p["panel"], "HTMLModel", "kitaru-table")
+    assert ("kitaru-row-skipped" in fe.value(table)) == (button == "Reject")
+    assert ("publishing numbers for Q3" in fe.captured(p["output"])) == (button == "Confirm")
