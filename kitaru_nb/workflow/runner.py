@@ -84,12 +84,18 @@ def check_steps_match(workflow: Workflow, row: ExecutionRow) -> None:
 
 # -- the body -------------------------------------------------------------------------
 def make_body(
-    workflow: Workflow, emit: Emit | None, fields: dict[str, Any], *, step_events: bool = True
+    workflow: Workflow,
+    emit: Emit | None,
+    fields: dict[str, Any],
+    *,
+    step_events: bool = True,
+    announce_skipped: frozenset[str] = frozenset(),
 ) -> Callable[..., Any]:
     """The flow body of a run of ``workflow``.
 
     ``emit`` receives the run's pause events (or None); step events too when ``step_events``.
-    ``fields`` are the common fields of every event (run id, names).
+    ``fields`` are the common fields of every event (run id, names). ``announce_skipped``:
+    steps a decision skipped just now (their skip is news to this stream).
     """
     steps = list(workflow.steps)
     step_emit = emit if step_events else None
@@ -148,7 +154,7 @@ def make_body(
                     else (rec.failure.message if rec and rec.failure else None)
                 )
                 last = StepOutput(step_name=step.name, success=False, error=message, skipped=True, step_id=step.step_id)
-                if live and step_emit is not None:
+                if (live or step.name in announce_skipped) and step_emit is not None:
                     step_emit(
                         ev.StepSkippedEvent(**fields, step_name=step.name, step_index=i, reason="error", error=message)
                     )

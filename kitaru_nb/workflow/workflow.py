@@ -212,7 +212,7 @@ class Workflow:
             )
         given_errors = list(error_requirements or []) + (run_response.error_requirements if run_response else [])
         given_confirms = list(step_requirements or []) + (run_response.step_requirements if run_response else [])
-        self._apply_decisions(journal, current, given_errors, given_confirms)
+        skipped = self._apply_decisions(journal, current, given_errors, given_confirms)
         streaming, step_events = _stream_mode(self, stream, stream_events, stream_intermediate_steps)
         session = row.meta.get("session_id") or session_id
 
@@ -221,7 +221,7 @@ class Workflow:
                 raise KitaruStateError(f"run {exec_id[:8]} was continued by another caller first")
             fresh = journal.get_execution(exec_id, with_values=True)
             inputs = engine.load_inputs(fresh) if fresh is not None else {}
-            return self._drive(journal, exec_id, inputs, session, emit, step_events)
+            return self._drive(journal, exec_id, inputs, session, emit, step_events, skipped)
 
         if streaming:
             return self._stream(resume)
@@ -233,7 +233,9 @@ class Workflow:
         current: WorkflowRunOutput,
         given_errors: list[ErrorRequirement],
         given_confirms: list[ConfirmationRequirement],
-    ) -> None:
+    ) -> frozenset[str]:
+        """Journal the decisions (all pending steps must have one); returns the steps skipped on error."""
+
         def pick(pending: Any, given: list[Any]) -> Any:
             for g in given:
                 if g.step_id == pending.step_id and g.step_id is not None:
@@ -273,6 +275,7 @@ class Workflow:
                 raise KitaruStateError(
                     f"step {req.step_name!r} of run {current.run_id[:8]} was decided by another caller first"
                 )
+        return frozenset(req.step_name for kind, req, decision in plan if kind == "error" and decision == "skip")
 
     def _drive(
         self,
@@ -282,6 +285,7 @@ class Workflow:
         session_id: str | None,
         emit: Emit | None,
         step_events: bool,
+        announce_skipped: frozenset[str] = frozenset(),
     ) -> WorkflowRunOutput:
         fields: dict[str, Any] = {
             "workflow_id": self.id,
@@ -291,7 +295,7 @@ class Workflow:
         }
         if emit is not None:
             emit(WorkflowStartedEvent(**fields))
-        body = runner.make_body(self, emit, fields, step_events=step_events)
+        body = runner.make_body(self, emit, fields, step_events=step_events, announce_skipped=announce_skipped)
         engine.drive(journal, exec_id, self.name, body, inputs)
         out = runner.build_output(journal, exec_id)
         if emit is not None:

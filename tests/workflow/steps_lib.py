@@ -1,0 +1,105 @@
+"""Step functions and workflow definitions that a test and a fresh process (a subprocess) both import.
+
+A step's behaviour is steered by a control file (``KITARU_WF_CONTROL``): "fail" makes the
+controlled step raise, "ok" lets it succeed, so a retry in a new process can succeed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from kitaru_nb.db.sqlite import SqliteDb
+from kitaru_nb.workflow import OnError, Workflow
+from kitaru_nb.workflow.step import Step
+from kitaru_nb.workflow.types import StepInput, StepOutput
+
+REPO = Path(__file__).resolve().parents[2]
+CONTROL_ENV = "KITARU_WF_CONTROL"
+
+
+class Report(BaseModel):
+    title: str
+    day: date
+    scores: list[int]
+
+
+def set_control(path: Path, mode: str) -> None:
+    path.write_text(mode)
+
+
+def fetch(step_input: StepInput) -> StepOutput:
+    mode = Path(os.environ[CONTROL_ENV]).read_text().strip()
+    if mode != "ok":
+        raise ConnectionError(f"service unavailable ({mode})")
+    return StepOutput(content=f"fetched {step_input.input}")
+
+
+def finish(step_input: StepInput) -> dict[str, Any]:
+    return {"previous": step_input.previous_step_content, "input": step_input.input}
+
+
+def make_int(step_input: StepInput) -> int:
+    return 41
+
+
+def make_date(step_input: StepInput) -> StepOutput:
+    return StepOutput(content=date(2024, 2, 29))
+
+
+def make_report(step_input: StepInput) -> Report:
+    return Report(title="q1", day=date(2024, 3, 31), scores=[3, 1, 4])
+
+
+def describe_types(step_input: StepInput) -> dict[str, str]:
+    """Which types the earlier steps' outputs have, as this step sees them."""
+    outputs = step_input.previous_step_outputs or {}
+    return {name: type(out.content).__name__ for name, out in outputs.items()}
+
+
+def remote_workflow(db_file: Path | str, *, variant: str = "same") -> Workflow:
+    """fetch (pauses on error) -> finish. ``variant="renamed"`` has other step names."""
+    steps = [
+        Step(name="fetch", executor=fetch, on_error=OnError.pause),
+        Step(name="finish", executor=finish),
+    ]
+    if variant == "renamed":
+        steps = [
+            Step(name="download", executor=fetch, on_error=OnError.pause),
+            Step(name="finish", executor=finish),
+        ]
+    return Workflow(name="remote", db=SqliteDb(db_file=db_file), steps=steps)
+
+
+def typed_workflow(db_file: Path | str) -> Workflow:
+    """Three typed outputs, then a gate that pauses on error, then a step that reports types."""
+    return Workflow(
+        name="typed",
+        db=SqliteDb(db_file=db_file),
+        steps=[
+            Step(name="count", executor=make_int),
+            Step(name="day", executor=make_date),
+            Step(name="report", executor=make_report),
+            Step(name="gate", executor=fetch, on_error=OnError.pause),
+            Step(name="types", executor=describe_types),
+        ],
+    )
+
+
+def run_script(code: str, control: Path, timeout: float = 60) -> dict[str, Any]:
+    """Run ``code`` in a new Python process; it prints one JSON object as its last line."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), **{CONTROL_ENV: str(control)})
+    env.pop("KITARU_NB_DB", None)
+    proc = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert proc.returncode == 0, f"subprocess failed:\n{proc.stdout}\n{proc.stderr}"
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
