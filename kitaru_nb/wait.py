@@ -159,14 +159,34 @@ def validate_answer(exec_id: str, wait_name: str, schema_text: str, value: Any) 
     return validate_with_json_schema(exec_id, wait_name, json.loads(schema_text), value)
 
 
-def validate_with_json_schema(exec_id: str, wait_name: str, schema: dict[str, Any], value: Any) -> Any:
-    import jsonschema
+_validator_cls: Any = None
 
+
+def _strict_validator_cls() -> Any:
+    """Draft 2020-12 with a strict ``integer``: a JSON integer, not ``1.0``.
+
+    The answer is validated again by the flow's pydantic adapter when it resumes; plain
+    JSON Schema would let through integral floats (``1.0``, ``9.3e18``) that pydantic may
+    refuse then, failing the flow after the answer was accepted.
+    """
+    global _validator_cls
+    if _validator_cls is None:
+        import jsonschema
+
+        base = jsonschema.Draft202012Validator
+        checker = base.TYPE_CHECKER.redefine(
+            "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+        )
+        _validator_cls = jsonschema.validators.extend(base, type_checker=checker)
+    return _validator_cls
+
+
+def validate_with_json_schema(exec_id: str, wait_name: str, schema: dict[str, Any], value: Any) -> Any:
     try:
         json.dumps(value)
     except (TypeError, ValueError):
         raise validation_error(exec_id, wait_name, [_NOT_JSON]) from None
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = _strict_validator_cls()(schema)
     problems = sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
     if problems:
         errors = []
