@@ -97,7 +97,7 @@ def run_script(code: str, control: Path, timeout: float = 60) -> dict[str, Any]:
     """Run ``code`` in a new Python process; it prints one JSON object as its last line."""
     env = dict(os.environ, PYTHONPATH=str(REPO), **{CONTROL_ENV: str(control)})
     env.pop("KITARU_NB_DB", None)
-    proc = subprocess.run(  # noqa: S603
+    proc = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
     )
     assert proc.returncode == 0, f"subprocess failed:\n{proc.stdout}\n{proc.stderr}"

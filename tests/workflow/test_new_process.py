@@ -132,7 +132,11 @@ def test_step_outputs_keep_their_types_across_a_pause_and_a_new_process(db_path:
     paused = wf.run("typed")
     assert paused.is_paused
     contents = {r.step_name: r.content for r in paused.step_results}
-    assert contents == {"count": 41, "day": date(2024, 2, 29), "report": Report(title="q1", day=date(2024, 3, 31), scores=[3, 1, 4])}
+    assert contents == {
+        "count": 41,
+        "day": date(2024, 2, 29),
+        "report": Report(title="q1", day=date(2024, 3, 31), scores=[3, 1, 4]),
+    }
     assert type(contents["count"]) is int
 
     set_control(control, "ok")

@@ -25,7 +25,11 @@ def three_steps(db: SqliteDb, on_error: OnError | None, seen: list[StepInput]) -
     return Workflow(
         name=f"skip_{on_error.value if on_error else 'default'}",
         db=db,
-        steps=[Step(name="first", executor=first), Step(name="broken", executor=broken, **kwargs), Step(name="last", executor=last)],  # type: ignore[arg-type]
+        steps=[
+            Step(name="first", executor=first),
+            Step(name="broken", executor=broken, **kwargs),
+            Step(name="last", executor=last),
+        ],  # type: ignore[arg-type]
     )
 
 

@@ -29,7 +29,9 @@ def names(events: list[Any]) -> list[tuple[str, str | None]]:
     return [(type(e).__name__, getattr(e, "step_name", None)) for e in events]
 
 
-def make(db: SqliteDb, failures: list[Exception], *, on_error: OnError = OnError.pause, confirm: bool = False) -> Workflow:
+def make(
+    db: SqliteDb, failures: list[Exception], *, on_error: OnError = OnError.pause, confirm: bool = False
+) -> Workflow:
     def a(step_input: StepInput) -> StepOutput:
         return StepOutput(content="A")
 

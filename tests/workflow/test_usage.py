@@ -1,0 +1,163 @@
+"""Bad arguments get a KitaruUsageError that says what to do; the public modules export what they promise."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import kitaru_nb
+import kitaru_nb.run.workflow
+import kitaru_nb.workflow
+import kitaru_nb.workflow.types
+from kitaru_nb import KitaruClient, KitaruStateError, KitaruUsageError
+from kitaru_nb.db.sqlite import SqliteDb
+from kitaru_nb.run.workflow import RunStatus, WorkflowRunOutput
+from kitaru_nb.workflow import OnError, Workflow
+from kitaru_nb.workflow.step import Step
+from kitaru_nb.workflow.types import StepInput, StepOutput
+
+
+def ok(step_input: StepInput) -> StepOutput:
+    return StepOutput(content="ok")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"name": "s"}, r"executor=\.\.\.\) must be a function"),
+        ({"name": "", "executor": ok}, r"name=\.\.\.\) must be a non-empty str"),
+        ({"name": "s", "executor": ok, "on_error": "explode"}, "on_error must be OnError.fail, OnError.skip or"),
+        ({"name": "s", "executor": ok, "max_retries": -1}, "max_retries must be an int >= 0"),
+        ({"name": "s", "executor": ok, "max_retries": True}, "max_retries must be an int >= 0"),
+        ({"name": "s", "executor": ok, "requires_confirmation": "yes"}, "requires_confirmation must be True or False"),
+        ({"name": "s", "executor": ok, "confirmation_message": 3}, "confirmation_message must be a str"),
+        ({"name": "s", "agent": object()}, "wrap the call in a function"),
+    ],
+)
+def test_bad_step_arguments(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(KitaruUsageError, match=message):
+        Step(**kwargs)
+
+
+def test_async_executors_and_lambdas_without_a_name_are_refused() -> None:
+    async def fetch(step_input: StepInput) -> str:
+        return "x"
+
+    with pytest.raises(KitaruUsageError, match="is async"):
+        Step(name="fetch", executor=fetch)
+    with pytest.raises(KitaruUsageError, match="must be a non-empty str"):
+        Step(executor=lambda s: 1)
+
+
+def test_step_name_defaults_to_the_function_name_and_strings_map_to_on_error() -> None:
+    step = Step(executor=ok, on_error="pause")
+    assert (step.name, step.on_error, step.max_retries) == ("ok", OnError.pause, 0)
+
+
+def test_bad_workflow_arguments(db: SqliteDb) -> None:
+    with pytest.raises(KitaruUsageError, match=r"Workflow\(name=\.\.\.\) must be a non-empty str"):
+        Workflow(steps=[ok])
+    with pytest.raises(KitaruUsageError, match="steps must be a non-empty list"):
+        Workflow(name="w", db=db, steps=[])
+    with pytest.raises(KitaruUsageError, match="two steps are named 'ok'"):
+        Workflow(name="w", db=db, steps=[ok, Step(name="ok", executor=ok)])
+    with pytest.raises(KitaruUsageError, match="takes Step objects or functions"):
+        Workflow(name="w", db=db, steps=[42])
+    with pytest.raises(KitaruUsageError, match="db must be a SqliteDb"):
+        Workflow(name="w", db=42, steps=[ok])
+
+
+def test_bad_run_and_continue_arguments(db: SqliteDb) -> None:
+    wf = Workflow(name="w", db=db, steps=[ok])
+    with pytest.raises(KitaruUsageError, match=r"does not support \['images'\]"):
+        wf.run("x", images=[1])
+    with pytest.raises(KitaruUsageError, match="additional_data must be a dict"):
+        wf.run("x", additional_data=[1])
+    with pytest.raises(KitaruUsageError, match="inputs cannot be journaled"):
+        wf.run(threading.Lock())
+    with pytest.raises(KitaruUsageError, match="continue_run needs the paused run"):
+        wf.continue_run()
+    with pytest.raises(KitaruUsageError, match="no workflow run 'nope'"):
+        wf.continue_run(run_id="nope")
+    with pytest.raises(KitaruUsageError, match="has no run 'nope'"):
+        wf.get_run("nope")
+    done = wf.run("x")
+    with pytest.raises(KitaruStateError, match="is completed, not paused"):
+        wf.continue_run(done)
+    assert KitaruClient(db=db).executions.count() == 1  # nothing else was recorded
+
+
+def test_sqlite_db_arguments(tmp_path: Path) -> None:
+    assert SqliteDb(db_url=f"sqlite:///{tmp_path}/a.db").db_file == tmp_path / "a.db"
+    assert SqliteDb(db_file=tmp_path / "b.db", session_table="sessions").db_file == tmp_path / "b.db"
+    with pytest.raises(KitaruUsageError, match="does not take"):
+        SqliteDb(db_file="x.db", pool_size=3)
+    with pytest.raises(KitaruUsageError, match="sqlite:///"):
+        SqliteDb(db_url="postgresql://x")
+    nested = SqliteDb(db_file=tmp_path / "made" / "for" / "me.db")
+    Workflow(name="nested", db=nested, steps=[ok]).run()
+    assert (tmp_path / "made" / "for" / "me.db").exists()
+
+
+def test_two_callers_continuing_one_run_one_wins(db: SqliteDb) -> None:
+    def fails(step_input: StepInput) -> str:
+        raise RuntimeError("down")
+
+    wf = Workflow(name="race", db=db, steps=[Step(name="f", executor=fails, on_error=OnError.pause)])
+    run = wf.run()
+    copies = [wf.get_run(run.run_id) for _ in range(4)]
+    for c in copies:
+        c.steps_with_errors[0].skip()
+    barrier = threading.Barrier(len(copies))
+    outcomes: list[str] = []
+
+    def go(copy: WorkflowRunOutput) -> None:
+        barrier.wait()
+        try:
+            outcomes.append(wf.continue_run(copy).status.value)
+        except KitaruStateError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=go, args=(c,)) for c in copies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["COMPLETED", "refused", "refused", "refused"]
+    assert wf.get_run(run.run_id).status is RunStatus.completed
+
+
+def test_a_workflow_cannot_run_inside_a_flow(db: SqliteDb) -> None:
+    wf = Workflow(name="inner", db=db, steps=[ok])
+
+    @kitaru_nb.flow
+    def outer() -> Any:
+        return wf.run()
+
+    handle = outer.run()
+    with pytest.raises(kitaru_nb.KitaruUserCodeError, match="cannot start or resume inside another running flow"):
+        handle.get()
+
+
+@pytest.mark.parametrize("module", [kitaru_nb.workflow, kitaru_nb.workflow.types, kitaru_nb.run.workflow])
+def test_exported_members_are_sorted_and_importable(module: Any) -> None:
+    names = module.__all__
+    assert names == sorted(names)
+    for name in names:
+        assert hasattr(module, name), name
+
+
+def test_agno_style_imports_resolve() -> None:
+    from kitaru_nb.db.sqlite import SqliteDb as Db
+    from kitaru_nb.run.workflow import StepPausedEvent, WorkflowErrorEvent, WorkflowFailedEvent
+    from kitaru_nb.workflow import OnError as OE
+    from kitaru_nb.workflow import Workflow as W
+    from kitaru_nb.workflow.step import Step as S
+    from kitaru_nb.workflow.types import ErrorRequirement, StepInput, StepOutput, StepRequirement
+
+    assert WorkflowErrorEvent is WorkflowFailedEvent
+    assert {OE.fail.value, OE.skip.value, OE.pause.value} == {"fail", "skip", "pause"}
+    assert all([Db, StepPausedEvent, W, S, ErrorRequirement, StepInput, StepOutput, StepRequirement])
