@@ -48,12 +48,12 @@ class Overview(W.VBox):  # type: ignore[misc]
         )
         button = W.Button(description="Open", layout=W.Layout(width="70px"))
         button.add_class("kitaru-open")
-        button.on_click(lambda _b, exec_id=ex.exec_id: self.open(exec_id))
+        button.on_click(lambda _b, exec_id=ex.exec_id: self.show(exec_id))
         row = W.HBox([button, info])
         row.add_class("kitaru-overview-row")
         return row
 
-    def open(self, exec_id: str) -> ExecutionPanel:
+    def show(self, exec_id: str) -> ExecutionPanel:
         """Show one execution's panel under the list (replacing the one shown before)."""
         if self.opened is not None:
             self.opened.close()
