@@ -90,12 +90,14 @@ def make_body(
     *,
     step_events: bool = True,
     announce_skipped: frozenset[str] = frozenset(),
+    results: list[StepOutput] | None = None,
 ) -> Callable[..., Any]:
     """The flow body of a run of ``workflow``.
 
     ``emit`` receives the run's pause events (or None); step events too when ``step_events``.
     ``fields`` are the common fields of every event (run id, names). ``announce_skipped``:
-    steps a decision skipped just now (their skip is news to this stream).
+    steps a decision skipped just now (their skip is news to this stream). ``results``
+    receives the step outputs of a body run that finished.
     """
     steps = list(workflow.steps)
     step_emit = emit if step_events else None
@@ -171,6 +173,8 @@ def make_body(
             outputs[step.name] = last
             if last.stop:
                 break
+        if results is not None:
+            results.extend(outputs.values())
         return None if last is None else last.content
 
     return body
@@ -263,11 +267,41 @@ def _load(call: CallRow) -> Any:
         return out.preview
 
 
-def build_output(journal: Journal, exec_id: str, row: ExecutionRow | None = None) -> WorkflowRunOutput:
-    """The ``WorkflowRunOutput`` of a run, as the journal tells it now."""
+def build_output(
+    journal: Journal,
+    exec_id: str,
+    row: ExecutionRow | None = None,
+    *,
+    live: list[StepOutput] | None = None,
+    live_input: Any = None,
+    with_results: bool = True,
+) -> WorkflowRunOutput:
+    """The ``WorkflowRunOutput`` of a run, as the journal tells it now.
+
+    ``live``: the step outputs of a body run that just finished in this process (and
+    ``live_input`` its input); a run that completed then needs nothing read back but its row.
+    ``with_results=False``: only what is pending (no step outputs are loaded).
+    """
     from kitaru_nb.run.base import RunStatus
     from kitaru_nb.run.workflow import WorkflowRunOutput
 
+    if live is not None:
+        done = journal.get_execution(exec_id, with_values=False)
+        known, live_content = engine.live_result(exec_id)
+        if done is not None and done.status == "completed" and known:
+            return WorkflowRunOutput(
+                run_id=done.exec_id,
+                workflow_name=done.flow_name,
+                session_id=done.meta.get("session_id"),
+                input=live_input,
+                content=live_content,
+                status=RunStatus.completed,
+                step_results=list(live),
+                created_at=done.started_at,
+                workflow_id=done.meta.get("workflow_id"),
+                metadata=done.meta.get("metadata"),
+                _journal=journal,
+            )
     if row is None or row.inputs is None or row.inputs.data is None:
         row = journal.get_execution(exec_id, with_values=True)
     if row is None:
@@ -279,7 +313,7 @@ def build_output(journal: Journal, exec_id: str, row: ExecutionRow | None = None
     errors: list[ErrorRequirement] = []
     confirmations: list[ConfirmationRequirement] = []
     token: list[str] = []
-    for call in journal.load_calls(row.exec_id, with_values=True):
+    for call in journal.load_calls(row.exec_id, with_values=with_results):
         if call.kind == "wait":
             if call.status == "waiting" and call.name.startswith(CONFIRM_PREFIX):
                 import json
@@ -311,6 +345,8 @@ def build_output(journal: Journal, exec_id: str, row: ExecutionRow | None = None
                 )
             )
             token.append(f"error:{call.call_id}@{call.ended_at!r}")
+        elif not with_results:
+            continue
         elif call.status in _DONE:
             results.append(to_output(_load(call), call.name))
         elif call.status == "skipped":

@@ -25,7 +25,7 @@ from kitaru_nb.runtime.context import new_id, now
 from kitaru_nb.workflow import runner
 from kitaru_nb.workflow.session import WorkflowSession
 from kitaru_nb.workflow.step import Step, as_step
-from kitaru_nb.workflow.types import ConfirmationRequirement, ErrorRequirement
+from kitaru_nb.workflow.types import ConfirmationRequirement, ErrorRequirement, StepOutput
 
 _SESSION_NAMESPACE = uuid.UUID("6c1d1f5e-8f0e-4a43-9a55-6b69747a7275")
 _PAGE = 500
@@ -203,7 +203,7 @@ class Workflow:
                 f"run {exec_id[:8]} of workflow {self.name!r} is {row.status}, not paused: it was continued "
                 "already or it has ended. Read it again with workflow.get_run(run_id)."
             )
-        current = runner.build_output(journal, exec_id)
+        current = runner.build_output(journal, exec_id, with_results=False)
         if run_response is not None and run_response._pause_token != current._pause_token:
             raise KitaruStateError(
                 f"this copy of run {exec_id[:8]} is stale: the run was continued since it was read and is "
@@ -295,9 +295,12 @@ class Workflow:
         }
         if emit is not None:
             emit(WorkflowStartedEvent(**fields))
-        body = runner.make_body(self, emit, fields, step_events=step_events, announce_skipped=announce_skipped)
+        results: list[StepOutput] = []
+        body = runner.make_body(
+            self, emit, fields, step_events=step_events, announce_skipped=announce_skipped, results=results
+        )
         engine.drive(journal, exec_id, self.name, body, inputs)
-        out = runner.build_output(journal, exec_id)
+        out = runner.build_output(journal, exec_id, live=results, live_input=inputs.get("input"))
         if emit is not None:
             if out.status.value == "COMPLETED":
                 emit(
