@@ -1,0 +1,148 @@
+import { ReactWidget } from '@jupyterlab/ui-components';
+import React, { useState } from 'react';
+
+import { ExecutionDetail, StatusBadge, when } from './ExecutionDetail';
+import { ExecutionsAPI, KitaruApiError } from './request';
+import { usePoll } from './usePoll';
+import { ExecutionStatus, IExecutionPage, STATUSES } from './types';
+
+export const PAGE_SIZE = 50;
+
+interface ISidebarProps {
+  api: ExecutionsAPI;
+  pollMs: number;
+}
+
+/** The list of the journal's executions (newest first, status filter, live refresh) and the detail view. */
+export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
+  const { api, pollMs } = props;
+  const [status, setStatus] = useState<ExecutionStatus | ''>('');
+  const [offset, setOffset] = useState(0);
+  const [page, setPage] = useState<IExecutionPage | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [selected, setSelected] = useState<string | null>(null);
+
+  usePoll(
+    async () => {
+      if (selected !== null) {
+        return;
+      }
+      try {
+        setPage(await api.list({ status, offset, limit: PAGE_SIZE }));
+        setError(null);
+      } catch (e) {
+        setError(e instanceof KitaruApiError ? e.message : String(e));
+      }
+    },
+    pollMs,
+    [status, offset, selected]
+  );
+
+  if (selected !== null) {
+    return (
+      <ExecutionDetail
+        api={api}
+        execId={selected}
+        pollMs={pollMs}
+        onBack={() => setSelected(null)}
+      />
+    );
+  }
+
+  const total = page?.total ?? 0;
+  return (
+    <div className="kitaru-nb-list">
+      <div className="kitaru-nb-toolbar">
+        <label>
+          Status{' '}
+          <select
+            className="kitaru-nb-status-filter jp-mod-styled"
+            value={status}
+            onChange={e => {
+              setStatus(e.target.value as ExecutionStatus | '');
+              setOffset(0);
+            }}
+          >
+            <option value="">all</option>
+            {STATUSES.map(s => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <span className="kitaru-nb-total">
+          {page === null ? '' : `${total} ${total === 1 ? 'execution' : 'executions'}`}
+        </span>
+      </div>
+      {error !== null && (
+        <div className="kitaru-nb-error" role="alert">
+          {error}
+        </div>
+      )}
+      {page !== null && page.executions.length === 0 && (
+        <p className="kitaru-nb-empty">
+          No executions{status ? ` with status ${status}` : ''} in the journal yet.
+        </p>
+      )}
+      <ul className="kitaru-nb-rows">
+        {(page?.executions ?? []).map(e => (
+          <li
+            key={e.exec_id}
+            className="kitaru-nb-row"
+            data-exec-id={e.exec_id}
+            data-status={e.status}
+          >
+            <button
+              className="kitaru-nb-row-button"
+              onClick={() => setSelected(e.exec_id)}
+              title={`Open execution ${e.exec_id}`}
+            >
+              <StatusBadge status={e.status} />{' '}
+              <span className="kitaru-nb-flow">{e.flow_name}</span>{' '}
+              <code className="kitaru-nb-id">{e.short_id}</code>
+              <span className="kitaru-nb-when">{when(e.started_at)}</span>
+            </button>
+          </li>
+        ))}
+      </ul>
+      {total > PAGE_SIZE && (
+        <div className="kitaru-nb-pager">
+          <button
+            className="jp-mod-styled"
+            disabled={offset === 0}
+            onClick={() => setOffset(Math.max(0, offset - PAGE_SIZE))}
+          >
+            Newer
+          </button>
+          <span>
+            {offset + 1}–{Math.min(offset + PAGE_SIZE, total)} of {total}
+          </span>
+          <button
+            className="jp-mod-styled"
+            disabled={offset + PAGE_SIZE >= total}
+            onClick={() => setOffset(offset + PAGE_SIZE)}
+          >
+            Older
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** The left-sidebar widget. */
+export class ExecutionsPanel extends ReactWidget {
+  constructor(
+    private readonly _api: ExecutionsAPI,
+    private readonly _pollMs = 2000
+  ) {
+    super();
+    this.id = 'kitaru-nb-executions';
+    this.addClass('kitaru-nb-panel');
+  }
+
+  render(): JSX.Element {
+    return <ExecutionsSidebar api={this._api} pollMs={this._pollMs} />;
+  }
+}

@@ -1,0 +1,140 @@
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import type {
+  ExecutionStatus,
+  IExecution,
+  IExecutionPage,
+  IFieldError
+} from './types';
+
+/** The one URL prefix of the kitaru_nb server extension. */
+export const API_PREFIX = ['kitaru-nb', 'api'] as const;
+
+/** A non-2xx answer of the API: status, the server's message, per-field errors for a bad answer. */
+export class KitaruApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly errors: IFieldError[] = []
+  ) {
+    super(message);
+    this.name = 'KitaruApiError';
+  }
+}
+
+function isFieldError(value: unknown): value is IFieldError {
+  if (typeof value !== 'object' || value === null) {
+    return false;
+  }
+  const v = value as Record<string, unknown>;
+  return (
+    Array.isArray(v.loc) &&
+    v.loc.every(p => typeof p === 'string' || typeof p === 'number') &&
+    typeof v.msg === 'string'
+  );
+}
+
+/**
+ * Call `<baseUrl>/kitaru-nb/api/<endPoint>` with the page's token and XSRF handling
+ * and return the parsed JSON; anything but 2xx throws a `KitaruApiError`.
+ */
+export async function requestAPI<T>(
+  endPoint: string,
+  init: RequestInit = {},
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<T> {
+  const url = URLExt.join(settings.baseUrl, ...API_PREFIX, endPoint);
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new KitaruApiError(
+      0,
+      `The Jupyter server is not reachable: ${String(error)}`
+    );
+  }
+  const text = await response.text();
+  let data: unknown = null;
+  if (text.length > 0) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      throw new KitaruApiError(
+        response.status,
+        `The server answered ${response.status} with something that is not JSON` +
+          (response.ok ? '' : ': is the kitaru_nb server extension enabled?')
+      );
+    }
+  }
+  if (!response.ok) {
+    const body = (data ?? {}) as Record<string, unknown>;
+    const message =
+      typeof body.message === 'string' && body.message
+        ? body.message
+        : `Request failed: ${response.status} ${response.statusText}`;
+    const errors = Array.isArray(body.errors)
+      ? body.errors.filter(isFieldError)
+      : [];
+    throw new KitaruApiError(response.status, message, errors);
+  }
+  return data as T;
+}
+
+export interface IListQuery {
+  status?: ExecutionStatus | '';
+  flow?: string;
+  limit?: number;
+  offset?: number;
+}
+
+/** Query string for the list endpoint; empty values are left out. */
+export function listQueryString(query: IListQuery): string {
+  const params = new URLSearchParams();
+  if (query.status) {
+    params.set('status', query.status);
+  }
+  if (query.flow) {
+    params.set('flow', query.flow);
+  }
+  if (query.limit !== undefined) {
+    params.set('limit', String(query.limit));
+  }
+  if (query.offset !== undefined) {
+    params.set('offset', String(query.offset));
+  }
+  const qs = params.toString();
+  return qs ? `?${qs}` : '';
+}
+
+/** The API the sidebar uses. */
+export class ExecutionsAPI {
+  constructor(
+    readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  ) {}
+
+  list(query: IListQuery = {}): Promise<IExecutionPage> {
+    return requestAPI<IExecutionPage>(
+      'executions' + listQueryString(query),
+      { method: 'GET' },
+      this.settings
+    );
+  }
+
+  get(execId: string): Promise<IExecution> {
+    return requestAPI<IExecution>(
+      `executions/${encodeURIComponent(execId)}`,
+      { method: 'GET' },
+      this.settings
+    );
+  }
+
+  /** Answer a pending wait; the server validates against the stored schema (400 + errors). */
+  answer(execId: string, wait: string, value: unknown): Promise<IExecution> {
+    return requestAPI<IExecution>(
+      `executions/${encodeURIComponent(execId)}/input`,
+      { method: 'POST', body: JSON.stringify({ wait, value }) },
+      this.settings
+    );
+  }
+}

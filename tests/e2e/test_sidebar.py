@@ -1,0 +1,207 @@
+"""The Executions sidebar in a real JupyterLab + Chromium: it lists what a notebook ran, shows a
+failure's traceback as text, and answers a pending wait through the server extension."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from playwright.sync_api import Page, expect
+
+from .harness import JupyterLabServer, run_all_cells, wait_kernel_idle
+
+PANEL = "#kitaru-nb-executions"
+TAB = ".jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id='kitaru-nb-executions']"
+XSS = "<img src=x onerror=alert(1)>"
+
+SETUP = """\
+import kitaru_nb as kitaru
+from pydantic import BaseModel, Field
+
+class Approval(BaseModel):
+    approved: bool
+    reviewer: str = Field(min_length=2, description="who signs off")
+"""
+
+FLOWS = """\
+calls = {"n": 0}
+
+@kitaru.checkpoint(retries=1)
+def {p}load(n: int) -> list[int]:
+    calls["n"] += 1
+    if calls["n"] == 1:
+        raise ConnectionError("flaky source")
+    return list(range(n))
+
+@kitaru.flow
+def {p}summed(n: int) -> int:
+    return sum({p}load(n))
+
+@kitaru.checkpoint
+def {p}explode() -> None:
+    raise ValueError("bad row <img src=x onerror=alert(1)>")
+
+@kitaru.flow
+def {p}broken() -> None:
+    {p}explode()
+
+@kitaru.flow
+def {p}review(n: int) -> int:
+    answer = kitaru.wait(schema=Approval, name="approve", question=f"Publish total {{n}}?")
+    return n if answer.approved else -1
+"""
+
+RUN = """\
+ids = [{p}summed.run(4).exec_id, {p}broken.run().exec_id, {p}review.run(7).exec_id]
+print("ran {p}", ids)
+"""
+
+
+def write_notebook(root: Path, name: str, prefix: str) -> str:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(SETUP),
+        nbformat.v4.new_code_cell(FLOWS.replace("{p}", prefix).replace("{{n}}", "{n}")),
+        nbformat.v4.new_code_cell(RUN.replace("{p}", prefix)),
+    ]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / name)
+    return name
+
+
+def executions(lab: JupyterLabServer, **query: str) -> list[dict[str, Any]]:
+    qs = urllib.parse.urlencode(query)
+    data = lab.api("GET", f"/kitaru-nb/api/executions?{qs}")
+    return data["executions"]  # type: ignore[no-any-return]
+
+
+def run_notebook_flows(page: Page, lab: JupyterLabServer, lab_root: Path, prefix: str) -> dict[str, str]:
+    """Run All in the browser; returns {flow name: exec_id} as the server sees them."""
+    name = write_notebook(lab_root, f"{prefix}flows.ipynb", prefix)
+    # a workspace of its own: only this notebook is open, so Run All runs this one
+    page.goto(lab.url(f"/lab/workspaces/{prefix.strip('_')}/tree/{name}"))
+    expect(page.locator(".jp-NotebookPanel")).to_have_count(1, timeout=60_000)
+    wait_kernel_idle(page)
+    run_all_cells(page)
+    current = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    expect(current.locator(".jp-OutputArea-output", has_text=f"ran {prefix} [")).to_be_visible(timeout=60_000)
+    wait_kernel_idle(page)
+    ids = {}
+    for flow in ("summed", "broken", "review"):
+        (row,) = executions(lab, flow=prefix + flow)
+        ids[flow] = row["exec_id"]
+    return ids
+
+
+def open_sidebar(page: Page) -> Any:
+    tab = page.locator(TAB)
+    expect(tab).to_be_visible(timeout=60_000)
+    if "lm-mod-current" not in (tab.get_attribute("class") or ""):
+        tab.click()
+    panel = page.locator(PANEL)
+    expect(panel).to_be_visible()
+    return panel
+
+
+def row(panel: Any, exec_id: str) -> Any:
+    return panel.locator(f"li.kitaru-nb-row[data-exec-id='{exec_id}']")
+
+
+def field_errors(field: Any) -> Any:
+    """The inline error area of the form group that holds ``field``."""
+    group = field.locator("xpath=ancestor::div[contains(concat(' ', @class, ' '), ' form-group ')][1]")
+    return group.locator(".validationErrors")
+
+
+def test_sidebar_lists_notebook_executions_and_shows_failures_as_text(
+    lab: JupyterLabServer, lab_root: Path, page: Page, artifacts: Path
+) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    ids = run_notebook_flows(page, lab, lab_root, "sb1_")
+    panel = open_sidebar(page)
+
+    # the list: newest first, with status badges
+    for flow, status in (("summed", "completed"), ("broken", "failed"), ("review", "waiting")):
+        r = row(panel, ids[flow])
+        expect(r).to_be_visible()
+        expect(r).to_have_attribute("data-status", status)
+        expect(r.locator(".kitaru-nb-badge")).to_have_text(status)
+        expect(r.locator(".kitaru-nb-flow")).to_have_text("sb1_" + flow)
+    order = panel.locator("li.kitaru-nb-row").evaluate_all("rows => rows.map(r => r.dataset.execId)")
+    assert order.index(ids["review"]) < order.index(ids["broken"]) < order.index(ids["summed"])
+    page.screenshot(path=str(artifacts / "sidebar_list.png"))
+
+    # the status filter
+    panel.locator("select.kitaru-nb-status-filter").select_option("failed")
+    expect(row(panel, ids["broken"])).to_be_visible()
+    expect(row(panel, ids["summed"])).to_have_count(0)
+    expect(row(panel, ids["review"])).to_have_count(0)
+    expect(panel.locator("li.kitaru-nb-row[data-status='completed']")).to_have_count(0)
+
+    # a failure: message with HTML markup shown as text, traceback shown
+    row(panel, ids["broken"]).locator("button").click()
+    detail = panel.locator(f".kitaru-nb-detail[data-exec-id='{ids['broken']}']")
+    expect(detail.locator(".kitaru-nb-title .kitaru-nb-badge")).to_have_text("failed")
+    failure = detail.locator(".kitaru-nb-failure").first
+    expect(failure.locator(".kitaru-nb-failure-type")).to_contain_text("ValueError")
+    expect(failure.locator(".kitaru-nb-failure-message")).to_have_text(f"bad row {XSS}")
+    expect(failure.locator("pre.kitaru-nb-traceback")).to_contain_text("Traceback (most recent call last)")
+    expect(failure.locator("pre.kitaru-nb-traceback")).to_contain_text(f'raise ValueError("bad row {XSS}")')
+    expect(detail.locator(".kitaru-nb-checkpoint[data-name='sb1_explode']")).to_have_attribute("data-status", "failed")
+    assert page.locator(f"{PANEL} img").count() == 0
+    assert page.locator("img[src='x']").count() == 0
+    assert dialogs == []
+    page.screenshot(path=str(artifacts / "sidebar_failure_traceback.png"))
+
+    # back to the list; a retried checkpoint shows both attempts, the first with its error
+    detail.locator("button.kitaru-nb-back").click()
+    panel.locator("select.kitaru-nb-status-filter").select_option("")
+    row(panel, ids["summed"]).locator("button").click()
+    detail = panel.locator(f".kitaru-nb-detail[data-exec-id='{ids['summed']}']")
+    load = detail.locator(".kitaru-nb-checkpoint[data-name='sb1_load']")
+    expect(load.locator(".kitaru-nb-attempt")).to_have_count(2)
+    expect(load.locator(".kitaru-nb-attempt[data-number='1']")).to_have_attribute("data-status", "failed")
+    expect(load.locator(".kitaru-nb-attempt[data-number='1'] .kitaru-nb-failure-message")).to_have_text("flaky source")
+    expect(load.locator(".kitaru-nb-attempt[data-number='2']")).to_have_attribute("data-status", "completed")
+    page.screenshot(path=str(artifacts / "sidebar_attempts.png"))
+
+
+def test_sidebar_answers_a_pending_wait_with_inline_errors_from_the_server(
+    lab: JupyterLabServer, lab_root: Path, page: Page, artifacts: Path
+) -> None:
+    ids = run_notebook_flows(page, lab, lab_root, "sb2_")
+    exec_id = ids["review"]
+    panel = open_sidebar(page)
+    row(panel, exec_id).locator("button").click()
+    detail = panel.locator(f".kitaru-nb-detail[data-exec-id='{exec_id}']")
+    form = detail.locator(".kitaru-nb-wait[data-wait='approve']")
+    expect(form.locator(".kitaru-nb-question")).to_have_text("Publish total 7?")
+    reviewer = form.locator("input[id$='_reviewer']")
+    approved = form.locator("input[type='checkbox'][id$='_approved']")
+    expect(reviewer).to_be_visible()
+
+    # invalid: the server says why, under the field; nothing is recorded
+    reviewer.fill("x")
+    form.locator("button[type='submit']").click()
+    expect(form.locator(".kitaru-nb-form-message")).to_contain_text("does not fit")
+    expect(field_errors(reviewer)).to_have_text("'x' is too short")
+    expect(field_errors(approved)).to_have_text("Field required")
+    page.screenshot(path=str(artifacts / "sidebar_wait_invalid.png"))
+    after_bad = lab.api("GET", f"/kitaru-nb/api/executions/{exec_id}")
+    assert [w["name"] for w in after_bad["pending_waits"]] == ["approve"]
+    assert after_bad["status"] == "waiting"
+
+    # valid: recorded, the form goes away, the sidebar says so
+    reviewer.fill("ada")
+    approved.check()
+    form.locator("button[type='submit']").click()
+    expect(detail.locator(".kitaru-nb-notice")).to_contain_text("Answer to approve recorded")
+    expect(detail.locator(".kitaru-nb-wait")).to_have_count(0)
+    page.screenshot(path=str(artifacts / "sidebar_wait_answered.png"))
+    after_good = lab.api("GET", f"/kitaru-nb/api/executions/{exec_id}")
+    assert after_good["pending_waits"] == []
+    print(json.dumps({"status_after_answer": after_good["status"]}))
