@@ -6,7 +6,7 @@ import contextvars
 import queue
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
 from kitaru_nb import serde
@@ -198,6 +198,11 @@ class Workflow:
                 f"the workflow named {row.flow_name!r}"
             )
         runner.check_steps_match(self, row)
+        if row.status == "running":
+            raise KitaruStateError(
+                f"run {exec_id[:8]} of workflow {self.name!r} is running, not paused: another caller continued "
+                "it. If the kernel that ran it died, finish it with KitaruClient().executions.resume(run_id)."
+            )
         if row.status != "waiting":
             raise KitaruStateError(
                 f"run {exec_id[:8]} of workflow {self.name!r} is {row.status}, not paused: it was continued "
@@ -345,6 +350,36 @@ class Workflow:
         thread.join()
         if failure:
             raise failure[0]
+
+    # -- async and control ----------------------------------------------------------------
+    def arun(self, input: Any = None, **kwargs: Any) -> Any:
+        """``run`` for async code: ``await workflow.arun(...)``, or ``async for event in
+        workflow.arun(..., stream=True)``. The steps run in a worker thread, the event loop stays free."""
+        return self._async(self.run, input, **kwargs)
+
+    def acontinue_run(self, run_response: WorkflowRunOutput | str | None = None, **kwargs: Any) -> Any:
+        """``continue_run`` for async code (awaitable, or an async iterator with ``stream=True``)."""
+        return self._async(self.continue_run, run_response, **kwargs)
+
+    def _async(self, verb: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        import asyncio
+
+        streaming, _ = _stream_mode(self, kwargs.get("stream"), kwargs.get("stream_events"), None)
+        if not streaming:
+            return asyncio.to_thread(verb, *args, **kwargs)
+
+        async def events() -> AsyncIterator[Any]:
+            iterator = iter(await asyncio.to_thread(verb, *args, **kwargs))
+            end = object()
+            while (item := await asyncio.to_thread(next, iterator, end)) is not end:
+                yield item
+
+        return events()
+
+    def cancel_run(self, run_id: str) -> bool:
+        """Cancel a running or paused run; False when it had ended already."""
+        journal = self.journal
+        return journal.set_execution_status(run_id, "cancelled", ended_at=now(), expect=("running", "waiting"))
 
     # -- reading runs ---------------------------------------------------------------------
     def get_run(self, run_id: str) -> WorkflowRunOutput:

@@ -161,3 +161,57 @@ def test_agno_style_imports_resolve() -> None:
     assert WorkflowErrorEvent is WorkflowFailedEvent
     assert {OE.fail.value, OE.skip.value, OE.pause.value} == {"fail", "skip", "pause"}
     assert all([Db, StepPausedEvent, W, S, ErrorRequirement, StepInput, StepOutput, StepRequirement])
+
+
+def test_arun_and_acontinue_run(db: SqliteDb) -> None:
+    import asyncio
+
+    failures = [RuntimeError("once")]
+
+    def flaky(step_input: StepInput) -> str:
+        if failures:
+            raise failures.pop()
+        return "done"
+
+    wf = Workflow(name="async_wf", db=db, steps=[Step(name="f", executor=flaky, on_error=OnError.pause)])
+
+    async def scenario() -> tuple[list[str], Any]:
+        paused = await wf.arun("x")
+        paused.steps_with_errors[0].retry()
+        events = [type(e).__name__ async for e in wf.acontinue_run(paused, stream=True, stream_events=True)]
+        return events, wf.get_session().runs[-1]
+
+    events, latest = asyncio.run(scenario())
+    assert events == ["WorkflowStartedEvent", "StepStartedEvent", "StepCompletedEvent", "WorkflowCompletedEvent"]
+    assert latest.content == "done"
+
+
+def test_stop_ends_the_run_early_and_stays_stopped_on_resume(db: SqliteDb) -> None:
+    ran: list[str] = []
+
+    def gate(step_input: StepInput) -> StepOutput:
+        ran.append("gate")
+        return StepOutput(content="nothing to do", stop=True)
+
+    def after(step_input: StepInput) -> str:
+        ran.append("after")
+        return "should not run"
+
+    wf = Workflow(name="stopper", db=db, steps=[Step(name="gate", executor=gate), Step(name="after", executor=after)])
+    out = wf.run()
+    assert out.status is RunStatus.completed and out.content == "nothing to do" and ran == ["gate"]
+    assert wf.get_run(out.run_id).step_results[0].stop
+
+
+def test_cancel_run(db: SqliteDb) -> None:
+    def fails(step_input: StepInput) -> str:
+        raise RuntimeError("x")
+
+    wf = Workflow(name="cancel_me", db=db, steps=[Step(name="f", executor=fails, on_error=OnError.pause)])
+    run = wf.run()
+    assert wf.cancel_run(run.run_id) is True
+    assert wf.get_run(run.run_id).is_cancelled
+    assert wf.cancel_run(run.run_id) is False
+    run.steps_with_errors[0].retry()
+    with pytest.raises(KitaruStateError, match="is cancelled, not paused"):
+        wf.continue_run(run)
