@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
 from kitaru_nb import serde
-from kitaru_nb.config import resolve_journal
+from kitaru_nb.config import _alive, resolve_journal
 from kitaru_nb.errors import KitaruStateError, KitaruUsageError
 from kitaru_nb.journal.base import ExecutionRow, Journal, StoredValue
 from kitaru_nb.run.workflow import (
@@ -198,31 +198,39 @@ class Workflow:
                 f"the workflow named {row.flow_name!r}"
             )
         runner.check_steps_match(self, row)
+        streaming, step_events = _stream_mode(self, stream, stream_events, stream_intermediate_steps)
+        session = row.meta.get("session_id") or session_id
+        expect = "waiting"
+        skipped: frozenset[str] = frozenset()
         if row.status == "running":
-            raise KitaruStateError(
-                f"run {exec_id[:8]} of workflow {self.name!r} is running, not paused: another caller continued "
-                "it. If the kernel that ran it died, finish it with KitaruClient().executions.resume(run_id)."
-            )
-        if row.status != "waiting":
+            if row.owner_pid is None or _alive(row.owner_pid):
+                raise KitaruStateError(
+                    f"run {exec_id[:8]} of workflow {self.name!r} is running (process {row.owner_pid}), not "
+                    "paused: another caller continued it. Wait for it, or cancel it with workflow.cancel_run(run_id)."
+                )
+            # the process that ran it died mid-step: finish it here (completed steps are not run again)
+            owner = row.owner_pid
+            journal.recover_interrupted(lambda pid: pid != owner and _alive(pid))
+            expect = "running"
+        elif row.status != "waiting":
             raise KitaruStateError(
                 f"run {exec_id[:8]} of workflow {self.name!r} is {row.status}, not paused: it was continued "
                 "already or it has ended. Read it again with workflow.get_run(run_id)."
             )
-        current = runner.build_output(journal, exec_id, with_results=False)
-        if run_response is not None and run_response._pause_token != current._pause_token:
-            raise KitaruStateError(
-                f"this copy of run {exec_id[:8]} is stale: the run was continued since it was read and is "
-                "paused at a new point. Read it again with workflow.get_run(run_id) (or "
-                "workflow.get_session().runs[-1]) and decide on that."
-            )
-        given_errors = list(error_requirements or []) + (run_response.error_requirements if run_response else [])
-        given_confirms = list(step_requirements or []) + (run_response.step_requirements if run_response else [])
-        skipped = self._apply_decisions(journal, current, given_errors, given_confirms)
-        streaming, step_events = _stream_mode(self, stream, stream_events, stream_intermediate_steps)
-        session = row.meta.get("session_id") or session_id
+        else:
+            current = runner.build_output(journal, exec_id, with_results=False)
+            if run_response is not None and run_response._pause_token != current._pause_token:
+                raise KitaruStateError(
+                    f"this copy of run {exec_id[:8]} is stale: the run was continued since it was read and is "
+                    "paused at a new point. Read it again with workflow.get_run(run_id) (or "
+                    "workflow.get_session().runs[-1]) and decide on that."
+                )
+            given_errors = list(error_requirements or []) + (run_response.error_requirements if run_response else [])
+            given_confirms = list(step_requirements or []) + (run_response.step_requirements if run_response else [])
+            skipped = self._apply_decisions(journal, current, given_errors, given_confirms)
 
         def resume(emit: Emit | None) -> WorkflowRunOutput:
-            if not engine.claim(journal, exec_id, ("waiting",)):
+            if not engine.claim(journal, exec_id, (expect,)):
                 raise KitaruStateError(f"run {exec_id[:8]} was continued by another caller first")
             fresh = journal.get_execution(exec_id, with_values=True)
             inputs = engine.load_inputs(fresh) if fresh is not None else {}

@@ -103,3 +103,42 @@ def run_script(code: str, control: Path, timeout: float = 60) -> dict[str, Any]:
     assert proc.returncode == 0, f"subprocess failed:\n{proc.stdout}\n{proc.stderr}"
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
+
+
+def crashy_workflow(db_file: Path | str, log: Path | str, ready: Path | str | None) -> Workflow:
+    """prepare -> train (with ``ready`` given: signals, then sleeps until the process is killed) -> report.
+
+    Each step appends its name to ``log`` when it runs."""
+
+    def ran(name: str) -> None:
+        with open(log, "a") as fh:
+            fh.write(name + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def prepare(step_input: StepInput) -> list[int]:
+        ran("prepare")
+        return [1, 2, 3]
+
+    def train(step_input: StepInput) -> int:
+        ran("train")
+        if ready is not None:
+            Path(ready).touch()
+            import time
+
+            time.sleep(120)  # killed here
+        return sum(step_input.previous_step_content)
+
+    def report(step_input: StepInput) -> str:
+        ran("report")
+        return f"total={step_input.previous_step_content}"
+
+    return Workflow(
+        name="crashy",
+        db=SqliteDb(db_file=db_file),
+        steps=[
+            Step(name="prepare", executor=prepare),
+            Step(name="train", executor=train),
+            Step(name="report", executor=report),
+        ],
+    )
