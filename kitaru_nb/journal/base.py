@@ -146,7 +146,10 @@ class Journal(Protocol):
     def list_attempts(self, exec_id: str) -> list[AttemptRow]: ...
 
     def recover_interrupted(self, is_alive: Callable[[int], bool]) -> int:
-        """Mark running attempts whose owning process is gone as interrupted."""
+        """Mark running attempts whose owning process is gone as interrupted.
+
+        Running attempts belong to running executions (or ones cancelled while a checkpoint
+        ran): only those are looked at, so recovery stays cheap on a large journal."""
         ...
 
     def change_token(self) -> int:

@@ -195,7 +195,7 @@ class MemoryJournal:
         n = 0
         with self._lock:
             for a in self._attempts.values():
-                if a.status != "running":
+                if a.status != "running" or self._execs[a.exec_id].status not in ("running", "cancelled"):
                     continue
                 pid = self._execs[a.exec_id].owner_pid
                 if pid is None or not is_alive(pid):

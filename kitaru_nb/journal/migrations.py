@@ -93,8 +93,16 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m002_drop_attempts_running(db: sqlite_utils.Database) -> None:
+    # The partial index cost two WAL frames per checkpoint (one when an attempt starts,
+    # one when it ends) for a query run once per process; recovery now finds running
+    # attempts through the executions that can have them (indexed by status).
+    db.execute("DROP INDEX IF EXISTS attempts_running")
+
+
 MIGRATIONS: list[Migration] = [
     ("001_initial", _m001_initial),
+    ("002_drop_attempts_running_index", _m002_drop_attempts_running),
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

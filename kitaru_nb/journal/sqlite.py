@@ -470,9 +470,10 @@ class SqliteJournal:
         return [_attempt_row(r) for r in rows]
 
     def recover_interrupted(self, is_alive: Callable[[int], bool]) -> int:
+        # a running attempt belongs to a running execution (or one cancelled while it ran)
         rows = self._read(
-            "SELECT a.attempt_id, e.owner_pid FROM attempts a JOIN executions e ON e.exec_id = a.exec_id "
-            "WHERE a.status = 'running'"
+            "SELECT a.attempt_id, e.owner_pid FROM executions e JOIN attempts a ON a.exec_id = e.exec_id "
+            "WHERE e.status IN ('running', 'cancelled') AND a.status = 'running'"
         )
         dead = [r[0] for r in rows if r[1] is None or not is_alive(int(r[1]))]
         if not dead:

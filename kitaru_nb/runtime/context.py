@@ -6,8 +6,8 @@ ContextVar; a name check at each recorded position catches divergence.
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -75,7 +75,8 @@ current_run: ContextVar[DurableRun | None] = ContextVar("kitaru_nb_current_run",
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex
+    """32 random hex digits (like ``uuid4().hex``, four times cheaper: two per checkpoint attempt)."""
+    return os.urandom(16).hex()
 
 
 now = time.time
