@@ -342,3 +342,29 @@ def test_answering_a_wait_with_a_value_that_is_not_json(client: KitaruClient) ->
     assert handle.status is ExecutionStatus.WAITING
     client.executions.input(handle.exec_id, wait="anything", value={"any": ["json", 1, None]})
     assert handle.get() == {"any": ["json", 1, None]}
+
+
+def test_an_older_journal_is_migrated_in_place_and_keeps_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    journal = SqliteJournal(path)
+    latest = journal.db.execute("PRAGMA user_version").fetchone()[0]
+    journal.close()
+    # make it look like a version-1 journal with one execution in it
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE INDEX attempts_running ON attempts(status) WHERE status = 'running'")
+    conn.execute("DELETE FROM _kitaru_migrations WHERE name != '001_initial'")
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(
+        "INSERT INTO executions (exec_id, flow_name, status, started_at) VALUES ('old1', 'legacy', 'completed', 1.0)"
+    )
+    conn.commit()
+    conn.close()
+
+    client = KitaruClient(db=path)
+    assert client.executions.get("old1").flow_name == "legacy"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == latest
+        names = [r[0] for r in conn.execute("SELECT name FROM _kitaru_migrations ORDER BY rowid")]
+        assert names[0] == "001_initial" and len(names) == latest
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "attempts_running" not in indexes

@@ -294,7 +294,8 @@ def test_recover_interrupted_marks_only_running_attempts_of_dead_owners(j: Journ
     j.create_execution(ex("dead", owner_pid=111))
     j.create_execution(ex("alive", owner_pid=222))
     j.create_execution(ex("orphan", owner_pid=None))
-    for e in ("dead", "alive", "orphan"):
+    j.create_execution(ex("cancelled", status="cancelled", owner_pid=111))  # cancelled while a checkpoint ran
+    for e in ("dead", "alive", "orphan", "cancelled"):
         j.insert_call(call(e, 0), attempt(e, 0, 1))
     j.finish_call("dead-c0", "dead-c0-a1", status="completed", ended_at=1.0)
     j.insert_call(call("dead", 1), attempt("dead", 1, 1))
@@ -304,13 +305,14 @@ def test_recover_interrupted_marks_only_running_attempts_of_dead_owners(j: Journ
         asked.append(pid)
         return pid == 222
 
-    assert j.recover_interrupted(is_alive) == 2
-    status = {a.attempt_id: a.status for e in ("dead", "alive", "orphan") for a in j.list_attempts(e)}
+    assert j.recover_interrupted(is_alive) == 3
+    status = {a.attempt_id: a.status for e in ("dead", "alive", "orphan", "cancelled") for a in j.list_attempts(e)}
     assert status == {
         "dead-c0-a1": "completed",
         "dead-c1-a1": "interrupted",
         "alive-c0-a1": "running",
         "orphan-c0-a1": "interrupted",
+        "cancelled-c0-a1": "interrupted",
     }
     assert 222 in asked and 111 in asked
     assert j.recover_interrupted(is_alive) == 0
@@ -328,6 +330,7 @@ def test_change_token_moves_on_every_write_of_another_connection(pair: Pair) -> 
         lambda: other.finish_call("e1-c0", "e1-c0-a2", status="failed", ended_at=2.0, failure=FAILURE, paused=True),
         lambda: other.decide_call("e1-c0", status="failed", ended_at=2.0),
         lambda: other.restart_call("e1-c0", attempt("e1", 0, 3)),
+        lambda: other.set_execution_status("e1", "running"),
         lambda: other.recover_interrupted(lambda pid: False),
         lambda: other.insert_calls([call("e1", 1, kind="wait", status="waiting")]),
         lambda: other.answer_wait("e1-c1", StoredValue("json", "1", b"1"), answered_at=3.0),

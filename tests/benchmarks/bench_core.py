@@ -1,0 +1,384 @@
+"""Core engine benchmark (SPEC 7): prints a table of figures, targets and ratios; never asserts on time.
+
+Run: ``python -m tests.benchmarks.bench_core`` (``--quick`` for a fast smoke run with small sizes).
+
+Everything is measured in one run on a journal on disk (WAL), next to the cost of a
+raw committed SQLite insert (plain sqlite3, WAL, synchronous=NORMAL, one INSERT +
+COMMIT per row), so the figures can be read as ratios on any machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+import kitaru_nb as kitaru
+from kitaru_nb import ExecutionStatus, KitaruClient
+from kitaru_nb.journal.base import StoredValue
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Sizes:
+    checkpoints: int = 1_000
+    runs: int = 5
+    import_runs: int = 7
+    answers: int = 30
+    xproc_answers: int = 10
+    executions: int = 100_000
+    list_runs: int = 30
+    raw_rows: int = 2_000
+
+
+QUICK = Sizes(checkpoints=100, runs=2, import_runs=2, answers=5, xproc_answers=2, executions=2_000, list_runs=5)
+
+
+@dataclass
+class Row:
+    figure: str
+    value_us: float
+    target_us: float | None
+    note: str = ""
+
+
+def _median(samples: Sequence[float]) -> float:
+    return float(statistics.median(samples))
+
+
+def _timed(fn: Callable[[], Any]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+# -- raw SQLite -------------------------------------------------------------------------
+def raw_commit_us(folder: Path, rows: int) -> float:
+    """Plain sqlite3, WAL, synchronous=NORMAL: one INSERT + COMMIT per row."""
+    path = folder / "raw.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, n INTEGER, status TEXT, started_at REAL, payload BLOB)")
+    payload = b"x" * 64
+    samples = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for i in range(rows):
+            conn.execute("BEGIN")
+            conn.execute("INSERT INTO t VALUES (?,?,?,?,?)", (uuid.uuid4().hex, i, "running", time.time(), payload))
+            conn.execute("COMMIT")
+        samples.append((time.perf_counter() - t0) / rows)
+    conn.close()
+    return _median(samples) * 1e6
+
+
+# -- checkpoints -------------------------------------------------------------------------
+def checkpoint_overhead_us(sizes: Sizes) -> tuple[float, float]:
+    """(overhead per checkpoint, plain function call) for a flow of N trivial checkpoints."""
+    n = sizes.checkpoints
+
+    def plain_step(i: int) -> int:
+        return i + 1
+
+    step = kitaru.checkpoint(name="bench_step")(plain_step)
+
+    @kitaru.flow(name="bench_many")
+    def many(count: int) -> int:
+        total = 0
+        for i in range(count):
+            total += step(i)
+        return total
+
+    def plain(count: int) -> int:
+        total = 0
+        for i in range(count):
+            total += plain_step(i)
+        return total
+
+    many.run(10)  # warm up (open the journal, first statements)
+    flow_times, plain_times = [], []
+    for _ in range(sizes.runs):
+        handle_box: list[Any] = []
+        flow_times.append(_timed(lambda: handle_box.append(many.run(n))))
+        assert handle_box[0].status is ExecutionStatus.COMPLETED
+        assert handle_box[0].get() == n * (n + 1) // 2
+        plain_times.append(_timed(lambda: plain(n)))
+    per_plain = _median(plain_times) / n
+    return (_median(flow_times) / n - per_plain) * 1e6, per_plain * 1e6
+
+
+def resume_ms(client: KitaruClient, sizes: Sizes) -> float:
+    """Resume of an execution whose N checkpoints all completed: the body re-runs, every position reused.
+
+    The flow has N checkpoints and a wait at the end. The answer is recorded in the journal
+    beforehand; what is timed is ``executions.resume``: load the journal, re-run the body
+    (N reused positions, outputs read back), take the answer, complete.
+    """
+    n = sizes.checkpoints
+
+    @kitaru.checkpoint(name="bench_resume_step")
+    def rstep(i: int) -> int:
+        return i * 2
+
+    @kitaru.flow(name="bench_resume")
+    def long_flow(count: int) -> int:
+        total = sum(rstep(i) for i in range(count))
+        return total + int(kitaru.wait(schema=int, name="last"))
+
+    samples = []
+    for _ in range(sizes.runs):
+        handle = long_flow.run(n)
+        assert handle.status is ExecutionStatus.WAITING
+        (wait_call,) = [c for c in client.journal.load_calls(handle.exec_id, with_values=False) if c.kind == "wait"]
+        assert client.journal.answer_wait(wait_call.call_id, StoredValue("json", "1", b"1"), answered_at=time.time())
+        box: list[Any] = []
+        samples.append(_timed(lambda: box.append(client.executions.resume(handle.exec_id))))
+        ex = box[0]
+        assert ex.status is ExecutionStatus.COMPLETED, ex.failure
+        assert handle.get() == n * (n - 1) + 1
+        assert len(ex.checkpoints) == n and all(len(c.attempts) == 1 for c in ex.checkpoints)
+    return _median(samples) * 1e3
+
+
+# -- import ------------------------------------------------------------------------------
+def import_ms(sizes: Sizes) -> tuple[float, float]:
+    """(wall time of `import kitaru_nb` minus an empty interpreter, -X importtime cumulative), medians."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    walls, empties, cumulative = [], [], []
+    for _ in range(sizes.import_runs):
+        empties.append(_timed(lambda: subprocess.run([sys.executable, "-c", "pass"], env=env, check=True)))
+        walls.append(_timed(lambda: subprocess.run([sys.executable, "-c", "import kitaru_nb"], env=env, check=True)))
+        out = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", "import kitaru_nb"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        for line in out.stderr.splitlines():
+            m = re.match(r"import time:\s+\d+ \|\s+(\d+) \|\s?kitaru_nb$", line)
+            if m:
+                cumulative.append(int(m.group(1)) / 1e3)
+    return (_median(walls) - _median(empties)) * 1e3, _median(cumulative)
+
+
+# -- wait answers ------------------------------------------------------------------------
+def answer_same_process_ms(client: KitaruClient, sizes: Sizes) -> float:
+    @kitaru.checkpoint(name="bench_before")
+    def before() -> int:
+        return 1
+
+    @kitaru.flow(name="bench_answer")
+    def asks() -> int:
+        return before() + int(kitaru.wait(schema=int, name="n"))
+
+    samples = []
+    for i in range(sizes.answers + 1):
+        handle = asks.run()
+        assert handle.status is ExecutionStatus.WAITING
+        t = _timed(lambda: client.executions.input(handle.exec_id, wait="n", value=i))
+        assert handle.status is ExecutionStatus.COMPLETED and handle.get() == 1 + i
+        if i:  # the first one warms the validator up
+            samples.append(t)
+    return _median(samples) * 1e3
+
+
+XPROC_CHILD = """
+import json, sys, time
+import kitaru_nb as kitaru
+
+@kitaru.flow(name="bench_xproc_answer_only_in_child")
+def asks():
+    return int(kitaru.wait(schema=int, name="n")) * 2
+
+kitaru.configure(db=sys.argv[1])
+for i in range(int(sys.argv[2])):
+    handle = asks.run()
+    print(json.dumps({"exec_id": handle.exec_id}), flush=True)
+    value = handle.get(timeout=60)
+    done = time.time()
+    print(json.dumps({"value": value, "done": done}), flush=True)
+"""
+
+
+def answer_cross_process_ms(db: Path, folder: Path, sizes: Sizes) -> float:
+    """An answer given in this process; a `get()` blocked in another process notices, resumes, completes."""
+    script = folder / "xproc_child.py"
+    script.write_text(textwrap.dedent(XPROC_CHILD))
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(db), str(sizes.xproc_answers)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert child.stdout is not None
+    other = KitaruClient(db=db)
+    samples = []
+    try:
+        for i in range(sizes.xproc_answers):
+            exec_id = json.loads(child.stdout.readline())["exec_id"]
+            deadline = time.monotonic() + 30
+            while other.executions.get(exec_id).status is not ExecutionStatus.WAITING:
+                assert time.monotonic() < deadline
+                time.sleep(0.005)
+            time.sleep(0.1)  # let the child settle into its blocked get()
+            t0 = time.time()
+            other.executions.input(exec_id, wait="n", value=i)  # records only: this process lacks the flow
+            out = json.loads(child.stdout.readline())
+            assert out["value"] == 2 * i
+            samples.append(out["done"] - t0)
+    finally:
+        child.wait(timeout=60)
+    return _median(samples) * 1e3
+
+
+# -- listing -----------------------------------------------------------------------------
+def list_ms(db: Path, client: KitaruClient, sizes: Sizes) -> dict[str, float]:
+    """Newest 50 of many executions, plain and with a status filter (rows inserted in bulk)."""
+    before = client.executions.count()
+    statuses = ["completed"] * 6 + ["failed", "waiting", "cancelled", "running"]
+    base = time.time() - sizes.executions
+    rows = (
+        {
+            "exec_id": uuid.uuid4().hex,
+            "flow_name": f"bulk_flow_{i % 20}",
+            "kind": "flow",
+            "status": statuses[i % len(statuses)],
+            "started_at": base + i,
+            "ended_at": base + i + 0.5,
+            "owner_pid": None,
+            "meta": "{}",
+            "inputs_format": "json",
+            "inputs_preview": f"{{'i': {i}}}",
+            "inputs": json.dumps({"i": i}).encode(),
+        }
+        for i in range(sizes.executions)
+    )
+    bulk = sqlite_utils.Database(db)
+    bulk.conn.execute("PRAGMA busy_timeout = 15000")
+    with bulk.conn:
+        bulk["executions"].insert_all(rows, batch_size=5_000)
+    bulk.close()
+    assert client.executions.count() == before + sizes.executions
+
+    out = {}
+    for label, kwargs in (
+        ("newest 50", {}),
+        ("newest 50, status=failed", {"status": "failed"}),
+        ("newest 50, flow + status", {"flow": "bulk_flow_3", "status": "completed"}),
+    ):
+        client.executions.list(limit=50, **kwargs)  # warm
+        samples = []
+        for _ in range(sizes.list_runs):
+            box: list[Any] = []
+            samples.append(_timed(lambda kw=kwargs: box.append(client.executions.list(limit=50, **kw))))  # type: ignore[misc]
+            assert len(box[0]) == 50
+        out[label] = _median(samples) * 1e3
+    return out
+
+
+# -- report ------------------------------------------------------------------------------
+def _fmt_us(us: float) -> str:
+    return f"{us / 1e3:,.1f} ms" if us >= 10_000 else f"{us:,.1f} us"
+
+
+def print_table(rows: list[Row], raw_us: float) -> None:
+    header = ("figure", "measured", "target", "vs target", "x raw commit", "note")
+    lines = [header]
+    for r in rows:
+        lines.append(
+            (
+                r.figure,
+                _fmt_us(r.value_us),
+                "" if r.target_us is None else _fmt_us(r.target_us),
+                "" if r.target_us is None else f"{r.value_us / r.target_us:.2f}",
+                f"{r.value_us / raw_us:,.1f}",
+                r.note,
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for n, line in enumerate(lines):
+        print(" | ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+        if n == 0:
+            print("-+-".join("-" * w for w in widths))
+
+
+def main(argv: Sequence[str] | None = None) -> list[Row]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, figures not meaningful")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else Sizes()
+
+    with tempfile.TemporaryDirectory(prefix="kitaru-bench-") as tmp:
+        folder = Path(tmp)
+        db = folder / "kitaru.db"
+        kitaru.configure(db=db)
+        try:
+            client = KitaruClient()
+            raw = raw_commit_us(folder, sizes.raw_rows)
+            rows = [Row("raw SQLite INSERT + COMMIT (WAL, synchronous=NORMAL)", raw, None, "baseline")]
+            overhead, plain = checkpoint_overhead_us(sizes)
+            rows.append(
+                Row(
+                    f"overhead per checkpoint ({sizes.checkpoints:,} trivial, every attempt journaled)",
+                    overhead,
+                    100,
+                    f"2 commits per checkpoint; plain call {plain:.2f} us",
+                )
+            )
+            rows.append(
+                Row(
+                    f"resume a completed {sizes.checkpoints:,}-checkpoint execution",
+                    resume_ms(client, sizes) * 1e3,
+                    30_000,
+                    "body re-runs, every position reused",
+                )
+            )
+            wall, cumulative = import_ms(sizes)
+            rows.append(Row("import kitaru_nb (wall, minus empty interpreter)", wall * 1e3, 250_000))
+            rows.append(Row("import kitaru_nb (-X importtime, cumulative)", cumulative * 1e3, 250_000))
+            rows.append(
+                Row(
+                    "wait answer -> flow completed, same process",
+                    answer_same_process_ms(client, sizes) * 1e3,
+                    10_000,
+                    "input() validates, records, resumes",
+                )
+            )
+            rows.append(
+                Row(
+                    "wait answer -> flow completed, another process",
+                    answer_cross_process_ms(db, folder, sizes) * 1e3,
+                    250_000,
+                    "blocked get() polls the journal",
+                )
+            )
+            for label, ms in list_ms(db, client, sizes).items():
+                rows.append(Row(f"list {label} of {sizes.executions:,} executions", ms * 1e3, 20_000))
+        finally:
+            kitaru.configure(db=None)
+    print(f"kitaru_nb core benchmark, Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}")
+    print_table(rows, raw)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
