@@ -141,3 +141,15 @@ def test_continue_run_refuses_a_run_of_another_workflow(db: SqliteDb) -> None:
         other.continue_run(run)
     with pytest.raises(KitaruStateError):
         pipeline(db, []).continue_run(run)  # no decision
+
+
+def test_client_refuses_to_continue_with_a_workflow_whose_steps_changed(db: SqliteDb) -> None:
+    from kitaru_nb import KitaruDivergenceError
+
+    run = pipeline(db, [ValueError("a"), ValueError("b")]).run("go")
+    Workflow(
+        name="etl", db=db, steps=[Step(name="extract", executor=lambda s: [1]), Step(name="load", executor=lambda s: 1)]
+    )
+    with pytest.raises(KitaruDivergenceError, match=r"recorded with steps \[extract, transform\]"):
+        KitaruClient(db=db).executions.retry(run.run_id)
+    assert KitaruClient(db=db).executions.get(run.run_id).status is ExecutionStatus.WAITING

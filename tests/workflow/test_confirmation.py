@@ -117,3 +117,13 @@ def test_default_confirmation_message_names_the_step(db: SqliteDb) -> None:
     wf = Workflow(name="ask", db=db, steps=[Step(name="wipe", executor=lambda s: "gone", requires_confirmation=True)])
     out = wf.run()
     assert out.steps_requiring_confirmation[0].confirmation_message == "Run step 'wipe'?"
+
+
+def test_the_panels_reject_answer_skips_the_step(db: SqliteDb) -> None:
+    ran: list[str] = []
+    wf = deploy_workflow(db, [], ran)
+    out = wf.run("v1")
+    KitaruClient(db=db).executions.input(out.run_id, wait="confirm:deploy", value=False)
+    done = wf.get_run(out.run_id)
+    assert done.status is RunStatus.completed and ran == ["build", "notify"]
+    assert next(r for r in done.step_results if r.step_name == "deploy").skipped
