@@ -121,12 +121,15 @@ interface IDetailProps {
   api: ExecutionsAPI;
   execId: string;
   pollMs: number;
+  /** changes each time the sidebar is shown again: refresh at once */
+  shown: number;
+  isVisible: () => boolean;
   onBack: () => void;
 }
 
 /** One execution: status, failure, pending waits with their forms, checkpoints and attempts. */
 export function ExecutionDetail(props: IDetailProps): JSX.Element {
-  const { api, execId, pollMs, onBack } = props;
+  const { api, execId, pollMs, shown, isVisible, onBack } = props;
   const [execution, setExecution] = useState<IExecution | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -141,7 +144,8 @@ export function ExecutionDetail(props: IDetailProps): JSX.Element {
       }
     },
     pollMs,
-    [execId]
+    [execId, shown],
+    isVisible
   );
 
   const onAnswered = (fresh: IExecution, wait: string): void => {

@@ -1,4 +1,5 @@
 import { ReactWidget } from '@jupyterlab/ui-components';
+import type { Message } from '@lumino/messaging';
 import React, { useState } from 'react';
 
 import { ExecutionDetail, StatusBadge, when } from './ExecutionDetail';
@@ -11,12 +12,18 @@ export const PAGE_SIZE = 50;
 interface ISidebarProps {
   api: ExecutionsAPI;
   pollMs: number;
+  /** changes each time the sidebar is shown again: refresh at once */
+  shown?: number;
+  /** polling pauses while this is false (sidebar collapsed) */
+  isVisible?: () => boolean;
 }
 
 /** The list of the journal's executions (newest first, status filter, live refresh) and the detail view. */
 export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
-  const { api, pollMs } = props;
+  const { api, pollMs, shown = 0, isVisible = () => true } = props;
   const [status, setStatus] = useState<ExecutionStatus | ''>('');
+  const [flow, setFlow] = useState('');
+  const [flowDraft, setFlowDraft] = useState('');
   const [offset, setOffset] = useState(0);
   const [page, setPage] = useState<IExecutionPage | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -28,14 +35,15 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
         return;
       }
       try {
-        setPage(await api.list({ status, offset, limit: PAGE_SIZE }));
+        setPage(await api.list({ status, flow, offset, limit: PAGE_SIZE }));
         setError(null);
       } catch (e) {
         setError(e instanceof KitaruApiError ? e.message : String(e));
       }
     },
     pollMs,
-    [status, offset, selected]
+    [status, flow, offset, selected, shown],
+    isVisible
   );
 
   if (selected !== null) {
@@ -44,6 +52,8 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
         api={api}
         execId={selected}
         pollMs={pollMs}
+        shown={shown}
+        isVisible={isVisible}
         onBack={() => setSelected(null)}
       />
     );
@@ -71,6 +81,23 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
             ))}
           </select>
         </label>
+        <input
+          className="kitaru-nb-flow-filter jp-mod-styled"
+          placeholder="flow name"
+          aria-label="Flow name"
+          value={flowDraft}
+          onChange={e => setFlowDraft(e.target.value)}
+          onBlur={() => {
+            setFlow(flowDraft.trim());
+            setOffset(0);
+          }}
+          onKeyDown={e => {
+            if (e.key === 'Enter') {
+              setFlow(flowDraft.trim());
+              setOffset(0);
+            }
+          }}
+        />
         <span className="kitaru-nb-total">
           {page === null ? '' : `${total} ${total === 1 ? 'execution' : 'executions'}`}
         </span>
@@ -82,7 +109,8 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
       )}
       {page !== null && page.executions.length === 0 && (
         <p className="kitaru-nb-empty">
-          No executions{status ? ` with status ${status}` : ''} in the journal yet.
+          No executions{status ? ` with status ${status}` : ''}
+          {flow ? ` of flow ${flow}` : ''} in the journal yet.
         </p>
       )}
       <ul className="kitaru-nb-rows">
@@ -131,7 +159,7 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
   );
 }
 
-/** The left-sidebar widget. */
+/** The left-sidebar widget; it polls only while it is shown. */
 export class ExecutionsPanel extends ReactWidget {
   constructor(
     private readonly _api: ExecutionsAPI,
@@ -142,7 +170,22 @@ export class ExecutionsPanel extends ReactWidget {
     this.addClass('kitaru-nb-panel');
   }
 
-  render(): JSX.Element {
-    return <ExecutionsSidebar api={this._api} pollMs={this._pollMs} />;
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this._shown += 1;
+    this.update();
   }
+
+  render(): JSX.Element {
+    return (
+      <ExecutionsSidebar
+        api={this._api}
+        pollMs={this._pollMs}
+        shown={this._shown}
+        isVisible={() => this.isVisible}
+      />
+    );
+  }
+
+  private _shown = 0;
 }

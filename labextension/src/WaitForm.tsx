@@ -70,7 +70,9 @@ export function WaitForm(props: IWaitFormProps): JSX.Element {
   if (isConfirmation) {
     body = (
       <div className="kitaru-nb-confirm">
-        {note !== null && <p className="kitaru-nb-confirm-message">{note}</p>}
+        {note !== null && note !== wait.question && (
+          <p className="kitaru-nb-confirm-message">{note}</p>
+        )}
         <button
           className="jp-mod-styled jp-mod-accept"
           disabled={busy}

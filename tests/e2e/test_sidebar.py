@@ -4,6 +4,8 @@ failure's traceback as text, and answers a pending wait through the server exten
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -205,3 +207,36 @@ def test_sidebar_answers_a_pending_wait_with_inline_errors_from_the_server(
     after_good = lab.api("GET", f"/kitaru-nb/api/executions/{exec_id}")
     assert after_good["pending_waits"] == []
     print(json.dumps({"status_after_answer": after_good["status"]}))
+
+
+WORKFLOW = """\
+from kitaru_nb.workflow import Workflow
+from kitaru_nb.workflow.step import Step
+wf = Workflow("sb3_publish", steps=[
+    Step("draft", lambda si: "text"),
+    Step("publish", lambda si: "done", requires_confirmation=True, confirmation_message="Publish <b>now</b>?"),
+])
+print(wf.run("x").run_id)
+"""
+
+
+def test_sidebar_confirms_a_step_workflow_confirmation(
+    lab: JupyterLabServer, lab_root: Path, page: Page, artifacts: Path
+) -> None:
+    # another process (like a second kernel) runs a step workflow in the Jupyter root's journal
+    out = subprocess.run(
+        [sys.executable, "-c", WORKFLOW], cwd=lab_root, capture_output=True, text=True, check=True, timeout=120
+    )
+    run_id = out.stdout.strip().splitlines()[-1]
+    page.goto(lab.url("/lab/workspaces/sb3"))
+    panel = open_sidebar(page)
+    row(panel, run_id).locator("button").click()
+    detail = panel.locator(f".kitaru-nb-detail[data-exec-id='{run_id}']")
+    wait = detail.locator(".kitaru-nb-wait[data-wait='confirm:publish']")
+    expect(wait.locator(".kitaru-nb-question")).to_have_text("Publish <b>now</b>?")
+    assert panel.locator("b").count() == 0
+    page.screenshot(path=str(artifacts / "sidebar_confirmation.png"))
+    wait.get_by_role("button", name="Confirm").click()
+    expect(detail.locator(".kitaru-nb-notice")).to_contain_text("Answer to confirm:publish recorded")
+    expect(detail.locator(".kitaru-nb-wait")).to_have_count(0)
+    assert lab.api("GET", f"/kitaru-nb/api/executions/{run_id}")["pending_waits"] == []
