@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextvars
-import queue
-import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kitaru_nb import serde
@@ -17,12 +14,11 @@ from kitaru_nb.run.workflow import (
     WorkflowCompletedEvent,
     WorkflowFailedEvent,
     WorkflowRunOutput,
-    WorkflowRunOutputEvent,
     WorkflowStartedEvent,
 )
 from kitaru_nb.runtime import engine
 from kitaru_nb.runtime.context import new_id, now
-from kitaru_nb.workflow import runner
+from kitaru_nb.workflow import outputs, runner, streaming
 from kitaru_nb.workflow.session import WorkflowSession
 from kitaru_nb.workflow.step import Step, as_step
 from kitaru_nb.workflow.types import ConfirmationRequirement, ErrorRequirement, StepOutput
@@ -144,14 +140,14 @@ class Workflow:
         }
         inputs = {"input": input, "additional_data": additional_data}
         row = engine.new_execution_row(exec_id, self.name, inputs, kind="workflow", meta=meta)
-        streaming, step_events = _stream_mode(self, stream, stream_events, stream_intermediate_steps)
+        stream_on, step_events = _stream_mode(self, stream, stream_events, stream_intermediate_steps)
 
         def start(emit: Emit | None) -> WorkflowRunOutput:
             journal.create_execution(row)
             return self._drive(journal, exec_id, inputs, sid, emit, step_events)
 
-        if streaming:
-            return self._stream(start)
+        if stream_on:
+            return streaming.events_of(start, f"kitaru-workflow-{self.name}")
         return start(None)
 
     def continue_run(
@@ -198,7 +194,7 @@ class Workflow:
                 f"the workflow named {row.flow_name!r}"
             )
         runner.check_steps_match(self, row)
-        streaming, step_events = _stream_mode(self, stream, stream_events, stream_intermediate_steps)
+        stream_on, step_events = _stream_mode(self, stream, stream_events, stream_intermediate_steps)
         session = row.meta.get("session_id") or session_id
         expect = "waiting"
         skipped: frozenset[str] = frozenset()
@@ -218,7 +214,7 @@ class Workflow:
                 "already or it has ended. Read it again with workflow.get_run(run_id)."
             )
         else:
-            current = runner.build_output(journal, exec_id, with_results=False)
+            current = outputs.build_output(journal, exec_id, with_results=False)
             if run_response is not None and run_response._pause_token != current._pause_token:
                 raise KitaruStateError(
                     f"this copy of run {exec_id[:8]} is stale: the run was continued since it was read and is "
@@ -236,8 +232,8 @@ class Workflow:
             inputs = engine.load_inputs(fresh) if fresh is not None else {}
             return self._drive(journal, exec_id, inputs, session, emit, step_events, skipped)
 
-        if streaming:
-            return self._stream(resume)
+        if stream_on:
+            return streaming.events_of(resume, f"kitaru-workflow-{self.name}")
         return resume(None)
 
     def _apply_decisions(
@@ -313,7 +309,7 @@ class Workflow:
             self, emit, fields, step_events=step_events, announce_skipped=announce_skipped, results=results
         )
         engine.drive(journal, exec_id, self.name, body, inputs)
-        out = runner.build_output(journal, exec_id, live=results, live_input=inputs.get("input"))
+        out = outputs.build_output(journal, exec_id, live=results, live_input=inputs.get("input"))
         if emit is not None:
             if out.status.value == "COMPLETED":
                 emit(
@@ -326,63 +322,24 @@ class Workflow:
                     WorkflowFailedEvent(
                         **fields,
                         error=f.message if f else None,
-                        error_type=runner.short_type(f.exception_type) if f else None,
+                        error_type=outputs.short_type(f.exception_type) if f else None,
                         step_name=failed[-1].step_name if failed else None,
                         run_output=out,
                     )
                 )
         return out
 
-    def _stream(self, work: Callable[[Emit], WorkflowRunOutput]) -> Iterator[WorkflowRunOutputEvent]:
-        """Run ``work`` in a worker thread and yield its events as they happen."""
-        events: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        end = object()
-        failure: list[BaseException] = []
-
-        def target() -> None:
-            try:
-                work(events.put)
-            except BaseException as exc:
-                failure.append(exc)
-            finally:
-                events.put(end)
-
-        context = contextvars.copy_context()
-        thread = threading.Thread(target=context.run, args=(target,), name=f"kitaru-workflow-{self.name}", daemon=True)
-        thread.start()
-        while True:
-            item = events.get()
-            if item is end:
-                break
-            yield item
-        thread.join()
-        if failure:
-            raise failure[0]
-
     # -- async and control ----------------------------------------------------------------
     def arun(self, input: Any = None, **kwargs: Any) -> Any:
         """``run`` for async code: ``await workflow.arun(...)``, or ``async for event in
         workflow.arun(..., stream=True)``. The steps run in a worker thread, the event loop stays free."""
-        return self._async(self.run, input, **kwargs)
+        streamed = _stream_mode(self, kwargs.get("stream"), None, None)[0]
+        return streaming.in_async(self.run, streamed, (input,), kwargs)
 
     def acontinue_run(self, run_response: WorkflowRunOutput | str | None = None, **kwargs: Any) -> Any:
         """``continue_run`` for async code (awaitable, or an async iterator with ``stream=True``)."""
-        return self._async(self.continue_run, run_response, **kwargs)
-
-    def _async(self, verb: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        import asyncio
-
-        streaming, _ = _stream_mode(self, kwargs.get("stream"), kwargs.get("stream_events"), None)
-        if not streaming:
-            return asyncio.to_thread(verb, *args, **kwargs)
-
-        async def events() -> AsyncIterator[Any]:
-            iterator = iter(await asyncio.to_thread(verb, *args, **kwargs))
-            end = object()
-            while (item := await asyncio.to_thread(next, iterator, end)) is not end:
-                yield item
-
-        return events()
+        streamed = _stream_mode(self, kwargs.get("stream"), None, None)[0]
+        return streaming.in_async(self.continue_run, streamed, (run_response,), kwargs)
 
     def cancel_run(self, run_id: str) -> bool:
         """Cancel a running or paused run; False when it had ended already."""
@@ -401,7 +358,7 @@ class Workflow:
                 f"workflow {self.name!r} has no run {run_id!r} in the journal {journal.location}; "
                 "list them with workflow.get_session().runs"
             )
-        return runner.build_output(journal, run_id, row)
+        return outputs.build_output(journal, run_id, row)
 
     def get_run_output(self, run_id: str, session_id: str | None = None) -> WorkflowRunOutput:
         return self.get_run(run_id)
@@ -419,7 +376,7 @@ class Workflow:
                 break
             offset += _PAGE
         rows.reverse()
-        runs = [runner.build_output(journal, r.exec_id) for r in rows]
+        runs = [outputs.build_output(journal, r.exec_id) for r in rows]
         return WorkflowSession(session_id=sid, workflow_name=self.name, workflow_id=self.id, runs=runs)
 
     def get_last_run_output(self, session_id: str | None = None) -> WorkflowRunOutput | None:
