@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import threading
 from typing import Any
 
@@ -162,6 +163,27 @@ def validate_answer(exec_id: str, wait_name: str, schema_text: str, value: Any) 
 _validator_cls: Any = None
 
 
+def _import_jsonschema() -> Any:
+    """``import jsonschema``, without letting it build the IRI format checker on first import.
+
+    On import, jsonschema registers format checkers from optional packages; with
+    ``rfc3987-syntax`` installed (Jupyter installs it) that builds a parser grammar and
+    takes about a second, which the first answer given from another process would pay.
+    Wait schemas are validated without format checking, so the checker is not needed: it is
+    left out only when jsonschema is not imported yet and nobody has imported the package.
+    """
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        import jsonschema
+
+        return jsonschema
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # makes its import fail
+    try:
+        import jsonschema
+    finally:
+        del sys.modules["rfc3987_syntax"]
+    return jsonschema
+
+
 def _strict_validator_cls() -> Any:
     """Draft 2020-12 with a strict ``integer``: a JSON integer, not ``1.0``.
 
@@ -171,8 +193,7 @@ def _strict_validator_cls() -> Any:
     """
     global _validator_cls
     if _validator_cls is None:
-        import jsonschema
-
+        jsonschema = _import_jsonschema()
         base = jsonschema.Draft202012Validator
         checker = base.TYPE_CHECKER.redefine(
             "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
