@@ -10,6 +10,7 @@ from kitaru_nb import serde
 from kitaru_nb.config import _alive, resolve_journal
 from kitaru_nb.errors import KitaruStateError, KitaruUsageError
 from kitaru_nb.journal.base import ExecutionRow, Journal, StoredValue
+from kitaru_nb.run.base import RunStatus
 from kitaru_nb.run.workflow import (
     WorkflowCompletedEvent,
     WorkflowFailedEvent,
@@ -17,7 +18,7 @@ from kitaru_nb.run.workflow import (
     WorkflowStartedEvent,
 )
 from kitaru_nb.runtime import engine
-from kitaru_nb.runtime.context import new_id, now
+from kitaru_nb.runtime.context import current_run, new_id, now
 from kitaru_nb.workflow import outputs, runner, streaming
 from kitaru_nb.workflow.session import WorkflowSession
 from kitaru_nb.workflow.step import Step, as_step
@@ -124,6 +125,7 @@ class Workflow:
         ``workflow.get_session().runs[-1]``.
         """
         _refuse(unsupported, "run")
+        self._not_nested("run")
         if additional_data is not None and not isinstance(additional_data, dict):
             raise KitaruUsageError(f"additional_data must be a dict, got {type(additional_data).__name__}")
         if session_id is not None and (not isinstance(session_id, str) or not session_id):
@@ -172,6 +174,7 @@ class Workflow:
         workflow's steps differ from the run's.
         """
         _refuse(unsupported, "continue_run")
+        self._not_nested("continue_run")
         if isinstance(run_response, str):
             run_id, run_response = run_response, None
         if run_response is not None and not isinstance(run_response, WorkflowRunOutput):
@@ -235,6 +238,13 @@ class Workflow:
         if stream_on:
             return streaming.events_of(resume, f"kitaru-workflow-{self.name}")
         return resume(None)
+
+    def _not_nested(self, verb: str) -> None:
+        if current_run.get() is not None:
+            raise KitaruStateError(
+                f"workflow {self.name!r}: {verb}() was called inside a running flow or step; a run cannot "
+                "start inside another one. Call it from the notebook cell (or call the step functions directly)."
+            )
 
     def _apply_decisions(
         self,
@@ -311,11 +321,11 @@ class Workflow:
         engine.drive(journal, exec_id, self.name, body, inputs)
         out = outputs.build_output(journal, exec_id, live=results, live_input=inputs.get("input"))
         if emit is not None:
-            if out.status.value == "COMPLETED":
+            if out.status is RunStatus.completed:
                 emit(
                     WorkflowCompletedEvent(**fields, content=out.content, step_results=out.step_results, run_output=out)
                 )
-            elif out.status.value == "ERROR":
+            elif out.status is RunStatus.error:
                 failed = [r for r in out.step_results if not r.success and not r.skipped]
                 f = out.failure
                 emit(

@@ -138,8 +138,9 @@ def test_a_workflow_cannot_run_inside_a_flow(db: SqliteDb) -> None:
         return wf.run()
 
     handle = outer.run()
-    with pytest.raises(kitaru_nb.KitaruUserCodeError, match="cannot start or resume inside another running flow"):
+    with pytest.raises(kitaru_nb.KitaruUserCodeError, match="a run cannot start inside another one"):
         handle.get()
+    assert [e.kind for e in KitaruClient(db=db).executions.list()] == ["flow"]  # no workflow run was recorded
 
 
 @pytest.mark.parametrize("module", [kitaru_nb.workflow, kitaru_nb.workflow.types, kitaru_nb.run.workflow])
