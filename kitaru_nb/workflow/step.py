@@ -70,6 +70,15 @@ class Step:
                 f"Step executor {getattr(executor, '__name__', executor)!r} is async; kitaru_nb runs steps "
                 "synchronously in the kernel: pass a plain function (call asyncio.run(...) inside it if needed)"
             )
+        try:
+            inspect.signature(executor).bind(None)
+        except TypeError:
+            raise KitaruUsageError(
+                f"Step executor {getattr(executor, '__name__', executor)!r} must take one argument, the StepInput: "
+                "def my_step(step_input: StepInput) -> StepOutput"
+            ) from None
+        except ValueError:  # no signature to check (some builtins)
+            pass
         if name is None:
             name = getattr(executor, "__name__", None)
         if not isinstance(name, str) or not name.strip() or name == "<lambda>":

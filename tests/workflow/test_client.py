@@ -88,6 +88,16 @@ def test_client_retry_and_skip_continue_workflow_runs(db: SqliteDb) -> None:
     assert wf.get_run(run.run_id).step_results[-1].skipped
 
 
+def test_client_retry_counts_as_a_retry(db: SqliteDb) -> None:
+    wf = pipeline(db, [ValueError(str(n)) for n in range(4)])  # two rounds of two attempts fail
+    run = wf.run("go")
+    assert run.steps_with_errors[0].retry_count == 0
+    KitaruClient(db=db).executions.retry(run.run_id)
+    again = wf.get_run(run.run_id)
+    assert again.is_paused and again.steps_with_errors[0].retry_count == 1
+    assert again.steps_with_errors[0].error_message == "3"
+
+
 def test_a_failed_run_is_retried_with_fixed_code(db: SqliteDb) -> None:
     wf = pipeline(db, [RuntimeError("x"), RuntimeError("y")], on_error=OnError.fail)
     run = wf.run("go")

@@ -52,6 +52,23 @@ def test_async_executors_and_lambdas_without_a_name_are_refused() -> None:
         Step(executor=lambda s: 1)
 
 
+def test_executor_must_take_the_step_input() -> None:
+    def no_args() -> str:
+        return "x"
+
+    with pytest.raises(KitaruUsageError, match="must take one argument, the StepInput"):
+        Step(name="s", executor=no_args)
+    Step(name="extra_defaults", executor=lambda step_input, retries=3: None)
+
+
+def test_an_output_that_cannot_be_journaled_fails_the_run_naming_the_step(db: SqliteDb) -> None:
+    wf = Workflow(name="unstorable", db=db, steps=[Step(name="lock", executor=lambda s: threading.Lock())])
+    out = wf.run()
+    assert out.status is RunStatus.error
+    assert out.failure is not None and out.failure.origin.value == "runtime"
+    assert "checkpoint 'lock' returned a value that cannot be journaled" in out.failure.message
+
+
 def test_step_name_defaults_to_the_function_name_and_strings_map_to_on_error() -> None:
     step = Step(executor=ok, on_error="pause")
     assert (step.name, step.on_error, step.max_retries) == ("ok", OnError.pause, 0)
