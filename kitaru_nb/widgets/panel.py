@@ -2,8 +2,8 @@
 
 Data comes from ``KitaruClient`` only. Live updates come from the engine's listener
 hook (``call_started`` / ``call_ended`` / ``drive_ended``) and are throttled: a full
-refresh at most every ``MIN_REFRESH`` seconds, and never more often than four times
-the cost of the previous refresh, so a 5,000-checkpoint flow stays fast. A panel that
+refresh at most every ``MIN_REFRESH`` seconds, and never more often than REFRESH_COST_FACTOR times
+the cost of the previous refresh; in between, the progress bar moves from the events alone, so a 5,000-checkpoint flow stays fast. A panel that
 shows an unfinished execution also checks the journal on the kernel's event loop
 (only while the kernel is idle) so an answer given elsewhere - the JupyterLab sidebar,
 another process - resumes the flow here.
@@ -29,6 +29,8 @@ from kitaru_nb.widgets import render as R
 from kitaru_nb.widgets.form import SchemaForm, error_html
 
 MIN_REFRESH = 0.15
+# a full refresh reads the whole execution; wait at least this many times its cost before the next
+REFRESH_COST_FACTOR = 8
 POLL_SECONDS = 0.5
 _TERMINAL = ("completed", "failed", "cancelled")
 
@@ -107,6 +109,8 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         self.header.add_class("kitaru-header")
         self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="260px"))
         self.progress.add_class("kitaru-progress")
+        self.live = W.Label(value="")
+        self.live.add_class("kitaru-live")
         self.result = W.HTML(value="")
         self.result.add_class("kitaru-result-box")
         self.table = W.HTML(value="")
@@ -118,7 +122,15 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         self.output = W.Output(layout=W.Layout(max_height="300px", overflow="auto"))
         self.output.add_class("kitaru-output")
         super().__init__(
-            [self.header, self.progress, self.result, self.notice, self.cards_box, self.table, self.output],
+            [
+                self.header,
+                W.HBox([self.progress, self.live]),
+                self.result,
+                self.notice,
+                self.cards_box,
+                self.table,
+                self.output,
+            ],
             **kwargs,
         )
         self.add_class("kitaru-panel")
@@ -134,6 +146,10 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         self._poll_enabled = poll
         self._poll_handle: Any = None
         self._next_refresh = 0.0
+        self._next_light = 0.0
+        self._live_done = 0
+        self._live_index = 0
+        self._live_name = ""
         self.refreshes = 0
         if exec_id is None:
             self.header.value = "<i>waiting for the next execution started in this kernel\u2026</i>"
@@ -151,8 +167,23 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
     def on_event(self, event: str, index: int, name: str) -> None:
         if self._closed:
             return
-        if event == "drive_ended" or time.monotonic() >= self._next_refresh:
+        if event == "drive_ended":
+            self.live.value = ""
             self.refresh()
+            return
+        if event == "call_ended":
+            self._live_done = max(self._live_done, index + 1)
+        else:
+            self._live_name, self._live_index = name, index
+        now = time.monotonic()
+        if now >= self._next_refresh:
+            self.refresh()
+        elif now >= self._next_light:
+            # between full refreshes (which read the journal), move the bar from the events alone
+            self._next_light = now + MIN_REFRESH
+            self.progress.max = max(self.progress.max, self._live_index + 1, self._live_done)
+            self.progress.value = min(max(self.progress.value, self._live_done), self.progress.max)
+            self.live.value = f"running {self._live_name} (#{self._live_index})"
 
     def refresh(self) -> Execution | None:
         """Read the execution through the client and render it."""
@@ -166,7 +197,8 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
             return None
         self.render(ex)
         cost = time.monotonic() - t0
-        self._next_refresh = time.monotonic() + max(MIN_REFRESH, 4 * cost)
+        self._next_refresh = time.monotonic() + max(MIN_REFRESH, REFRESH_COST_FACTOR * cost)
+        self._next_light = time.monotonic() + MIN_REFRESH
         self.refreshes += 1
         return ex
 

@@ -33,7 +33,9 @@ class CountingComm(BaseComm):  # type: ignore[misc]
 
     sent: list[tuple[str, int]] = []
 
-    def publish_msg(self, msg_type: str, data: Any = None, metadata: Any = None, buffers: Any = None, **keys: Any) -> None:
+    def publish_msg(
+        self, msg_type: str, data: Any = None, metadata: Any = None, buffers: Any = None, **keys: Any
+    ) -> None:
         size = len(json.dumps(data, default=str)) if data is not None else 0
         CountingComm.sent.append((msg_type, size))
 
@@ -124,8 +126,12 @@ def main() -> None:
     fig = bench(args.checkpoints, args.repeat)
     n = fig["checkpoints"]
     print(f"{n} checkpoints, median of {args.repeat} runs, SQLite journal on disk")
-    print(f"  without panel : {fig['without_panel_s'] * 1e3:8.1f} ms  ({fig['without_panel_s'] / n * 1e6:.0f} us/checkpoint)")
-    print(f"  with live panel: {fig['with_panel_s'] * 1e3:8.1f} ms  ({fig['with_panel_s'] / n * 1e6:.0f} us/checkpoint)")
+    print(
+        f"  without panel : {fig['without_panel_s'] * 1e3:8.1f} ms  ({fig['without_panel_s'] / n * 1e6:.0f} us/checkpoint)"
+    )
+    print(
+        f"  with live panel: {fig['with_panel_s'] * 1e3:8.1f} ms  ({fig['with_panel_s'] / n * 1e6:.0f} us/checkpoint)"
+    )
     print(f"  ratio          : {fig['ratio']:.2f}x  (target <= 1.5x)")
     print(
         f"  widget messages: {fig['messages']} ({fig['bytes'] / 1024:.0f} KiB) for {fig['refreshes']} panel refreshes"
