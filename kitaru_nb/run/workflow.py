@@ -61,6 +61,7 @@ class BaseWorkflowRunOutputEvent:
     workflow_name: str | None = None
     session_id: str | None = None
     run_id: str | None = None
+    step_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         from kitaru_nb.models import to_jsonable

@@ -351,6 +351,21 @@ class Workflow:
         streamed = _stream_mode(self, kwargs.get("stream"), None, None)[0]
         return streaming.in_async(self.continue_run, streamed, (run_response,), kwargs)
 
+    def print_response(self, input: Any = None, **kwargs: Any) -> WorkflowRunOutput:
+        """Run and print the outcome: the last step's content, or what a paused run waits for."""
+        kwargs.pop("markdown", None)
+        out: WorkflowRunOutput = self.run(input, stream=False, **kwargs)
+        if out.is_paused:
+            for e in out.steps_with_errors:
+                print(f"paused: step {e.step_name!r} failed ({e.error_type}: {e.error_message}); retry() or skip()")
+            for c in out.steps_requiring_confirmation:
+                print(f"paused: step {c.step_name!r} asks {c.confirmation_message!r}; confirm() or reject()")
+        elif out.failure is not None:
+            print(f"failed: {out.failure.exception_type}: {out.failure.message}")
+        else:
+            print(out.content)
+        return out
+
     def cancel_run(self, run_id: str) -> bool:
         """Cancel a running or paused run; False when it had ended already."""
         journal = self.journal

@@ -233,3 +233,12 @@ def test_cancel_run(db: SqliteDb) -> None:
     run.steps_with_errors[0].retry()
     with pytest.raises(KitaruStateError, match="is cancelled, not paused"):
         wf.continue_run(run)
+
+
+def test_print_response(db: SqliteDb, capsys: pytest.CaptureFixture[str]) -> None:
+    wf = Workflow(name="printer", db=db, steps=[ok])
+    wf.print_response("x", markdown=True)
+    assert capsys.readouterr().out.strip() == "ok"
+    gated = Workflow(name="gated", db=db, steps=[Step(name="g", executor=ok, requires_confirmation=True)])
+    assert gated.print_response().is_paused
+    assert "paused: step 'g' asks \"Run step 'g'?\"" in capsys.readouterr().out
