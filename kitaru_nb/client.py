@@ -288,6 +288,11 @@ class Executions:
                     raise KitaruStateError(
                         f"wait {wait!r} of execution {row.exec_id[:8]} is not pending (it is {c.status})"
                     )
+                if ExecutionStatus(row.status).is_terminal:
+                    raise KitaruStateError(
+                        f"execution {row.exec_id[:8]} is {row.status}; it takes no more answers. Start a new "
+                        "execution, or replay this one"
+                    )
                 return c
         pending = [c.name for c in calls if c.status == "waiting"]
         raise KitaruUsageError(
