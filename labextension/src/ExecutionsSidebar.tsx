@@ -1,11 +1,16 @@
 import { ReactWidget } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
-import React, { useState } from 'react';
+import React, { useEffect, useState } from 'react';
 
 import { ExecutionDetail, StatusBadge, when } from './ExecutionDetail';
 import { ExecutionsAPI, KitaruApiError } from './request';
 import { usePoll } from './usePoll';
-import { ExecutionStatus, IExecutionPage, STATUSES } from './types';
+import {
+  ExecutionStatus,
+  IExecutionPage,
+  IJournalStatus,
+  STATUSES
+} from './types';
 
 export const PAGE_SIZE = 50;
 
@@ -28,6 +33,11 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
   const [page, setPage] = useState<IExecutionPage | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
+  const [journal, setJournal] = useState<IJournalStatus | null>(null);
+
+  useEffect(() => {
+    api.status().then(setJournal, () => setJournal(null));
+  }, [api, shown]);
 
   usePoll(
     async () => {
@@ -110,7 +120,8 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
       {page !== null && page.executions.length === 0 && (
         <p className="kitaru-nb-empty">
           No executions{status ? ` with status ${status}` : ''}
-          {flow ? ` of flow ${flow}` : ''} in the journal yet.
+          {flow ? ` of flow ${flow}` : ''} in the journal
+          {journal !== null ? ` ${journal.journal}` : ''} yet.
         </p>
       )}
       <ul className="kitaru-nb-rows">

@@ -5,7 +5,8 @@ import type {
   ExecutionStatus,
   IExecution,
   IExecutionPage,
-  IFieldError
+  IFieldError,
+  IJournalStatus
 } from './types';
 
 /** The one URL prefix of the kitaru_nb server extension. */
@@ -112,6 +113,11 @@ export class ExecutionsAPI {
   constructor(
     readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
   ) {}
+
+  /** The journal file the server reads. */
+  status(): Promise<IJournalStatus> {
+    return requestAPI<IJournalStatus>('status', { method: 'GET' }, this.settings);
+  }
 
   list(query: IListQuery = {}): Promise<IExecutionPage> {
     return requestAPI<IExecutionPage>(

@@ -87,3 +87,9 @@ export interface IFieldError {
   msg: string;
   type: string;
 }
+
+/** Which journal the server reads, and whether the file exists yet. */
+export interface IJournalStatus {
+  journal: string;
+  exists: boolean;
+}

@@ -174,6 +174,13 @@ describe('ExecutionsAPI', () => {
     );
   });
 
+  it('asks which journal the server reads', async () => {
+    reply = { status: 200, body: '{"journal": "/root/kitaru.db", "exists": false}' };
+    const status = await new ExecutionsAPI(settings()).status();
+    expect(status).toEqual({ journal: '/root/kitaru.db', exists: false });
+    expect(lastPath()).toBe('/base/kitaru-nb/api/status');
+  });
+
   it('gets one execution, escaping the id', async () => {
     reply = { status: 200, body: '{"exec_id": "abc"}' };
     await new ExecutionsAPI(settings()).get('../etc/passwd');

@@ -13,6 +13,7 @@ from typing import Any
 import nbformat
 from playwright.sync_api import Page, expect
 
+from .conftest import copy_notebook
 from .harness import JupyterLabServer, run_all_cells, wait_kernel_idle
 
 PANEL = "#kitaru-nb-executions"
@@ -80,17 +81,21 @@ def executions(lab: JupyterLabServer, **query: str) -> list[dict[str, Any]]:
     return data["executions"]  # type: ignore[no-any-return]
 
 
-def run_notebook_flows(page: Page, lab: JupyterLabServer, lab_root: Path, prefix: str) -> dict[str, str]:
-    """Run All in the browser; returns {flow name: exec_id} as the server sees them."""
-    name = write_notebook(lab_root, f"{prefix}flows.ipynb", prefix)
-    # a workspace of its own: only this notebook is open, so Run All runs this one
-    page.goto(lab.url(f"/lab/workspaces/{prefix.strip('_')}/tree/{name}"))
+def run_all_in_own_workspace(page: Page, lab: JupyterLabServer, name: str, workspace: str, done_text: str) -> None:
+    """Open ``name`` in a workspace of its own (only this notebook open, so Run All runs this one), Run All."""
+    page.goto(lab.url(f"/lab/workspaces/{workspace}/tree/{name}"))
     expect(page.locator(".jp-NotebookPanel")).to_have_count(1, timeout=60_000)
     wait_kernel_idle(page)
     run_all_cells(page)
     current = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
-    expect(current.locator(".jp-OutputArea-output", has_text=f"ran {prefix} [")).to_be_visible(timeout=60_000)
+    expect(current.locator(".jp-OutputArea-output", has_text=done_text).first).to_be_visible(timeout=90_000)
     wait_kernel_idle(page)
+
+
+def run_notebook_flows(page: Page, lab: JupyterLabServer, lab_root: Path, prefix: str) -> dict[str, str]:
+    """Run All in the browser; returns {flow name: exec_id} as the server sees them."""
+    name = write_notebook(lab_root, f"{prefix}flows.ipynb", prefix)
+    run_all_in_own_workspace(page, lab, name, prefix.strip("_"), f"ran {prefix} [")
     ids = {}
     for flow in ("summed", "broken", "review"):
         (row,) = executions(lab, flow=prefix + flow)
@@ -240,3 +245,48 @@ def test_sidebar_confirms_a_step_workflow_confirmation(
     expect(detail.locator(".kitaru-nb-notice")).to_contain_text("Answer to confirm:publish recorded")
     expect(detail.locator(".kitaru-nb-wait")).to_have_count(0)
     assert lab.api("GET", f"/kitaru-nb/api/executions/{run_id}")["pending_waits"] == []
+
+
+def test_sidebar_answers_the_demo_wait_form_notebook(
+    lab: JupyterLabServer, lab_root: Path, page: Page, artifacts: Path
+) -> None:
+    """notebooks/03_wait_form.ipynb leaves one budget request waiting: a nested pydantic model."""
+    before = {e["exec_id"] for e in executions(lab, flow="budget_request", limit="500")}
+    name = copy_notebook("03_wait_form.ipynb", lab_root, "sb4_wait_form.ipynb")
+    run_all_in_own_workspace(page, lab, name, "sb4", "result:")
+    waiting = [e for e in executions(lab, flow="budget_request", status="waiting") if e["exec_id"] not in before]
+    assert len(waiting) == 1, waiting
+    exec_id = waiting[0]["exec_id"]
+
+    panel = open_sidebar(page)
+    panel.locator("input.kitaru-nb-flow-filter").fill("budget_request")
+    panel.locator("input.kitaru-nb-flow-filter").press("Enter")
+    expect(panel.locator("li.kitaru-nb-row[data-status='completed']")).to_have_count(2)
+    row(panel, exec_id).locator("button").click()
+    form = panel.locator(f".kitaru-nb-detail[data-exec-id='{exec_id}'] .kitaru-nb-wait[data-wait='budget']")
+    expect(form.locator(".kitaru-nb-question")).to_have_text("What budget should data team get?")
+    amount = form.locator("input[id$='_amount']")
+    name_field = form.locator("input[id$='_contact_name']")
+    email = form.locator("input[id$='_contact_email']")
+    expect(name_field).to_be_visible()
+
+    # invalid: errors land under the nested fields they belong to
+    amount.fill("0")
+    name_field.fill("A")
+    email.fill("not-an-email")
+    form.locator("button[type='submit']").click()
+    expect(form.locator(".kitaru-nb-form-message")).to_contain_text("does not fit")
+    expect(field_errors(amount)).not_to_be_empty()
+    expect(field_errors(name_field)).to_contain_text("too short")
+    expect(field_errors(email)).to_contain_text("does not match")
+    page.screenshot(path=str(artifacts / "sidebar_demo_form_invalid.png"))
+    assert executions(lab, flow="budget_request", status="waiting")[0]["exec_id"] == exec_id
+
+    amount.fill("2500")
+    name_field.fill("Ana")
+    email.fill("ana@example.com")
+    form.locator("button[type='submit']").click()
+    detail = panel.locator(f".kitaru-nb-detail[data-exec-id='{exec_id}']")
+    expect(detail.locator(".kitaru-nb-notice")).to_contain_text("Answer to budget recorded")
+    page.screenshot(path=str(artifacts / "sidebar_demo_form_answered.png"))
+    assert lab.api("GET", f"/kitaru-nb/api/executions/{exec_id}")["pending_waits"] == []
