@@ -35,7 +35,9 @@ from kitaru_nb.workflow.step import Step
 from kitaru_nb.workflow.types import (
     ConfirmationRequirement,
     ErrorRequirement,
+    HumanReview,
     OnError,
+    OnReject,
     StepInput,
     StepOutput,
     StepRequirement,
@@ -45,7 +47,9 @@ from kitaru_nb.workflow.workflow import Workflow
 __all__ = [
     "ConfirmationRequirement",
     "ErrorRequirement",
+    "HumanReview",
     "OnError",
+    "OnReject",
     "Step",
     "StepInput",
     "StepOutput",

@@ -11,7 +11,7 @@ from kitaru_nb.errors import KitaruUsageError
 from kitaru_nb.runtime.checkpoint import Checkpoint, fingerprint
 from kitaru_nb.runtime.context import type_name
 from kitaru_nb.types import RetryPolicy
-from kitaru_nb.workflow.types import OnError, StepInput, StepOutput
+from kitaru_nb.workflow.types import HumanReview, OnError, StepInput, StepOutput
 
 __all__ = ["Step", "StepInput", "StepOutput"]
 
@@ -37,7 +37,8 @@ class Step:
     ``on_error``: ``OnError.fail`` (default), ``OnError.skip`` or ``OnError.pause``.
     ``max_retries`` extra attempts run at once after a failure; every attempt is journaled.
     ``requires_confirmation=True`` pauses the run before the step until someone confirms
-    (the step runs) or rejects (the step is skipped).
+    (the step runs) or rejects (the step is skipped). ``human_review=HumanReview(...)`` sets
+    the same in one object.
     """
 
     def __init__(
@@ -52,9 +53,24 @@ class Step:
         description: str | None = None,
         step_id: str | None = None,
         skip_on_failure: bool = False,
+        human_review: HumanReview | None = None,
         agent: Any = None,
         team: Any = None,
     ):
+        if human_review is not None:
+            if not isinstance(human_review, HumanReview):
+                raise KitaruUsageError(f"Step(human_review=...) takes a HumanReview, got {type(human_review).__name__}")
+            refused = human_review.unsupported()
+            if refused:
+                raise KitaruUsageError(
+                    f"Step {name or getattr(executor, '__name__', '')!r}: HumanReview {refused} is not supported by "
+                    "kitaru_nb; supported: requires_confirmation, confirmation_message, on_error, on_reject=skip. "
+                    "For a form, call kitaru_nb.wait(schema=...) in a flow."
+                )
+            requires_confirmation = human_review.requires_confirmation
+            confirmation_message = human_review.confirmation_message
+            if human_review.on_error is not None:
+                on_error = human_review.on_error
         if agent is not None or team is not None:
             raise KitaruUsageError(
                 "Step(agent=...) / Step(team=...) are not supported by kitaru_nb; wrap the call in a function "

@@ -11,7 +11,9 @@ from typing import Any
 __all__ = [
     "ConfirmationRequirement",
     "ErrorRequirement",
+    "HumanReview",
     "OnError",
+    "OnReject",
     "StepInput",
     "StepOutput",
     "StepRequirement",
@@ -32,6 +34,55 @@ class OnError(enum.StrEnum):
 
     def __str__(self) -> str:
         return self.value
+
+
+class OnReject(enum.StrEnum):
+    """What rejecting a step's confirmation does. kitaru_nb supports ``skip`` (the step is skipped)."""
+
+    skip = "skip"
+    cancel = "cancel"
+    else_branch = "else"
+    retry = "retry"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class HumanReview:
+    """The human-in-the-loop settings of a step in one object: ``Step(human_review=HumanReview(...))``.
+
+    Supported: ``requires_confirmation``, ``confirmation_message``, ``on_error`` (None: the
+    step's own, ``OnError.fail`` by default) and ``on_reject=OnReject.skip``. The other fields
+    of the API exist so definitions load, and are refused when set.
+    """
+
+    requires_confirmation: bool = False
+    confirmation_message: str | None = None
+    on_error: OnError | str | None = None
+    on_reject: OnReject | str = OnReject.skip
+    requires_user_input: bool = False
+    user_input_message: str | None = None
+    user_input_schema: list[dict[str, Any]] | None = None
+    requires_output_review: Any = False
+    output_review_message: str | None = None
+    requires_iteration_review: bool = False
+    iteration_review_message: str | None = None
+    allow_multiple_selections: bool = False
+    max_retries: int = 3
+    timeout: int | None = None
+    on_timeout: str = "cancel"
+
+    def unsupported(self) -> list[str]:
+        """The fields set that kitaru_nb does not implement."""
+        out = [
+            name
+            for name in ("requires_user_input", "requires_output_review", "requires_iteration_review", "timeout")
+            if getattr(self, name)
+        ]
+        if str(self.on_reject) != OnReject.skip.value:
+            out.append(f"on_reject={self.on_reject!s}")
+        return out
 
 
 @dataclass

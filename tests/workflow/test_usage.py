@@ -242,3 +242,31 @@ def test_print_response(db: SqliteDb, capsys: pytest.CaptureFixture[str]) -> Non
     gated = Workflow(name="gated", db=db, steps=[Step(name="g", executor=ok, requires_confirmation=True)])
     assert gated.print_response().is_paused
     assert "paused: step 'g' asks \"Run step 'g'?\"" in capsys.readouterr().out
+
+
+def test_human_review_object_sets_confirmation_and_on_error(db: SqliteDb) -> None:
+    from kitaru_nb.workflow.types import HumanReview, OnReject
+
+    failures = [RuntimeError("once")]
+
+    def flaky(step_input: StepInput) -> str:
+        if failures:
+            raise failures.pop()
+        return "ran"
+
+    step = Step(
+        name="f",
+        executor=flaky,
+        human_review=HumanReview(requires_confirmation=True, confirmation_message="Sure?", on_error=OnError.pause),
+    )
+    assert (step.requires_confirmation, step.confirmation_message, step.on_error) == (True, "Sure?", OnError.pause)
+    wf = Workflow(name="reviewed", db=db, steps=[step])
+    out = wf.run()
+    out.steps_requiring_confirmation[0].confirm()
+    out = wf.continue_run(out)
+    out.steps_with_errors[0].retry()
+    assert wf.continue_run(out).content == "ran"
+    with pytest.raises(KitaruUsageError, match=r"\['requires_user_input'\] is not supported"):
+        Step(name="g", executor=flaky, human_review=HumanReview(requires_user_input=True))
+    with pytest.raises(KitaruUsageError, match="on_reject=cancel"):
+        Step(name="g", executor=flaky, human_review=HumanReview(requires_confirmation=True, on_reject=OnReject.cancel))
