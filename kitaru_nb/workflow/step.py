@@ -57,6 +57,12 @@ class Step:
         agent: Any = None,
         team: Any = None,
     ):
+        if human_review is None and not requires_confirmation:
+            from kitaru_nb.workflow.decorators import ATTRIBUTE, NAME_ATTRIBUTE
+
+            human_review = getattr(executor, ATTRIBUTE, None)
+            if name is None:
+                name = getattr(executor, NAME_ATTRIBUTE, None)
         if human_review is not None:
             if not isinstance(human_review, HumanReview):
                 raise KitaruUsageError(f"Step(human_review=...) takes a HumanReview, got {type(human_review).__name__}")

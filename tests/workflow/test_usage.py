@@ -270,3 +270,21 @@ def test_human_review_object_sets_confirmation_and_on_error(db: SqliteDb) -> Non
         Step(name="g", executor=flaky, human_review=HumanReview(requires_user_input=True))
     with pytest.raises(KitaruUsageError, match="on_reject=cancel"):
         Step(name="g", executor=flaky, human_review=HumanReview(requires_confirmation=True, on_reject=OnReject.cancel))
+
+
+def test_pause_decorator_marks_a_step_function(db: SqliteDb) -> None:
+    from kitaru_nb.workflow.decorators import pause
+
+    @pause(name="Process Research", requires_confirmation=True, confirmation_message="Proceed?")
+    def process(step_input: StepInput) -> str:
+        return "processed"
+
+    step = Step(executor=process)
+    assert (step.name, step.requires_confirmation, step.confirmation_message) == ("Process Research", True, "Proceed?")
+    wf = Workflow(name="decorated", db=db, steps=[Step(name="process", executor=process)])
+    out = wf.run()
+    assert out.steps_requiring_confirmation[0].confirmation_message == "Proceed?"
+    out.steps_requiring_confirmation[0].confirm()
+    assert wf.continue_run(out).content == "processed"
+    with pytest.raises(KitaruUsageError, match="@pause"):
+        pause(requires_confirmation=True, colour="blue")
