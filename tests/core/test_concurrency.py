@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from pathlib import Path
 
+import kitaru_nb as kitaru
 from kitaru_nb import KitaruClient
 
 from .conftest import Scripts
@@ -71,3 +73,35 @@ def test_four_processes_write_one_journal_at_once(db_path: Path, scripts: Script
     assert per_exec == n
     sample = client.executions.list(limit=1)[0]
     assert client.executions.get(sample.exec_id).result == 20
+
+
+def test_threads_of_one_process_run_flows_side_by_side(client: KitaruClient) -> None:
+    @kitaru.checkpoint
+    def th_step(worker: int, i: int) -> int:
+        return worker * 100 + i
+
+    @kitaru.flow
+    def th_flow(worker: int) -> int:
+        return sum(th_step(worker, i) for i in range(10))
+
+    results: dict[int, list[int]] = {}
+    errors: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            results[worker] = [th_flow.run(worker).get() for _ in range(10)]
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert results == {w: [w * 1000 + 45] * 10 for w in range(4)}
+    assert client.executions.count(flow="th_flow", status="completed") == 40
+    for ex in client.executions.list(flow="th_flow", limit=40):
+        full = client.executions.get(ex.exec_id)
+        assert [c.index for c in full.checkpoints] == list(range(10))
+        assert all(len(c.attempts) == 1 for c in full.checkpoints)
