@@ -106,13 +106,17 @@ class Field:
     box: Any
     children: list[Field] = field(default_factory=list)
 
-    def raw(self) -> Any:
-        """The JSON-ready value to send, or _OMIT to leave the field out (its default applies)."""
+    def raw(self, problems: list[dict[str, Any]]) -> Any:
+        """The JSON-ready value to send, or _OMIT to leave the field out (its default applies).
+
+        Text that cannot be read at all (broken JSON) is reported in ``problems`` like a
+        validation error, so the form can show it without asking the kernel.
+        """
         w = self.input
         if self.kind == "object":
             out: dict[str, Any] = {}
             for ch in self.children:
-                v = ch.raw()
+                v = ch.raw(problems)
                 if v is not _OMIT:
                     out[str(ch.path[-1])] = v
             return out
@@ -139,8 +143,11 @@ class Field:
             return text  # pydantic says what is wrong with it
         try:
             return json.loads(stripped)
-        except ValueError:
-            return text
+        except ValueError as exc:
+            if stripped[0] in '[{"':
+                problems.append({"loc": self.path, "msg": f"not valid JSON: {exc}", "type": "json_invalid"})
+                return _OMIT
+            return text  # plain words: a string
 
     def walk(self) -> list[Field]:
         out = [self]
@@ -254,8 +261,14 @@ class SchemaForm:
         return None
 
     def value(self) -> Any:
-        v = self.root.raw()
+        v = self.root.raw([])
         return None if v is _OMIT else v
+
+    def read(self) -> tuple[Any, list[dict[str, Any]]]:
+        """(the value to submit, problems found before any validation)."""
+        problems: list[dict[str, Any]] = []
+        v = self.root.raw(problems)
+        return (None if v is _OMIT else v), problems
 
     def clear_errors(self) -> None:
         self.form_error.value = ""

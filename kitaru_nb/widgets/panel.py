@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -232,9 +233,10 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
     def _build_cards(self, ex: Execution) -> None:
         cards: list[C.Card] = []
         status = R.status_text(ex.status)
-        for call in ex.pending_errors:
+        waiting = status == "waiting"  # a cancelled execution keeps its open waits but takes no answers
+        for call in ex.pending_errors if waiting else []:
             cards.append(C.error_pause_card(call, on_retry=self.retry, on_skip=functools.partial(self.skip, call.name)))
-        for wait in ex.pending_waits:
+        for wait in ex.pending_waits if waiting else []:
             if C.is_confirmation(wait):
                 cards.append(C.confirmation_card(wait, functools.partial(self.answer, wait.name)))
             else:
@@ -304,8 +306,13 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
     def submit(self, wait: str, form: SchemaForm) -> bool:
         """Validate and record the form's value; inline errors (and nothing recorded) when invalid."""
         form.clear_errors()
-        value = form.value()
-        problems: list[dict[str, Any]] = []
+        value, problems = form.read()
+        if problems:
+            form.show_errors(problems)
+            self.notice.value = error_html(
+                ["Not recorded: fix the fields marked below. The execution is still waiting."]
+            )
+            return False
 
         def send() -> None:
             try:
@@ -329,6 +336,10 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         if loop is None:
             return
         try:
+            if threading.current_thread() is not threading.main_thread():
+                # a flow running in a thread of its own: schedule from the loop's thread
+                loop.call_soon_threadsafe(self._ensure_polling)
+                return
             self._poll_handle = loop.call_later(POLL_SECONDS, self._poll)
         except RuntimeError:  # loop closed (kernel shutting down)
             self._poll_handle = None
