@@ -28,6 +28,7 @@ __all__ = [
     "StepPausedEvent",
     "StepSkippedEvent",
     "StepStartedEvent",
+    "WorkflowCancelledEvent",
     "WorkflowCompletedEvent",
     "WorkflowErrorEvent",
     "WorkflowFailedEvent",
@@ -44,6 +45,7 @@ class WorkflowRunEvent(enum.StrEnum):
     workflow_started = "WorkflowStarted"
     workflow_completed = "WorkflowCompleted"
     workflow_error = "WorkflowError"
+    workflow_cancelled = "WorkflowCancelled"
     step_started = "StepStarted"
     step_completed = "StepCompleted"
     step_error = "StepError"
@@ -117,6 +119,14 @@ WorkflowErrorEvent = WorkflowFailedEvent
 
 
 @dataclass
+class WorkflowCancelledEvent(BaseWorkflowRunOutputEvent):
+    """The run was cancelled (a step's confirmation was rejected with ``OnReject.cancel``)."""
+
+    event: str = WorkflowRunEvent.workflow_cancelled.value
+    reason: str | None = None
+
+
+@dataclass
 class StepStartedEvent(BaseWorkflowRunOutputEvent):
     """A step starts running (not sent for steps reused from the journal)."""
 
@@ -180,6 +190,7 @@ WorkflowRunOutputEvent = (
     WorkflowStartedEvent
     | WorkflowCompletedEvent
     | WorkflowFailedEvent
+    | WorkflowCancelledEvent
     | StepStartedEvent
     | StepCompletedEvent
     | StepErrorEvent

@@ -18,7 +18,7 @@ from kitaru_nb.journal.base import CallRow, ExecutionRow
 from kitaru_nb.runtime.context import DurableRun, FlowPaused, current_run, diverged, new_id, notify, now
 from kitaru_nb.types import ExecutionStatus, FailureOrigin
 from kitaru_nb.workflow.step import AttemptTracker, Step
-from kitaru_nb.workflow.types import StepInput, StepOutput
+from kitaru_nb.workflow.types import OnReject, StepInput, StepOutput
 
 if TYPE_CHECKING:
     from kitaru_nb.workflow.workflow import Workflow
@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 CONFIRM_PREFIX = "confirm:"
 CONFIRMATION_KIND = "confirmation"
 DONE = ("completed", "reused")
+
+
+class RunCancelled(FlowPaused):
+    """The run was cancelled from inside (a rejected step with ``OnReject.cancel``): the body stops here."""
 
 _lock = threading.Lock()
 _workflows: dict[str, Workflow] = {}
@@ -111,6 +115,9 @@ def make_body(
         for i, step in enumerate(steps):
             if step.requires_confirmation and not _confirmed(run, step, i, emit, fields):
                 live = _record_skip(run, step)
+                if step.on_reject is OnReject.cancel:
+                    run.journal.set_execution_status(run.exec_id, "cancelled", ended_at=now(), expect=("running",))
+                    raise RunCancelled(f"step {step.name!r} was rejected; the run is cancelled")
                 last = StepOutput(step_name=step.name, success=False, skipped=True, step_id=step.step_id)
                 if live and step_emit is not None:
                     step_emit(ev.StepSkippedEvent(**fields, step_name=step.name, step_index=i, reason="rejected"))

@@ -11,7 +11,7 @@ from kitaru_nb.errors import KitaruUsageError
 from kitaru_nb.runtime.checkpoint import Checkpoint, fingerprint
 from kitaru_nb.runtime.context import type_name
 from kitaru_nb.types import RetryPolicy
-from kitaru_nb.workflow.types import HumanReview, OnError, StepInput, StepOutput
+from kitaru_nb.workflow.types import HumanReview, OnError, OnReject, StepInput, StepOutput
 
 __all__ = ["Step", "StepInput", "StepOutput"]
 
@@ -37,7 +37,8 @@ class Step:
     ``on_error``: ``OnError.fail`` (default), ``OnError.skip`` or ``OnError.pause``.
     ``max_retries`` extra attempts run at once after a failure; every attempt is journaled.
     ``requires_confirmation=True`` pauses the run before the step until someone confirms
-    (the step runs) or rejects (the step is skipped). ``human_review=HumanReview(...)`` sets
+    (the step runs) or rejects (the step is skipped; ``on_reject=OnReject.cancel`` cancels the
+    run instead). ``human_review=HumanReview(...)`` sets
     the same in one object.
     """
 
@@ -53,6 +54,7 @@ class Step:
         description: str | None = None,
         step_id: str | None = None,
         skip_on_failure: bool = False,
+        on_reject: OnReject | str = OnReject.skip,
         human_review: HumanReview | None = None,
         agent: Any = None,
         team: Any = None,
@@ -70,11 +72,12 @@ class Step:
             if refused:
                 raise KitaruUsageError(
                     f"Step {name or getattr(executor, '__name__', '')!r}: HumanReview {refused} is not supported by "
-                    "kitaru_nb; supported: requires_confirmation, confirmation_message, on_error, on_reject=skip. "
+                    "kitaru_nb; supported: requires_confirmation, confirmation_message, on_error, on_reject (skip, cancel). "
                     "For a form, call kitaru_nb.wait(schema=...) in a flow."
                 )
             requires_confirmation = human_review.requires_confirmation
             confirmation_message = human_review.confirmation_message
+            on_reject = human_review.on_reject
             if human_review.on_error is not None:
                 on_error = human_review.on_error
         if agent is not None or team is not None:
@@ -113,6 +116,15 @@ class Step:
             ) from None
         if skip_on_failure and mode is OnError.fail:
             mode = OnError.skip
+        try:
+            reject = OnReject(on_reject)
+        except ValueError:
+            reject = None
+        if reject not in (OnReject.skip, OnReject.cancel):
+            raise KitaruUsageError(
+                f"Step {name!r}: on_reject must be OnReject.skip (the step is skipped) or OnReject.cancel "
+                f"(the run is cancelled), got {on_reject!r}"
+            )
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise KitaruUsageError(f"Step {name!r}: max_retries must be an int >= 0, got {max_retries!r}")
         if not isinstance(requires_confirmation, bool):
@@ -127,6 +139,7 @@ class Step:
         self.max_retries = max_retries
         self.requires_confirmation = requires_confirmation
         self.confirmation_message = confirmation_message
+        self.on_reject = reject
         self.description = description if description is not None else (inspect.getdoc(executor) or None)
         self.step_id = step_id
         self._checkpoint: Checkpoint[..., Any] = Checkpoint(

@@ -37,7 +37,8 @@ class OnError(enum.StrEnum):
 
 
 class OnReject(enum.StrEnum):
-    """What rejecting a step's confirmation does. kitaru_nb supports ``skip`` (the step is skipped)."""
+    """What rejecting a step's confirmation does: ``skip`` the step (the default here) or ``cancel``
+    the run. (``else`` and ``retry`` belong to step kinds kitaru_nb does not have.)"""
 
     skip = "skip"
     cancel = "cancel"
@@ -53,7 +54,7 @@ class HumanReview:
     """The human-in-the-loop settings of a step in one object: ``Step(human_review=HumanReview(...))``.
 
     Supported: ``requires_confirmation``, ``confirmation_message``, ``on_error`` (None: the
-    step's own, ``OnError.fail`` by default) and ``on_reject=OnReject.skip``. The other fields
+    step's own, ``OnError.fail`` by default) and ``on_reject`` (skip or cancel). The other fields
     of the API exist so definitions load, and are refused when set.
     """
 
@@ -80,7 +81,7 @@ class HumanReview:
             for name in ("requires_user_input", "requires_output_review", "requires_iteration_review", "timeout")
             if getattr(self, name)
         ]
-        if str(self.on_reject) != OnReject.skip.value:
+        if str(self.on_reject) not in (OnReject.skip.value, OnReject.cancel.value):
             out.append(f"on_reject={self.on_reject!s}")
         return out
 

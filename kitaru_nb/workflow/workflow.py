@@ -12,6 +12,7 @@ from kitaru_nb.errors import KitaruStateError, KitaruUsageError
 from kitaru_nb.journal.base import ExecutionRow, Journal, StoredValue
 from kitaru_nb.run.base import RunStatus
 from kitaru_nb.run.workflow import (
+    WorkflowCancelledEvent,
     WorkflowCompletedEvent,
     WorkflowFailedEvent,
     WorkflowRunOutput,
@@ -325,6 +326,10 @@ class Workflow:
                 emit(
                     WorkflowCompletedEvent(**fields, content=out.content, step_results=out.step_results, run_output=out)
                 )
+            elif out.status is RunStatus.cancelled:
+                rejected = [r.step_name for r in out.step_results if r.skipped]
+                reason = f"step {rejected[-1]!r} was rejected" if rejected else "the run was cancelled"
+                emit(WorkflowCancelledEvent(**fields, reason=reason))
             elif out.status is RunStatus.error:
                 failed = [r for r in out.step_results if not r.success and not r.skipped]
                 f = out.failure

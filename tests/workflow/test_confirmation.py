@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kitaru_nb import CallStatus, KitaruClient, KitaruStateError
+from kitaru_nb import CallStatus, KitaruClient, KitaruStateError, KitaruUsageError
 from kitaru_nb.db.sqlite import SqliteDb
 from kitaru_nb.run.workflow import RunStatus
 from kitaru_nb.workflow import OnError, Workflow
@@ -127,3 +127,36 @@ def test_the_panels_reject_answer_skips_the_step(db: SqliteDb) -> None:
     done = wf.get_run(out.run_id)
     assert done.status is RunStatus.completed and ran == ["build", "notify"]
     assert next(r for r in done.step_results if r.step_name == "deploy").skipped
+
+
+def test_reject_with_on_reject_cancel_cancels_the_run(db: SqliteDb) -> None:
+    from kitaru_nb.run.workflow import WorkflowCancelledEvent
+    from kitaru_nb.workflow.types import HumanReview, OnReject
+
+    ran: list[str] = []
+
+    def step(name: str) -> Step:
+        def fn(step_input: StepInput) -> str:
+            ran.append(name)
+            return name
+
+        return Step(name=name, executor=fn)
+
+    gated = Step(
+        name="publish",
+        executor=lambda s: ran.append("publish"),
+        human_review=HumanReview(requires_confirmation=True, on_reject=OnReject.cancel),
+    )
+    wf = Workflow(name="cancellable", db=db, steps=[step("draft"), gated, step("announce")])
+    out = wf.run()
+    out.steps_requiring_confirmation[0].reject()
+    events = list(wf.continue_run(out, stream=True, stream_events=True))
+    assert [type(e).__name__ for e in events] == ["WorkflowStartedEvent", "WorkflowCancelledEvent"]
+    cancelled = events[-1]
+    assert isinstance(cancelled, WorkflowCancelledEvent) and cancelled.reason == "step 'publish' was rejected"
+    run = wf.get_run(out.run_id)
+    assert run.status is RunStatus.cancelled and ran == ["draft"]
+    statuses = {c.name: c.status for c in KitaruClient(db=db).executions.get(out.run_id).checkpoints}
+    assert statuses == {"draft": CallStatus.COMPLETED, "publish": CallStatus.SKIPPED}
+    with pytest.raises(KitaruUsageError, match=r"on_reject must be OnReject\.skip"):
+        Step(name="x", executor=lambda s: 1, on_reject="else")

@@ -268,8 +268,12 @@ def test_human_review_object_sets_confirmation_and_on_error(db: SqliteDb) -> Non
     assert wf.continue_run(out).content == "ran"
     with pytest.raises(KitaruUsageError, match=r"\['requires_user_input'\] is not supported"):
         Step(name="g", executor=flaky, human_review=HumanReview(requires_user_input=True))
-    with pytest.raises(KitaruUsageError, match="on_reject=cancel"):
-        Step(name="g", executor=flaky, human_review=HumanReview(requires_confirmation=True, on_reject=OnReject.cancel))
+    with pytest.raises(KitaruUsageError, match="on_reject=else"):
+        Step(
+            name="g",
+            executor=flaky,
+            human_review=HumanReview(requires_confirmation=True, on_reject=OnReject.else_branch),
+        )
 
 
 def test_pause_decorator_marks_a_step_function(db: SqliteDb) -> None:
