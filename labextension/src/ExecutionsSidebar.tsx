@@ -72,25 +72,31 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
   const total = page?.total ?? 0;
   return (
     <div className="kitaru-nb-list">
+      <div className="kitaru-nb-header">
+        <h2>Executions</h2>
+        <span className="kitaru-nb-total">
+          {page === null
+            ? ''
+            : `${total} ${total === 1 ? 'execution' : 'executions'}`}
+        </span>
+      </div>
       <div className="kitaru-nb-toolbar">
-        <label>
-          Status{' '}
-          <select
-            className="kitaru-nb-status-filter jp-mod-styled"
-            value={status}
-            onChange={e => {
-              setStatus(e.target.value as ExecutionStatus | '');
-              setOffset(0);
-            }}
-          >
-            <option value="">all</option>
-            {STATUSES.map(s => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
+        <select
+          aria-label="Status"
+          className="kitaru-nb-status-filter jp-mod-styled"
+          value={status}
+          onChange={e => {
+            setStatus(e.target.value as ExecutionStatus | '');
+            setOffset(0);
+          }}
+        >
+          <option value="">all statuses</option>
+          {STATUSES.map(s => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
         <input
           className="kitaru-nb-flow-filter jp-mod-styled"
           placeholder="flow name"
@@ -108,9 +114,6 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
             }
           }}
         />
-        <span className="kitaru-nb-total">
-          {page === null ? '' : `${total} ${total === 1 ? 'execution' : 'executions'}`}
-        </span>
       </div>
       {error !== null && (
         <div className="kitaru-nb-error" role="alert">

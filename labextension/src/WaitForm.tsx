@@ -63,7 +63,7 @@ export function WaitForm(props: IWaitFormProps): JSX.Element {
   const isConfirmation = wait.metadata['kitaru_kind'] === 'confirmation';
   const note =
     typeof wait.metadata['message'] === 'string'
-      ? (wait.metadata['message'])
+      ? wait.metadata['message']
       : null;
 
   let body: JSX.Element;

@@ -63,9 +63,7 @@ function child(
 /** A human label for an error location (`address.zip`, `tags[2]`). */
 export function locLabel(loc: Array<string | number>): string {
   return loc
-    .map((p, i) =>
-      typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`
-    )
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`))
     .join('');
 }
 

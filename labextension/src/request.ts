@@ -116,7 +116,11 @@ export class ExecutionsAPI {
 
   /** The journal file the server reads. */
   status(): Promise<IJournalStatus> {
-    return requestAPI<IJournalStatus>('status', { method: 'GET' }, this.settings);
+    return requestAPI<IJournalStatus>(
+      'status',
+      { method: 'GET' },
+      this.settings
+    );
   }
 
   list(query: IListQuery = {}): Promise<IExecutionPage> {

@@ -1,11 +1,7 @@
 /** What the server returns: the JSON of kitaru_nb's Execution models (models.py to_dict). */
 
 export type ExecutionStatus =
-  | 'running'
-  | 'waiting'
-  | 'completed'
-  | 'failed'
-  | 'cancelled';
+  'running' | 'waiting' | 'completed' | 'failed' | 'cancelled';
 
 export const STATUSES: readonly ExecutionStatus[] = [
   'running',

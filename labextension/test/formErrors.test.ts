@@ -65,7 +65,10 @@ describe('mapServerErrors', () => {
       APPROVAL
     );
     expect(mapped.extraErrors).toEqual({});
-    expect(mapped.formErrors).toEqual(['must be an object', 'nope[0]: unexpected']);
+    expect(mapped.formErrors).toEqual([
+      'must be an object',
+      'nope[0]: unexpected'
+    ]);
   });
 
   it('handles a scalar schema (a bool wait)', () => {
@@ -98,9 +101,9 @@ describe('isFormSchema', () => {
     expect(isFormSchema(APPROVAL)).toBe(true);
     expect(isFormSchema({ type: 'boolean' })).toBe(true);
     expect(isFormSchema({ enum: ['a', 'b'] })).toBe(true);
-    expect(isFormSchema({ anyOf: [{ type: 'string' }, { type: 'null' }] })).toBe(
-      true
-    );
+    expect(
+      isFormSchema({ anyOf: [{ type: 'string' }, { type: 'null' }] })
+    ).toBe(true);
     expect(isFormSchema({})).toBe(false);
   });
 });

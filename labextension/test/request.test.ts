@@ -115,9 +115,11 @@ describe('requestAPI', () => {
         ]
       })
     };
-    const error = await requestAPI('executions/abc/input', {}, settings()).catch(
-      (e: unknown) => e
-    );
+    const error = await requestAPI(
+      'executions/abc/input',
+      {},
+      settings()
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KitaruApiError);
     const apiError = error as KitaruApiError;
     expect(apiError.status).toBe(400);
@@ -175,7 +177,10 @@ describe('ExecutionsAPI', () => {
   });
 
   it('asks which journal the server reads', async () => {
-    reply = { status: 200, body: '{"journal": "/root/kitaru.db", "exists": false}' };
+    reply = {
+      status: 200,
+      body: '{"journal": "/root/kitaru.db", "exists": false}'
+    };
     const status = await new ExecutionsAPI(settings()).status();
     expect(status).toEqual({ journal: '/root/kitaru.db', exists: false });
     expect(lastPath()).toBe('/base/kitaru-nb/api/status');
