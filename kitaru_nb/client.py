@@ -424,6 +424,11 @@ class Executions:
         from kitaru_nb.runtime.replay import prepare_replay
 
         row = self._row(exec_id, with_values=True)
+        if row.kind == "workflow":
+            raise KitaruUsageError(
+                f"execution {row.exec_id[:8]} is a run of step workflow {row.flow_name!r}; replay works for flows. "
+                "Start a new run with workflow.run(...), or retry/skip its paused step."
+            )
         flow = self._flow(row)
         new_id = prepare_replay(self._j, row, flow, from_, overrides, flow_inputs)
         new_row = self._row(new_id, with_values=True)
