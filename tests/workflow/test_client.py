@@ -163,3 +163,10 @@ def test_client_refuses_to_continue_with_a_workflow_whose_steps_changed(db: Sqli
     with pytest.raises(KitaruDivergenceError, match=r"recorded with steps \[extract, transform\]"):
         KitaruClient(db=db).executions.retry(run.run_id)
     assert KitaruClient(db=db).executions.get(run.run_id).status is ExecutionStatus.WAITING
+
+
+def test_replay_of_a_workflow_run_says_what_to_do_instead(db: SqliteDb) -> None:
+    run = pipeline(db, []).run("go")
+    with pytest.raises(KitaruUsageError, match="is a run of step workflow 'etl'; replay works for flows"):
+        KitaruClient(db=db).executions.replay(run.run_id, from_="transform")
+    assert KitaruClient(db=db).executions.count() == 1
