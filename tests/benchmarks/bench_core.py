@@ -91,8 +91,8 @@ def raw_commit_us(folder: Path, rows: int) -> float:
 
 
 # -- checkpoints -------------------------------------------------------------------------
-def checkpoint_overhead_us(sizes: Sizes) -> tuple[float, float]:
-    """(overhead per checkpoint, plain function call) for a flow of N trivial checkpoints."""
+def checkpoint_overhead_us(sizes: Sizes) -> tuple[float, float, float]:
+    """(median and best overhead per checkpoint, plain function call) for a flow of N trivial checkpoints."""
     n = sizes.checkpoints
 
     def plain_step(i: int) -> int:
@@ -122,10 +122,14 @@ def checkpoint_overhead_us(sizes: Sizes) -> tuple[float, float]:
         assert handle.get() == n * (n + 1) // 2
         plain_times.append(_timed(plain, n)[0])
     per_plain = _median(plain_times) / n
-    return (_median(flow_times) / n - per_plain) * 1e6, per_plain * 1e6
+    return (
+        (_median(flow_times) / n - per_plain) * 1e6,
+        (min(flow_times) / n - per_plain) * 1e6,
+        per_plain * 1e6,
+    )
 
 
-def resume_ms(client: KitaruClient, sizes: Sizes) -> float:
+def resume_ms(client: KitaruClient, sizes: Sizes) -> tuple[float, float]:
     """Resume of an execution whose N checkpoints all completed: the body re-runs, every position reused.
 
     The flow has N checkpoints and a wait at the end. The answer is recorded in the journal
@@ -154,7 +158,7 @@ def resume_ms(client: KitaruClient, sizes: Sizes) -> float:
         assert ex.status is ExecutionStatus.COMPLETED, ex.failure
         assert handle.get() == n * (n - 1) + 1
         assert len(ex.checkpoints) == n and all(len(c.attempts) == 1 for c in ex.checkpoints)
-    return _median(samples) * 1e3
+    return _median(samples) * 1e3, min(samples) * 1e3
 
 
 # -- import ------------------------------------------------------------------------------
@@ -338,6 +342,7 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else Sizes()
 
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="kitaru-bench-") as tmp:
         folder = Path(tmp)
         db = folder / "kitaru.db"
@@ -346,21 +351,22 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
             client = KitaruClient()
             raw = raw_commit_us(folder, sizes.raw_rows)
             rows = [Row("raw SQLite INSERT + COMMIT (WAL, synchronous=NORMAL)", raw, None, "baseline")]
-            overhead, plain = checkpoint_overhead_us(sizes)
+            overhead, best, plain = checkpoint_overhead_us(sizes)
             rows.append(
                 Row(
                     f"overhead per checkpoint ({sizes.checkpoints:,} trivial, every attempt journaled)",
                     overhead,
                     100,
-                    f"2 commits per checkpoint; plain call {plain:.2f} us",
+                    f"median of {sizes.runs}, best {best:.1f} us; 2 commits per checkpoint; plain call {plain:.2f} us",
                 )
             )
+            resume, resume_best = resume_ms(client, sizes)
             rows.append(
                 Row(
                     f"resume a completed {sizes.checkpoints:,}-checkpoint execution",
-                    resume_ms(client, sizes) * 1e3,
+                    resume * 1e3,
                     30_000,
-                    "body re-runs, every position reused",
+                    f"median of {sizes.runs}, best {resume_best:.1f} ms; body re-runs, every position reused",
                 )
             )
             wall, cumulative = import_ms(sizes)
@@ -395,7 +401,10 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
                 rows.append(Row(f"list {label} of {sizes.executions:,} executions", ms * 1e3, 20_000))
         finally:
             kitaru.configure(db=None)
-    print(f"kitaru_nb core benchmark, Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}")
+    print(
+        f"kitaru_nb core benchmark, Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, "
+        f"{os.cpu_count()} CPUs, load average {load_before:.1f} before / {os.getloadavg()[0]:.1f} after"
+    )
     print_table(rows, raw)
     return rows
 
