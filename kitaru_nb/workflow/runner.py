@@ -31,6 +31,7 @@ DONE = ("completed", "reused")
 class RunCancelled(FlowPaused):
     """The run was cancelled from inside (a rejected step with ``OnReject.cancel``): the body stops here."""
 
+
 _lock = threading.Lock()
 _workflows: dict[str, Workflow] = {}
 
