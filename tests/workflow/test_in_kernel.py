@@ -1,0 +1,56 @@
+"""In a real Jupyter kernel: a streamed run's prints land in the cell that streamed it, and a
+paused run's pause shows as the run output's display."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from .steps_lib import REPO
+
+pytestmark = pytest.mark.notebook
+
+CELLS = [
+    f"import sys; sys.path.insert(0, {str(REPO)!r})",
+    """
+from kitaru_nb.db.sqlite import SqliteDb
+from kitaru_nb.run.workflow import StepPausedEvent
+from kitaru_nb.workflow import OnError, Workflow
+from kitaru_nb.workflow.step import Step
+
+def talk(step_input):
+    print("step says hello")
+    return "said"
+
+def fails(step_input):
+    raise RuntimeError("needs a human")
+
+wf = Workflow(name="in_kernel", db=SqliteDb(db_file="k.db"),
+              steps=[Step(name="talk", executor=talk), Step(name="fails", executor=fails, on_error=OnError.pause)])
+""",
+    """
+for event in wf.run("x", stream=True, stream_events=True):
+    print("event:", type(event).__name__)
+""",
+    """
+run = wf.get_session().runs[-1]
+print(run.status, run.steps_with_errors[0].error_message)
+run
+""",
+]
+
+
+def test_streamed_prints_reach_the_cell_and_the_paused_run_displays(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    streamed = "".join(o.get("text", "") for o in nb.cells[2].outputs if o.output_type == "stream")
+    assert "step says hello" in streamed  # printed in the worker thread, shown in this cell
+    events = [line.removeprefix("event: ") for line in streamed.splitlines() if line.startswith("event: ")]
+    assert events[0] == "WorkflowStartedEvent" and events[-1] == "StepPausedEvent"
+    last = nb.cells[3].outputs
+    assert "PAUSED needs a human" in "".join(o.get("text", "") for o in last if o.output_type == "stream")
+    displayed = [o for o in last if o.output_type == "execute_result"]
+    assert displayed and "text/plain" in displayed[0]["data"]
