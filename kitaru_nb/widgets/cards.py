@@ -48,11 +48,21 @@ class Card:
         self.buttons = buttons
         self.form = form
 
+    def close(self) -> None:
+        """Close the card's widgets (a replaced card must not take clicks)."""
+        close_tree(self.widget)
+
     def set_disabled(self, disabled: bool) -> None:
         for b in self.buttons:
             b.disabled = disabled
         if self.form is not None:
             self.form.set_disabled(disabled)
+
+
+def close_tree(widget: Any) -> None:
+    for child in getattr(widget, "children", ()):
+        close_tree(child)
+    widget.close()
 
 
 def error_pause_card(call: CheckpointCall, on_retry: Action, on_skip: Action) -> Card:

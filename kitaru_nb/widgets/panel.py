@@ -142,6 +142,7 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         self.execution: Execution | None = None
         self.cards: list[C.Card] = []
         self._card_sig: Any = None
+        self._card_gen = 0
         self._busy = False
         self._closed = False
         self._poll_enabled = poll
@@ -231,21 +232,35 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
 
     # -- cards and actions ------------------------------------------------------------
     def _build_cards(self, ex: Execution) -> None:
+        self._card_gen += 1
+        gen = self._card_gen
+
+        def guard(fn: Callable[..., Any], *args: Any) -> Callable[..., Any]:
+            return functools.partial(self._current_only, gen, fn, *args)
+
         cards: list[C.Card] = []
         status = R.status_text(ex.status)
         waiting = status == "waiting"  # a cancelled execution keeps its open waits but takes no answers
         for call in ex.pending_errors if waiting else []:
-            cards.append(C.error_pause_card(call, on_retry=self.retry, on_skip=functools.partial(self.skip, call.name)))
+            cards.append(C.error_pause_card(call, on_retry=guard(self.retry), on_skip=guard(self.skip, call.name)))
         for wait in ex.pending_waits if waiting else []:
             if C.is_confirmation(wait):
-                cards.append(C.confirmation_card(wait, functools.partial(self.answer, wait.name)))
+                cards.append(C.confirmation_card(wait, guard(self.answer, wait.name)))
             else:
-                cards.append(C.wait_form_card(wait, functools.partial(self.submit, wait.name)))
+                cards.append(C.wait_form_card(wait, guard(self.submit, wait.name)))
         if status == "failed":
-            cards.append(C.failed_card(ex, on_retry=self.retry))
-        self.cards = cards
+            cards.append(C.failed_card(ex, on_retry=guard(self.retry)))
+        old, self.cards = self.cards, cards
         self.cards_box.children = [c.widget for c in cards]
         self._set_disabled(self._busy)
+        for card in old:
+            card.close()
+
+    def _current_only(self, gen: int, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run a card's action only if the card is still the current one (no double submits)."""
+        if gen != self._card_gen or self._busy:
+            return None
+        return fn(*args)
 
     def retry(self) -> None:
         """Retry the failed execution, or the checkpoint paused on error, with the current code."""

@@ -12,11 +12,20 @@ from .conftest import copy_notebook
 from .harness import JupyterLabServer, run_all_cells, wait_kernel_idle
 
 XSS = "<img src=x onerror=alert(1)>"
+SUBDIR = "panel_tests"
+
+
+def own_folder(lab_root: Path) -> Path:
+    """The panel tests' notebooks live in a folder of their own: their kernels use its kitaru.db, so
+    other browser tests sharing the server see none of these executions."""
+    folder = lab_root / SUBDIR
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 def open_notebook(page: Page, lab: JupyterLabServer, name: str) -> None:
     """Open ``name`` in a workspace of its own, so tabs restored from other tests don't take focus."""
-    page.goto(lab.url(f"/lab/workspaces/{Path(name).stem}/tree/{name}"))
+    page.goto(lab.url(f"/lab/workspaces/{Path(name).stem}/tree/{SUBDIR}/{name}"))
     expect(page.locator(".jp-NotebookPanel")).to_be_visible(timeout=60_000)
     wait_kernel_idle(page)
 
@@ -33,7 +42,7 @@ def status(panel: object) -> object:
 
 
 def test_error_card_fix_the_cell_then_retry(lab: JupyterLabServer, lab_root: Path, page: Page, artifacts: Path) -> None:
-    name = copy_notebook("02_retry_and_skip.ipynb", lab_root, "panel_retry.ipynb")
+    name = copy_notebook("02_retry_and_skip.ipynb", own_folder(lab_root), "panel_retry.ipynb")
     open_notebook(page, lab, name)
     run_all_cells(page)
     panel = page.locator(".kitaru-panel").first
@@ -62,7 +71,7 @@ def test_error_card_fix_the_cell_then_retry(lab: JupyterLabServer, lab_root: Pat
 
 
 def test_wait_form_inline_error_then_submit(lab: JupyterLabServer, lab_root: Path, page: Page, artifacts: Path) -> None:
-    name = copy_notebook("03_wait_form.ipynb", lab_root, "panel_form.ipynb")
+    name = copy_notebook("03_wait_form.ipynb", own_folder(lab_root), "panel_form.ipynb")
     open_notebook(page, lab, name)
     run_all_cells(page)
     panel = page.locator(".kitaru-panel").first
@@ -116,7 +125,7 @@ def test_html_in_user_text_is_shown_as_text(lab: JupyterLabServer, lab_root: Pat
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(c) for c in XSS_CELLS]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, lab_root / "panel_xss.ipynb")
+    nbformat.write(nb, own_folder(lab_root) / "panel_xss.ipynb")
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
 

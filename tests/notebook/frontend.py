@@ -26,6 +26,7 @@ class FakeFrontend:
         self.km, self.kc = start_new_kernel(kernel_name=kernel_name, cwd=str(cwd))
         self.models: dict[str, dict[str, Any]] = {}  # comm_id -> current state
         self.widget_messages = 0
+        self.updates: list[tuple[str, dict[str, Any]]] = []  # every state update the kernel sent, in order
         self.output_requests: dict[str, set[str]] = {}  # Output model comm_id -> msg_ids it captured
         self.streams: list[tuple[str, str]] = []  # (parent msg_id, text)
 
@@ -56,6 +57,7 @@ class FakeFrontend:
             if data.get("method") == "update":
                 state = data.get("state", {})
                 self.models.setdefault(content["comm_id"], {}).update(state)
+                self.updates.append((content["comm_id"], dict(state)))
                 if state.get("msg_id"):
                     self.output_requests.setdefault(content["comm_id"], set()).add(state["msg_id"])
             self.widget_messages += 1

@@ -255,3 +255,66 @@ def test_confirmation_buttons_continue_the_workflow(fe: FakeFrontend, button: st
     table = fe.within(p["panel"], "HTMLModel", "kitaru-table")
     assert ("kitaru-row-skipped" in fe.value(table)) == (button == "Reject")
     assert ("publishing numbers for Q3" in fe.captured(p["output"])) == (button == "Confirm")
+
+
+FAILING_FLOW = """
+@kitaru.checkpoint
+def divide(a, b):
+    return a / b
+
+@kitaru.flow
+def ratio(a, b):
+    return divide(a, b)
+
+h = ratio.run(1, 0)
+display(h)
+"""
+
+
+def test_failed_execution_retry_click(fe: FakeFrontend) -> None:
+    fe.run(FAILING_FLOW)
+    p = panel_parts(fe)
+    assert status_of(fe, p["header"]) == "failed"
+    card = fe.within(p["cards"], "VBoxModel", "kitaru-card-failed")
+    assert "ZeroDivisionError" in fe.value(fe.within(card, "HTMLModel", "kitaru-card-failure"))
+    fe.run("@kitaru.checkpoint\ndef divide(a, b):\n    return a / (b or 1)\n")
+    fe.click(fe.within(card, "ButtonModel", "kitaru-retry"))
+    fe.pump_until(lambda: status_of(fe, p["header"]) == "completed")
+    assert fe.run("print(h.get(), h.exec_id == kitaru.KitaruClient().executions.latest().exec_id)").split() == [
+        "1.0",
+        "True",
+    ]
+
+
+def test_overview_open_click_shows_the_execution(fe: FakeFrontend) -> None:
+    fe.run(FAILING_FLOW.replace("display(h)", "") + "\nok = ratio.run(6, 3)\nkitaru.panel()\n")
+    overview = fe.find("VBoxModel", "kitaru-overview")
+    rows = fe.children(fe.within(overview, "VBoxModel", "kitaru-overview-rows"))
+    assert len(rows) == 2
+    newest = fe.value(fe.within(rows[0], "HTMLModel"))
+    assert "ratio" in newest and "kitaru-status-completed" in newest
+    fe.click(fe.within(rows[1], "ButtonModel", "kitaru-open", description="Open"))
+    detail = fe.within(overview, "VBoxModel", "kitaru-overview-detail")
+    fe.pump_until(lambda: len(fe.children(detail)) == 1)
+    panel = fe.children(detail)[0]
+    fe.pump_until(lambda: panel in fe.models and "kitaru-panel" in fe.models[panel].get("_dom_classes", []))
+    header = fe.within(panel, "HTMLModel", "kitaru-header")
+    assert "kitaru-status-failed" in fe.value(header)
+    assert fe.within(panel, "ButtonModel", "kitaru-retry")
+
+
+def test_double_submit_records_once_and_buttons_are_disabled_while_the_flow_runs(fe: FakeFrontend) -> None:
+    fe.run(WAIT_FLOW.replace('print("shipping"', 'import time; time.sleep(0.3); print("shipping"'))
+    p = panel_parts(fe)
+    card = fe.within(p["cards"], "VBoxModel", "kitaru-card-wait")
+    submit = fe.within(card, "ButtonModel", "kitaru-submit")
+    fe.set_state(form_input(fe, card, "city"), value="Kyiv")
+    fe.set_state(form_input(fe, card, "boxes"), value="4")
+    fe.click(submit)
+    fe.click(submit)  # an impatient second click, sent before the first one was handled
+    fe.pump_until(lambda: status_of(fe, p["header"]) == "completed")
+    assert (submit, {"disabled": True}) in fe.updates  # disabled while the continuation ran
+    assert fe.run("print(h.get())").strip() == "4"
+    assert fe.captured(p["output"]).count("shipping 4 boxes to Kyiv") == 1
+    fe.run("import time; time.sleep(0.2)")
+    assert fe.value(p["notice"]) == ""  # the second click did nothing, not even an error
