@@ -91,6 +91,8 @@ def wait(
             from kitaru_nb import serde
 
             return adapter.validate_python(serde.loads(rec.output.format, rec.output.data))
+        if rec.status == "failed":  # aborted, and the execution is being retried: ask again
+            run.journal.reopen_wait(rec.call_id)
         run.journal.set_execution_status(run.exec_id, "waiting", expect=("running",))
         raise FlowPaused(f"waiting for {wait_name!r}")
     run.journal.insert_call(

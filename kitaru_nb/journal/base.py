@@ -137,6 +137,10 @@ class Journal(Protocol):
         """Record a wait answer; False when the wait was no longer pending."""
         ...
 
+    def reopen_wait(self, call_id: str) -> bool:
+        """An aborted (failed) wait asks again: status waiting, no end, no failure. False otherwise."""
+        ...
+
     def decide_call(self, call_id: str, *, status: str, ended_at: float | None) -> bool:
         """Apply a decision to a paused call (retry: status running; skip: status skipped)."""
         ...

@@ -168,6 +168,15 @@ class MemoryJournal:
             self._version += 1
             return True
 
+    def reopen_wait(self, call_id: str) -> bool:
+        with self._lock:
+            c = self._calls.get(call_id)
+            if c is None or c.kind != "wait" or c.status != "failed":
+                return False
+            c.status, c.ended_at, c.failure = "waiting", None, None
+            self._version += 1
+            return True
+
     def decide_call(self, call_id: str, *, status: str, ended_at: float | None) -> bool:
         with self._lock:
             c = self._calls.get(call_id)

@@ -450,6 +450,16 @@ class SqliteJournal:
             )
             return cur.rowcount == 1
 
+    def reopen_wait(self, call_id: str) -> bool:
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE calls SET status = 'waiting', ended_at = NULL, failure_origin = NULL, failure_type = NULL, "
+                "failure_message = NULL, failure_traceback = NULL WHERE call_id = ? AND kind = 'wait' "
+                "AND status = 'failed'",
+                (call_id,),
+            )
+            return cur.rowcount == 1
+
     def decide_call(self, call_id: str, *, status: str, ended_at: float | None) -> bool:
         with self._write() as db:
             cur = db.execute(
