@@ -266,6 +266,23 @@ def test_answer_wait_only_once_and_only_for_waits(j: Journal) -> None:
     assert (cp.status, cp.output) == ("waiting", None)
 
 
+def test_reopen_wait_only_reopens_failed_waits(j: Journal) -> None:
+    j.create_execution(ex("e1"))
+    j.insert_call(call("e1", 0, kind="wait", name="w", status="waiting"))
+    j.insert_call(call("e1", 1), attempt("e1", 1))
+    assert not j.reopen_wait("e1-c0")  # still pending: nothing to reopen
+    j.finish_call("e1-c0", None, status="failed", ended_at=4.0, failure=FAILURE)
+    j.finish_call("e1-c1", "e1-c1-a1", status="failed", ended_at=4.0, failure=FAILURE)
+    assert not j.reopen_wait("e1-c1")  # a checkpoint is not a wait
+    assert not j.reopen_wait("missing")
+    assert j.reopen_wait("e1-c0")
+    w, cp = j.load_calls("e1")
+    assert (w.status, w.ended_at, w.failure) == ("waiting", None, None)
+    assert w.started_at == 2000.25
+    assert (cp.status, cp.failure) == ("failed", FAILURE)
+    assert not j.reopen_wait("e1-c0")
+
+
 def test_decide_call_only_applies_to_paused_calls(j: Journal) -> None:
     j.create_execution(ex("e1"))
     j.insert_call(call("e1", 0), attempt("e1", 0))
@@ -333,6 +350,8 @@ def test_change_token_moves_on_every_write_of_another_connection(pair: Pair) -> 
         lambda: other.set_execution_status("e1", "running"),
         lambda: other.recover_interrupted(lambda pid: False),
         lambda: other.insert_calls([call("e1", 1, kind="wait", status="waiting")]),
+        lambda: other.finish_call("e1-c1", None, status="failed", ended_at=3.0, failure=FAILURE),
+        lambda: other.reopen_wait("e1-c1"),
         lambda: other.answer_wait("e1-c1", StoredValue("json", "1", b"1"), answered_at=3.0),
     ]
     for i, write in enumerate(writes):

@@ -144,6 +144,31 @@ def test_unknown_wait_name_and_abort(client: KitaruClient, db_path: Path) -> Non
         handle.get()
 
 
+def test_retry_after_abort_asks_the_wait_again(client: KitaruClient) -> None:
+    runs = Counter[str]()
+
+    @kitaru.checkpoint
+    def ab_prepare() -> int:
+        runs["prepare"] += 1
+        return 10
+
+    @kitaru.flow
+    def ab_flow() -> int:
+        base = ab_prepare()
+        return base + int(kitaru.wait(schema=int, name="extra"))
+
+    handle = ab_flow.run()
+    client.executions.abort_wait(handle.exec_id, wait="extra")
+    again = client.executions.retry(handle.exec_id)
+    assert again.status is ExecutionStatus.WAITING
+    assert [w.name for w in again.pending_waits] == ["extra"]
+    assert again.failure is None
+    done = client.executions.input(handle.exec_id, wait="extra", value=5)
+    assert done.status is ExecutionStatus.COMPLETED
+    assert handle.get() == 15
+    assert runs == {"prepare": 1}
+
+
 def test_default_wait_names_follow_the_position(client: KitaruClient) -> None:
     @kitaru.checkpoint
     def one() -> int:
