@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -114,6 +115,7 @@ class Workflow:
         additional_data: dict[str, Any] | None = None,
         user_id: str | None = None,
         session_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
         stream: bool | None = None,
         stream_events: bool | None = None,
         stream_intermediate_steps: bool | None = None,
@@ -131,6 +133,13 @@ class Workflow:
             raise KitaruUsageError(f"additional_data must be a dict, got {type(additional_data).__name__}")
         if session_id is not None and (not isinstance(session_id, str) or not session_id):
             raise KitaruUsageError(f"session_id must be a non-empty str, got {session_id!r}")
+        if metadata is not None:
+            try:
+                json.dumps(metadata)
+            except (TypeError, ValueError) as exc:
+                raise KitaruUsageError(f"metadata must be a JSON-ready dict: {exc}") from None
+            if not isinstance(metadata, dict):
+                raise KitaruUsageError(f"metadata must be a dict, got {type(metadata).__name__}")
         journal = self.journal
         exec_id = new_id()
         sid = session_id or self.session_id
@@ -140,6 +149,7 @@ class Workflow:
             "workflow_id": self.id,
             "user_id": user_id or self.user_id,
             "description": self.description,
+            "metadata": metadata,
         }
         inputs = {"input": input, "additional_data": additional_data}
         row = engine.new_execution_row(exec_id, self.name, inputs, kind="workflow", meta=meta)
@@ -414,7 +424,7 @@ class Workflow:
         return runs[-1] if runs else None
 
 
-_SUPPORTED = "input, additional_data, user_id, session_id, stream, stream_events"
+_SUPPORTED = "input, additional_data, user_id, session_id, metadata, stream, stream_events"
 
 
 def _refuse(unsupported: dict[str, Any], verb: str) -> None:

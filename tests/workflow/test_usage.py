@@ -292,3 +292,13 @@ def test_pause_decorator_marks_a_step_function(db: SqliteDb) -> None:
     assert wf.continue_run(out).content == "processed"
     with pytest.raises(KitaruUsageError, match="@pause"):
         pause(requires_confirmation=True, colour="blue")
+
+
+def test_run_metadata_is_kept_with_the_run(db: SqliteDb) -> None:
+    wf = Workflow(name="tagged", db=db, steps=[ok])
+    out = wf.run("x", metadata={"ticket": "OPS-12"}, user_id="ana")
+    assert out.metadata == {"ticket": "OPS-12"}
+    assert wf.get_run(out.run_id).metadata == {"ticket": "OPS-12"}
+    assert KitaruClient(db=db).executions.get(out.run_id).meta["user_id"] == "ana"
+    with pytest.raises(KitaruUsageError, match="metadata must be a JSON-ready dict"):
+        wf.run("x", metadata={"lock": threading.Lock()})
