@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import reprlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -141,7 +142,7 @@ class Execution:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (enums as values, times as ISO strings)."""
-        out = to_jsonable(self)
+        out = _json_safe(to_jsonable(self))
         out["short_id"] = self.short_id
         out["pending_errors"] = [c.name for c in self.pending_errors]
         return out  # type: ignore[no-any-return]
@@ -162,3 +163,14 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     return obj
+
+
+def _json_safe(value: Any) -> Any:
+    """Make sure a value is JSON: containers element by element, other values as a short text."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_json_safe(v) for v in value]
+    return reprlib.repr(value)
