@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import math
 import uuid
 from collections import Counter
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
@@ -184,3 +185,23 @@ def test_checkpoint_outputs_keep_their_types_through_resume(client: KitaruClient
     assert math.isnan(out[9])
     # the value the resumed flow got came from the journal, and the stored result reads the same
     assert client.executions.get(handle.exec_id).result[:9] == out[:9]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=python_values | shapes)
+def test_execution_to_dict_is_always_json(client: KitaruClient, value: Any) -> None:
+    @kitaru.checkpoint
+    def sd_echo(v: Any) -> Any:
+        return v
+
+    @kitaru.flow
+    def sd_to_dict(v: Any) -> Any:
+        return sd_echo(v)
+
+    handle = sd_to_dict.run(value)
+    ex = client.executions.get(handle.exec_id)
+    data = json.loads(json.dumps(ex.to_dict(), allow_nan=True))
+    assert data["exec_id"] == handle.exec_id
+    assert data["status"] == "completed"
+    assert set(data["inputs"]) == {"v"}
+    assert data["checkpoints"][0]["output_preview"] == serde.preview(value)
