@@ -5,7 +5,10 @@ takes <= 1.5x the run without. Widget traffic is measured by installing a counti
 comm (what ipywidgets would hand to the kernel): every ``comm_open`` and state
 ``update`` the panel would send to the browser is counted, with its payload size.
 
-    python tests/benchmarks/bench_panel.py [--checkpoints 5000] [--repeat 3]
+    python tests/benchmarks/bench_panel.py [--checkpoints 5000] [--repeat 3] [--kernel]
+
+``--kernel`` repeats the comparison in a real ipykernel driven over the Jupyter protocol
+and counts the widget messages (comm_open + comm_msg) that reach the frontend on IOPub.
 
 Under pytest (``pytest tests/benchmarks/bench_panel.py``) a small run checks only
 correctness: the flow completes, the panel ends showing every checkpoint done, and the
@@ -79,6 +82,11 @@ def run_once(flow: Any, n: int, db: Path, *, panel: bool) -> dict[str, Any]:
         out["header"] = live.header.value
         out["progress"] = (live.progress.value, live.progress.max)
         live.close()
+        from kitaru_nb.runtime import engine
+        from kitaru_nb.widgets.panel import hub
+
+        engine.remove_listener(hub.on_event)  # the next run without a panel pays nothing for it
+        hub.installed = False
     kitaru.configure(db=None)
     return out
 
@@ -87,8 +95,10 @@ def bench(n: int = 5000, repeat: int = 3) -> dict[str, Any]:
     install_counting_comm()
     flow = make_flow(n)
     with tempfile.TemporaryDirectory() as tmp:
-        base = [run_once(flow, n, Path(tmp) / f"plain{i}.db", panel=False) for i in range(repeat)]
-        live = [run_once(flow, n, Path(tmp) / f"live{i}.db", panel=True) for i in range(repeat)]
+        base, live = [], []
+        for i in range(repeat):  # interleaved, so load from other processes hits both sides alike
+            base.append(run_once(flow, n, Path(tmp) / f"plain{i}.db", panel=False))
+            live.append(run_once(flow, n, Path(tmp) / f"live{i}.db", panel=True))
     plain_s = statistics.median(r["seconds"] for r in base)
     live_s = statistics.median(r["seconds"] for r in live)
     last = live[-1]
@@ -103,6 +113,72 @@ def bench(n: int = 5000, repeat: int = 3) -> dict[str, Any]:
         "progress": last["progress"],
         "header": last["header"],
         "runs": {"without": [r["seconds"] for r in base], "with": [r["seconds"] for r in live]},
+    }
+
+
+KERNEL_SETUP = """
+import time
+import kitaru_nb as kitaru
+from kitaru_nb.widgets import follow
+kitaru.configure(db={db!r})
+
+@kitaru.checkpoint
+def step(i):
+    return i + 1
+
+@kitaru.flow
+def many(count):
+    total = 0
+    for i in range(count):
+        total += step(i)
+    return total
+
+def timed(n, panel):
+    if panel:
+        display(follow())
+    t0 = time.perf_counter()
+    handle = many.run(n)
+    seconds = time.perf_counter() - t0
+    assert handle.get() == n * (n + 1) // 2
+    if panel:
+        from kitaru_nb.runtime import engine
+        from kitaru_nb.widgets.panel import hub
+        engine.remove_listener(hub.on_event)
+        hub.installed = False
+    print("SECONDS", seconds)
+"""
+
+
+def bench_in_kernel(n: int = 5000, repeat: int = 3) -> dict[str, Any]:
+    """The same comparison in a real ipykernel; widget messages counted on IOPub, as a browser gets them."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from tests.notebook.frontend import FakeFrontend
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fe = FakeFrontend(Path(tmp))
+        try:
+            fe.run(KERNEL_SETUP.format(db=str(Path(tmp) / "kitaru.db")))
+            runs: dict[str, list[float]] = {"without": [], "with": []}
+            messages: list[int] = []
+            for _ in range(repeat):
+                for panel in (False, True):
+                    fe.widget_messages = 0
+                    out = fe.run(f"timed({n}, {panel})", timeout=600)
+                    runs["with" if panel else "without"].append(float(out.split("SECONDS")[-1]))
+                    if panel:
+                        messages.append(fe.widget_messages)
+        finally:
+            fe.close()
+    plain_s, live_s = statistics.median(runs["without"]), statistics.median(runs["with"])
+    return {
+        "checkpoints": n,
+        "without_panel_s": plain_s,
+        "with_panel_s": live_s,
+        "ratio": live_s / plain_s,
+        "messages": statistics.median(messages),
+        "runs": runs,
     }
 
 
@@ -122,10 +198,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoints", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--kernel", action="store_true", help="also measure in a real ipykernel (IOPub messages)")
     args = parser.parse_args()
     fig = bench(args.checkpoints, args.repeat)
     n = fig["checkpoints"]
-    print(f"{n} checkpoints, median of {args.repeat} runs, SQLite journal on disk")
+    print(f"{n} checkpoints, median of {args.repeat} interleaved runs each, SQLite journal on disk")
     print(
         f"  without panel : {fig['without_panel_s'] * 1e3:8.1f} ms  ({fig['without_panel_s'] / n * 1e6:.0f} us/checkpoint)"
     )
@@ -137,6 +214,14 @@ def main() -> None:
         f"  widget messages: {fig['messages']} ({fig['bytes'] / 1024:.0f} KiB) for {fig['refreshes']} panel refreshes"
     )
     print("  runs (s):", {k: [round(v, 3) for v in vs] for k, vs in fig["runs"].items()})
+    if args.kernel:
+        k = bench_in_kernel(args.checkpoints, args.repeat)
+        print(f"in a real ipykernel (flow timed inside the kernel), median of {args.repeat} runs")
+        print(f"  without panel : {k['without_panel_s'] * 1e3:8.1f} ms")
+        print(f"  with live panel: {k['with_panel_s'] * 1e3:8.1f} ms")
+        print(f"  ratio          : {k['ratio']:.2f}x  (target <= 1.5x)")
+        print(f"  widget messages on IOPub (comm_open + comm_msg) per run: {k['messages']:.0f}")
+        print("  runs (s):", {key: [round(v, 3) for v in vs] for key, vs in k["runs"].items()})
 
 
 if __name__ == "__main__":
