@@ -152,6 +152,10 @@ def test_retry_needs_the_flow_defined_in_this_process(client: KitaruClient, scri
     before = client.executions.get(exec_id)
     with pytest.raises(KitaruStateError, match=r"'only_in_another_process_flow' is not defined.*run the cell"):
         client.executions.retry(exec_id)
+    count = client.executions.count()
+    with pytest.raises(KitaruStateError, match=r"'only_in_another_process_flow' is not defined"):
+        client.executions.replay(exec_id, from_="boom")
+    assert client.executions.count() == count
     after = client.executions.get(exec_id)
     assert after.status is ExecutionStatus.FAILED
     assert [len(c.attempts) for c in after.checkpoints] == [len(c.attempts) for c in before.checkpoints]
