@@ -15,7 +15,7 @@ fi
 # the editable build runs jlpm and jupyter-builder from the venv
 export PATH="$VENV/bin:$PATH"
 # build tools in the venv: the editable install builds the labextension without isolation
-"$VENV/bin/pip" install -q "hatchling>=1.21" "hatch-jupyter-builder>=0.9" editables "jupyterlab>=4.2,<5"
+"$VENV/bin/pip" install -q "hatchling>=1.21" "hatch-jupyter-builder>=0.9" "jupyter-builder>=1.2,<2" editables "jupyterlab>=4.2,<5"
 # builds labextension/ (jlpm install from the committed yarn.lock + jlpm build) into kitaru_nb/labextension
 "$VENV/bin/pip" install -q --no-build-isolation -e ".[$EXTRAS]"
 # link the built assets into the venv's share/jupyter so `jupyter labextension list` sees them
