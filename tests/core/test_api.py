@@ -152,7 +152,7 @@ def test_pause_signals_pass_through_except_exception(client: KitaruClient) -> No
             api_fragile()
         except Exception:
             swallowed["checkpoint"] += 1
-        return answer
+        return str(answer)
 
     handle = api_greedy.run()
     assert handle.status is ExecutionStatus.WAITING

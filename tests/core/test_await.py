@@ -85,7 +85,7 @@ def test_await_a_waiting_handle_while_the_loop_answers_it(client: KitaruClient) 
 def test_await_resumes_when_another_process_answers(client: KitaruClient, db_path: Path, scripts: Scripts) -> None:
     @kitaru.flow
     def aw_remote() -> str:
-        return "got " + kitaru.wait(schema=str, name="who")
+        return "got " + str(kitaru.wait(schema=str, name="who"))
 
     handle = aw_remote.run()
     answer = """

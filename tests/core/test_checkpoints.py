@@ -181,7 +181,7 @@ def test_retry_policy_value_object() -> None:
         policy.retries = 5  # type: ignore[misc]
     for bad in ({"retries": -1}, {"retries": True}, {"retry_delay": -0.1}, {"backoff": 0.5}):
         with pytest.raises(ValueError):
-            RetryPolicy(**bad)  # type: ignore[arg-type]
+            RetryPolicy(**bad)
 
 
 def test_on_error_pause_then_retry_with_a_human_decision(client: KitaruClient) -> None:

@@ -260,9 +260,9 @@ def test_flow_arguments_that_do_not_bind(client: KitaruClient) -> None:
         return x
 
     with pytest.raises(KitaruUsageError, match="fault_args"):
-        fault_args.run(1, 2)
+        fault_args.run(1, 2)  # type: ignore[call-arg]
     with pytest.raises(KitaruUsageError, match="inputs cannot be journaled"):
-        fault_args.run(threading.Lock())
+        fault_args.run(threading.Lock())  # type: ignore[arg-type]
     assert client.executions.count() == 0
 
 

@@ -6,7 +6,7 @@ Each test covers one method (or a pair) of the ``Journal`` protocol in ``kitaru_
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -337,7 +337,7 @@ def test_recover_interrupted_marks_only_running_attempts_of_dead_owners(j: Journ
 
 def test_change_token_moves_on_every_write_of_another_connection(pair: Pair) -> None:
     j, other = pair.journal, pair.other
-    writes = [
+    writes: list[Callable[[], object]] = [
         lambda: other.create_execution(ex("e1", owner_pid=None)),
         lambda: other.set_execution_status("e1", "waiting"),
         lambda: other.set_execution_meta("e1", {"k": 1}),

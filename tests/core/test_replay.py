@@ -174,7 +174,7 @@ def test_resume_against_changed_code_fails_with_divergence(client: KitaruClient)
     def dv_flow() -> int:
         a = dv_prepare()
         b = kitaru.wait(schema=int, name="b")
-        return a + b
+        return int(a + b)
 
     handle = dv_flow.run()
     assert handle.status is ExecutionStatus.WAITING
@@ -183,7 +183,7 @@ def test_resume_against_changed_code_fails_with_divergence(client: KitaruClient)
     def dv_flow() -> int:
         a = dv_other()  # position 0 now calls another checkpoint
         b = kitaru.wait(schema=int, name="b")
-        return a + b
+        return int(a + b)
 
     ex = client.executions.input(handle.exec_id, wait="b", value=1)
     assert ex.status is ExecutionStatus.FAILED

@@ -197,6 +197,6 @@ def test_stored_json_schema_agrees_with_pydantic_strict_on_json_values(
 
 def _is_json(value: Any) -> bool:
     try:
-        return json.loads(json.dumps(value, allow_nan=False)) == value
+        return bool(json.loads(json.dumps(value, allow_nan=False)) == value)
     except (TypeError, ValueError):
         return False

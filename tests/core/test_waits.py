@@ -178,7 +178,7 @@ def test_default_wait_names_follow_the_position(client: KitaruClient) -> None:
     def unnamed() -> int:
         a = one()
         b = kitaru.wait(schema=int)
-        return a + b
+        return int(a + b)
 
     handle = unnamed.run()
     (pending,) = client.executions.pending_waits(handle.exec_id)
