@@ -262,8 +262,9 @@ class Executions:
             return body_for(row)
         return self._flow(row).fn
 
-    def input(self, exec_id: str, *, wait: str, value: Any) -> Execution:
-        """Answer a pending wait; resumes the execution at once when this process knows the flow."""
+    def input(self, exec_id: str, *, wait: str, value: Any, resume: bool = True) -> Execution:
+        """Answer a pending wait; resumes the execution at once when this process knows the flow
+        (``resume=False``: only record the answer; the kernel that runs the flow resumes it)."""
         from kitaru_nb.wait import validate_answer
 
         row = self._row(exec_id)
@@ -275,7 +276,8 @@ class Executions:
             answered_at=time.time(),
         ):
             raise KitaruStateError(f"wait {wait!r} of execution {row.exec_id[:8]} was answered meanwhile")
-        self._resume_if_ready(row.exec_id)
+        if resume:
+            self._resume_if_ready(row.exec_id)
         return self.get(row.exec_id)
 
     def _pending_wait(self, row: ExecutionRow, wait: str) -> CallRow:

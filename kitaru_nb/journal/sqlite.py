@@ -506,16 +506,29 @@ class SqliteJournal:
             self._conn.close()
 
 
-_open_journals: dict[str, SqliteJournal] = {}
+_open_journals: dict[str, tuple[SqliteJournal, tuple[int, int] | None]] = {}
 _open_lock = threading.Lock()
 
 
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
 def open_journal(path: str | os.PathLike[str]) -> SqliteJournal:
-    """The process-wide journal for ``path`` (opened, checked and migrated once)."""
+    """The process-wide journal for ``path`` (opened, checked and migrated once).
+
+    When the file was deleted or replaced since it was opened, the new file is opened.
+    """
     key = str(Path(path).expanduser().resolve())
+    ident = _identity(key)
     with _open_lock:
-        journal = _open_journals.get(key)
-        if journal is None:
-            journal = SqliteJournal(key)
-            _open_journals[key] = journal
+        cached = _open_journals.get(key)
+        if cached is not None and ident is not None and cached[1] == ident:
+            return cached[0]
+        journal = SqliteJournal(key)
+        _open_journals[key] = (journal, _identity(key))
         return journal

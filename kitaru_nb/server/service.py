@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from kitaru_nb.client import Executions, KitaruClient
+from kitaru_nb.client import KitaruClient
 from kitaru_nb.errors import (
     KitaruBackendError,
     KitaruStateError,
@@ -46,13 +46,6 @@ class ApiError(Exception):
         if self.errors is not None:
             out["errors"] = self.errors
         return out
-
-
-class _RecordOnlyExecutions(Executions):
-    """``client.executions`` that records answers but never resumes a flow in the server process."""
-
-    def _resume_if_ready(self, exec_id: str) -> bool:
-        return False
 
 
 def check_exec_id(exec_id: str) -> str:
@@ -134,7 +127,6 @@ class JournalService:
             client = KitaruClient(db=self.path, unpickle=False)
         except KitaruBackendError as exc:
             raise ApiError(503, str(exc)) from None
-        client.executions = _RecordOnlyExecutions(client)
         return client
 
     def _need_client(self, exec_id: str) -> KitaruClient:
@@ -183,7 +175,7 @@ class JournalService:
         except KitaruUsageError as exc:
             raise ApiError(404, str(exc)) from None
         try:
-            return client.executions.input(execution.exec_id, wait=wait, value=value).to_dict()
+            return client.executions.input(execution.exec_id, wait=wait, value=value, resume=False).to_dict()
         except KitaruWaitValidationError as exc:
             raise ApiError(400, str(exc), _jsonable_errors(exc.errors)) from None
         except KitaruStateError as exc:
