@@ -88,9 +88,7 @@ def wait(
         if rec.kind != "wait" or rec.name != wait_name:
             raise diverged(idx, rec, "wait", wait_name)
         if rec.status in ("completed", "reused") and rec.output is not None:
-            from kitaru_nb import serde
-
-            return adapter.validate_python(serde.loads(rec.output.format, rec.output.data))
+            return _recorded_answer(run, rec, adapter, wait_name)
         if rec.status == "failed":  # aborted, and the execution is being retried: ask again
             run.journal.reopen_wait(rec.call_id)
         run.journal.set_execution_status(run.exec_id, "waiting", expect=("running",))
@@ -112,6 +110,41 @@ def wait(
     )
     run.journal.set_execution_status(run.exec_id, "waiting", expect=("running",))
     raise FlowPaused(f"waiting for {wait_name!r}")
+
+
+def _recorded_answer(run: Any, rec: CallRow, adapter: Any, wait_name: str) -> Any:
+    """The journaled answer, validated by the flow's schema.
+
+    An answer given from a process that did not know the flow was checked against the
+    stored JSON Schema only, which cannot hold every rule (a custom validator, say). When
+    it does not fit, the wait is marked failed with the reasons and the flow fails with a
+    KitaruWaitValidationError: retrying the execution asks the wait again.
+    """
+    from pydantic import ValidationError
+
+    from kitaru_nb import serde
+    from kitaru_nb.models import FailureInfo
+    from kitaru_nb.types import FailureOrigin
+
+    assert rec.output is not None
+    try:
+        return adapter.validate_python(serde.loads(rec.output.format, rec.output.data))
+    except ValidationError as exc:
+        errors = [{"loc": tuple(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)]
+    lines = "; ".join(f"{_loc_text(tuple(e['loc']))}: {e['msg']}" for e in errors)
+    message = (
+        f"the answer recorded for wait {wait_name!r} does not fit the flow's schema: {lines}. It was given "
+        "where the flow was not defined, and checked only against the stored JSON Schema. Retry the "
+        "execution to ask again."
+    )
+    run.journal.finish_call(
+        rec.call_id,
+        None,
+        status="failed",
+        ended_at=now(),
+        failure=FailureInfo(FailureOrigin.USER_CODE, message, "KitaruWaitValidationError"),
+    )
+    raise KitaruWaitValidationError(message, exec_id=run.exec_id, wait=wait_name, errors=errors)
 
 
 def _loc_text(loc: tuple[Any, ...]) -> str:
