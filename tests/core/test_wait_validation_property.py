@@ -15,7 +15,8 @@ floats beyond 64 bits: such an answer would be accepted, then fail the flow. So
 whatever another process records, the flow accepts on resume. Lax-only forms (``"12"``
 for an int, ``"yes"`` for a bool) are accepted in the flow's own process and refused
 across processes: they are not JSON of the schema's type. That is the legitimate
-difference between the two paths.
+difference between the two paths. The other one is what JSON Schema cannot say (a custom
+validator): the flow catches such an answer when it resumes (see test_waits).
 """
 
 from __future__ import annotations

@@ -261,3 +261,58 @@ def test_get_times_out_when_nobody_answers(client: KitaruClient) -> None:
         handle.get(timeout=0.2)
     assert isinstance(info.value, TimeoutError) and isinstance(info.value, kitaru.KitaruStateError)
     assert handle.status is ExecutionStatus.WAITING
+
+
+EVEN_FLOW = """
+import json, sys
+import kitaru_nb as kitaru
+from pydantic import BaseModel, field_validator
+
+class Even(BaseModel):
+    n: int
+
+    @field_validator("n")
+    @classmethod
+    def even(cls, v):
+        if v % 2:
+            raise ValueError("must be even")
+        return v
+
+@kitaru.flow
+def even_only_in_script_flow():
+    return kitaru.wait(schema=Even, name="e").n * 10
+
+kitaru.configure(db=sys.argv[1])
+client = kitaru.KitaruClient()
+mode = sys.argv[2]
+if mode == "run":
+    ex = client.executions.get(even_only_in_script_flow.run().exec_id)
+else:
+    ex = getattr(client.executions, mode)(sys.argv[3])
+print(json.dumps({"exec_id": ex.exec_id, "status": ex.status.value, "failure": ex.failure and ex.failure.message,
+                  "pending": [w.name for w in ex.pending_waits], "result": ex.result if ex.status.value == "completed" else None}))
+"""
+
+
+def test_an_answer_the_stored_schema_cannot_judge_fails_the_flow_and_retry_asks_again(
+    db_path: Path, scripts: Scripts
+) -> None:
+    started = scripts.run(EVEN_FLOW, str(db_path), "run")
+    exec_id = started["exec_id"]
+    assert started["pending"] == ["e"]
+    # this process does not know the flow: the JSON Schema cannot see the custom validator
+    here = KitaruClient(db=db_path)
+    here.executions.input(exec_id, wait="e", value={"n": 3})
+
+    resumed = scripts.run(EVEN_FLOW, str(db_path), "resume", exec_id)
+    assert resumed["status"] == "failed"
+    assert "wait 'e' does not fit the flow's schema" in resumed["failure"]
+    assert "must be even" in resumed["failure"] and "Retry" in resumed["failure"]
+    with pytest.raises(kitaru.KitaruUserCodeError, match="must be even"):
+        here.executions.get(exec_id).result
+
+    retried = scripts.run(EVEN_FLOW, str(db_path), "retry", exec_id)
+    assert (retried["status"], retried["pending"], retried["failure"]) == ("waiting", ["e"], None)
+    here.executions.input(exec_id, wait="e", value={"n": 4})
+    done = scripts.run(EVEN_FLOW, str(db_path), "resume", exec_id)
+    assert (done["status"], done["result"]) == ("completed", 40)
