@@ -146,3 +146,48 @@ def test_html_in_user_text_is_shown_as_text(lab: JupyterLabServer, lab_root: Pat
     expect(page.locator(".jp-Notebook img")).to_have_count(0)
     panel.screenshot(path=str(artifacts / "panel_xss_as_text.png"))
     assert dialogs == []
+
+
+REMOTE_CELLS = [
+    "import kitaru_nb as kitaru\nfrom pydantic import BaseModel, Field",
+    """\
+class Go(BaseModel):
+    reviewer: str = Field(min_length=2)
+
+@kitaru.flow
+def panel_remote_review() -> str:
+    answer = kitaru.wait(schema=Go, name="go", question="Who signs off?")
+    print("signed off by", answer.reviewer)
+    return answer.reviewer
+
+handle = panel_remote_review.run()
+handle""",
+]
+
+
+def test_answer_given_through_the_server_resumes_the_flow_in_the_kernel(
+    lab: JupyterLabServer, lab_root: Path, page: Page, artifacts: Path
+) -> None:
+    """The sidebar answers through the server (another process, which cannot resume the flow): the
+    kernel whose panel shows the execution picks the answer up when idle and finishes the flow."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in REMOTE_CELLS]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, lab_root / "panel_remote.ipynb")  # the Jupyter root: the journal the server reads
+    page.goto(lab.url("/lab/workspaces/panel_remote/tree/panel_remote.ipynb"))
+    expect(page.locator(".jp-NotebookPanel")).to_be_visible(timeout=60_000)
+    wait_kernel_idle(page)
+    run_all_cells(page)
+    panel = page.locator(".kitaru-panel").first
+    expect(panel.locator(".kitaru-card-wait")).to_be_visible(timeout=60_000)
+    wait_kernel_idle(page)
+
+    listed = lab.api("GET", "/kitaru-nb/api/executions?flow=panel_remote_review&status=waiting")
+    items = listed["executions"] if isinstance(listed, dict) else listed
+    (item,) = items
+    lab.api("POST", f"/kitaru-nb/api/executions/{item['exec_id']}/input", {"wait": "go", "value": {"reviewer": "Mo"}})
+
+    expect(status(panel)).to_have_text("completed", timeout=30_000)
+    expect(panel.locator(".kitaru-output")).to_contain_text("signed off by Mo")
+    expect(panel.locator(".kitaru-card-wait")).to_have_count(0)
+    panel.screenshot(path=str(artifacts / "panel_answered_elsewhere.png"))
