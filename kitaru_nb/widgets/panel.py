@@ -1,12 +1,14 @@
 """The execution panel: a live ipywidgets view of one execution, with its human decisions.
 
 Data comes from ``KitaruClient`` only. Live updates come from the engine's listener
-hook (``call_started`` / ``call_ended`` / ``drive_ended``) and are throttled: a full
-refresh at most every ``MIN_REFRESH`` seconds, and never more often than REFRESH_COST_FACTOR times
-the cost of the previous refresh; in between, the progress bar moves from the events alone, so a 5,000-checkpoint flow stays fast. A panel that
-shows an unfinished execution also checks the journal on the kernel's event loop
-(only while the kernel is idle) so an answer given elsewhere - the JupyterLab sidebar,
-another process - resumes the flow here.
+hook (see hub.py) and are throttled: a full refresh (which reads the execution) at most
+every ``MIN_REFRESH`` seconds and never more often than ``REFRESH_COST_FACTOR`` times its
+own cost; in between, the progress bar moves from the events alone. So a flow with
+thousands of checkpoints sends a few dozen widget messages, not thousands.
+
+A panel that shows an unfinished execution also checks the journal on the kernel's
+event loop (callbacks there run only while no cell executes): an answer given elsewhere
+- the JupyterLab sidebar, another process - resumes the flow here.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import functools
 import io
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,82 +25,16 @@ import ipywidgets as W
 
 from kitaru_nb.errors import KitaruError, KitaruWaitValidationError
 from kitaru_nb.models import Execution
-from kitaru_nb.runtime import engine
 from kitaru_nb.widgets import cards as C
 from kitaru_nb.widgets import render as R
 from kitaru_nb.widgets.form import SchemaForm, error_html
+from kitaru_nb.widgets.hub import hub, kernel_loop
 
 MIN_REFRESH = 0.15
 # a full refresh reads the whole execution; wait at least this many times its cost before the next
 REFRESH_COST_FACTOR = 8
 POLL_SECONDS = 0.5
 _TERMINAL = ("completed", "failed", "cancelled")
-
-
-class _Hub:
-    """One engine listener for every panel of this process, dispatching by exec_id."""
-
-    def __init__(self) -> None:
-        self.panels: dict[str, list[weakref.ref[ExecutionPanel]]] = {}
-        self.followers: list[weakref.ref[ExecutionPanel]] = []
-        self.installed = False
-
-    def install(self) -> None:
-        if not self.installed:
-            engine.add_listener(self.on_event)
-            self.installed = True
-
-    def add(self, panel: ExecutionPanel) -> None:
-        self.install()
-        assert panel.exec_id is not None
-        refs = [r for r in self.panels.get(panel.exec_id, []) if r() is not None]
-        refs.append(weakref.ref(panel))
-        self.panels[panel.exec_id] = refs
-
-    def follow(self, panel: ExecutionPanel) -> None:
-        self.install()
-        self.followers.append(weakref.ref(panel))
-
-    def remove(self, panel: ExecutionPanel) -> None:
-        for key in list(self.panels):
-            self.panels[key] = [r for r in self.panels[key] if r() not in (None, panel)]
-            if not self.panels[key]:
-                del self.panels[key]
-        self.followers = [r for r in self.followers if r() not in (None, panel)]
-
-    def on_event(self, event: str, exec_id: str, index: int, name: str) -> None:
-        refs = self.panels.get(exec_id)
-        if refs is None:
-            if not self.followers:
-                return
-            followers, self.followers = self.followers, []
-            for ref in followers:
-                p = ref()
-                if p is not None:
-                    p.adopt(exec_id)
-            refs = self.panels.get(exec_id)
-            if refs is None:
-                return
-        for ref in refs:
-            p = ref()
-            if p is not None:
-                p.on_event(event, index, name)
-
-
-hub = _Hub()
-
-
-def _kernel_loop() -> Any:
-    """The kernel's asyncio loop (callbacks on it run only when no cell is executing), or None."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - ipywidgets depends on IPython
-        return None
-    ip = get_ipython()
-    kernel = getattr(ip, "kernel", None)
-    io_loop = getattr(kernel, "io_loop", None)
-    loop = getattr(io_loop, "asyncio_loop", None)
-    return loop
 
 
 class ExecutionPanel(W.VBox):  # type: ignore[misc]
@@ -347,7 +282,7 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
     def _ensure_polling(self) -> None:
         if not self._poll_enabled or self._poll_handle is not None or self._closed or self.exec_id is None:
             return
-        loop = _kernel_loop()
+        loop = kernel_loop()
         if loop is None:
             return
         try:
@@ -418,7 +353,10 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
 
 
 def follow(client: Any = None) -> ExecutionPanel:
-    """A panel that shows the next execution started in this kernel, live (display it, then run a flow)."""
+    """A panel that attaches to the next execution that runs in this kernel and shows it live.
+
+    Display it, then run a flow in the same or a later cell.
+    """
     if client is None:
         from kitaru_nb.client import KitaruClient
 

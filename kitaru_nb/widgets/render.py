@@ -28,7 +28,7 @@ CALL_ICONS = {
     "reused": "\u21bb",  # reuse arrow
     "skipped": "\u21b7",  # skip arrow
     "failed": "\u2716",  # cross
-    "waiting": "\u23f8",  # pause
+    "waiting": "\u2016",  # pause bars (renders in common fonts)
 }
 
 E = html.escape

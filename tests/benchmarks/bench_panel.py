@@ -83,7 +83,7 @@ def run_once(flow: Any, n: int, db: Path, *, panel: bool) -> dict[str, Any]:
         out["progress"] = (live.progress.value, live.progress.max)
         live.close()
         from kitaru_nb.runtime import engine
-        from kitaru_nb.widgets.panel import hub
+        from kitaru_nb.widgets.hub import hub
 
         engine.remove_listener(hub.on_event)  # the next run without a panel pays nothing for it
         hub.installed = False
@@ -142,7 +142,7 @@ def timed(n, panel):
     assert handle.get() == n * (n + 1) // 2
     if panel:
         from kitaru_nb.runtime import engine
-        from kitaru_nb.widgets.panel import hub
+        from kitaru_nb.widgets.hub import hub
         engine.remove_listener(hub.on_event)
         hub.installed = False
     print("SECONDS", seconds)
