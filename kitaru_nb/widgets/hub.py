@@ -17,6 +17,9 @@ class Hub:
     def __init__(self) -> None:
         self.panels: dict[str, list[weakref.ref[ExecutionPanel]]] = {}
         self.followers: list[weakref.ref[ExecutionPanel]] = []
+        # one panel per execution checks the journal for answers given elsewhere; a resume it
+        # triggers reaches every panel of that execution through the engine's events
+        self.pollers: dict[str, weakref.ref[ExecutionPanel]] = {}
         self.installed = False
 
     def install(self) -> None:
@@ -41,6 +44,23 @@ class Hub:
             if not self.panels[key]:
                 del self.panels[key]
         self.followers = [r for r in self.followers if r() not in (None, panel)]
+
+    def panels_for(self, exec_id: str) -> list[ExecutionPanel]:
+        return [p for p in (r() for r in self.panels.get(exec_id, [])) if p is not None]
+
+    def claim_poll(self, exec_id: str, panel: ExecutionPanel) -> bool:
+        """True if ``panel`` may poll for ``exec_id`` (no other live panel does)."""
+        ref = self.pollers.get(exec_id)
+        current = ref() if ref is not None else None
+        if current is not None and current is not panel and current.polling:
+            return False
+        self.pollers[exec_id] = weakref.ref(panel)
+        return True
+
+    def release_poll(self, exec_id: str, panel: ExecutionPanel) -> None:
+        ref = self.pollers.get(exec_id)
+        if ref is not None and ref() in (None, panel):
+            del self.pollers[exec_id]
 
     def on_event(self, event: str, exec_id: str, index: int, name: str) -> None:
         refs = self.panels.get(exec_id)

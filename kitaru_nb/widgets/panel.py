@@ -282,6 +282,8 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
     def _ensure_polling(self) -> None:
         if not self._poll_enabled or self._poll_handle is not None or self._closed or self.exec_id is None:
             return
+        if not hub.claim_poll(self.exec_id, self):
+            return  # another panel of this execution polls; its resume updates this one too
         loop = kernel_loop()
         if loop is None:
             return
@@ -294,10 +296,16 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         except RuntimeError:  # loop closed (kernel shutting down)
             self._poll_handle = None
 
+    @property
+    def polling(self) -> bool:
+        return self._poll_handle is not None and not self._closed
+
     def _stop_polling(self) -> None:
         if self._poll_handle is not None:
             self._poll_handle.cancel()
             self._poll_handle = None
+        if self.exec_id is not None:
+            hub.release_poll(self.exec_id, self)
 
     def _poll(self) -> None:
         self._poll_handle = None
@@ -335,7 +343,8 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
                 return
         elif current is not None and status == R.status_text(current.status) and status != "running":
             return
-        self.refresh()
+        for panel in hub.panels_for(self.exec_id) or [self]:
+            panel.refresh()
 
     # -- display ------------------------------------------------------------------------
     def close(self) -> None:

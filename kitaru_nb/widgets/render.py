@@ -8,6 +8,7 @@ string that can come from user code goes through ``html.escape``.
 from __future__ import annotations
 
 import html
+from datetime import datetime
 from typing import Any
 
 from kitaru_nb.models import CheckpointAttempt, CheckpointCall, Execution, FailureInfo
@@ -171,10 +172,12 @@ def pending_html(ex: Execution) -> str:
 
 
 def static_html(ex: Execution) -> str:
-    """The summary a saved notebook shows without a kernel."""
+    """The summary a saved notebook shows without a kernel (the state when it was displayed)."""
+    taken = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S")
     return (
         "<div class='kitaru-static-summary' style='font-family:var(--jp-ui-font-family, sans-serif)'>"
-        f"<div>{header_html(ex)}</div>{result_html(ex)}{pending_html(ex)}{checkpoints_html(ex)}</div>"
+        f"<div>{header_html(ex)}</div>{result_html(ex)}{pending_html(ex)}{checkpoints_html(ex)}"
+        f"<div style='opacity:.6;font-size:11px'>as of {taken}; the journal has the current state</div></div>"
     )
 
 

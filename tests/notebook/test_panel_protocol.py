@@ -187,14 +187,22 @@ def test_form_shows_pydantic_errors_inline_then_completes(fe: FakeFrontend) -> N
 def test_answer_given_elsewhere_resumes_when_the_kernel_is_idle(fe: FakeFrontend, tmp_path: Path) -> None:
     fe.run(WAIT_FLOW)
     p = panel_parts(fe)
+    fe.run("display(h)")  # the same execution shown twice (a re-run cell, a second view)
+    second = panel_parts(fe)
+    assert second["panel"] != p["panel"]
     exec_id = fe.run("print(h.exec_id)").strip()
+    fe.run("import time; time.sleep(1.2)")  # let the idle checks start
+    polling = fe.run("from kitaru_nb.widgets.hub import hub\nprint(sum(x.polling for x in hub.panels_for(h.exec_id)))")
+    assert polling.strip() == "1"  # one journal check per execution, however many panels show it
     # another process (like the JupyterLab sidebar's server) records the answer; it cannot resume the flow
     KitaruClient(db=tmp_path / "kitaru.db").executions.input(
         exec_id, wait="shipment", value={"city": "Rome", "boxes": 3}
     )
     fe.pump_until(lambda: status_of(fe, p["header"]) == "completed", timeout=20)
+    fe.pump_until(lambda: status_of(fe, second["header"]) == "completed", timeout=20)
     assert fe.run("print(h.get())").strip() == "3"
-    assert "shipping 3 boxes to Rome" in fe.captured(p["output"])
+    assert fe.run("print(sum(x.polling for x in hub.panels_for(h.exec_id)))").strip() == "0"
+    assert "shipping 3 boxes to Rome" in fe.captured(p["output"]) + fe.captured(second["output"])
 
 
 def test_await_handle_keeps_the_panel_live(fe: FakeFrontend) -> None:
