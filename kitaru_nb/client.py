@@ -412,11 +412,15 @@ class Executions:
         return paused[0]
 
     def cancel(self, exec_id: str) -> Execution:
+        """End a running or waiting execution; a flow that is running stops before its next call."""
+        from kitaru_nb.runtime.context import cancelled_here
+
         row = self._row(exec_id)
         if not self._j.set_execution_status(
             row.exec_id, "cancelled", ended_at=time.time(), expect=("running", "waiting")
         ):
             raise KitaruStateError(f"execution {row.exec_id[:8]} is {row.status}; only running or waiting ones cancel")
+        cancelled_here.add(row.exec_id)
         return self.get(row.exec_id)
 
     def replay(

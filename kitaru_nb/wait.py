@@ -93,6 +93,7 @@ def wait(
             run.journal.reopen_wait(rec.call_id)
         run.journal.set_execution_status(run.exec_id, "waiting", expect=("running",))
         raise FlowPaused(f"waiting for {wait_name!r}")
+    run.check_cancelled()
     run.journal.insert_call(
         CallRow(
             new_id(),

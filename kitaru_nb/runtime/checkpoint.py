@@ -97,6 +97,7 @@ class Checkpoint(Generic[P, R]):
         idx = run.take_index()
         rec = run.recorded.get(idx)
         if rec is None:
+            run.check_cancelled()
             return impl._run(run, idx, new_id(), 1, False, args, kwargs)
         if rec.kind != "checkpoint" or rec.name != impl.name:
             raise diverged(idx, rec, "checkpoint", impl.name)
@@ -106,6 +107,7 @@ class Checkpoint(Generic[P, R]):
         if rec.status == "skipped":
             return None  # type: ignore[return-value]
         # failed, interrupted or decided "retry": run again, appending attempts
+        run.check_cancelled()
         return impl._run(run, idx, rec.call_id, run.attempts_made(rec.call_id) + 1, True, args, kwargs)
 
     def _run(

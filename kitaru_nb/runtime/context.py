@@ -31,6 +31,18 @@ class FlowDiverged(BaseException):
         self.message = message
 
 
+class FlowCancelled(BaseException):
+    """The execution was cancelled while it ran: the flow stops before its next call.
+
+    A BaseException, like FlowPaused, so that user code cannot swallow it.
+    """
+
+
+# executions cancelled by this process (its own journal connection does not see its own
+# commits as changes, so the change token alone would miss them)
+cancelled_here: set[str] = set()
+
+
 @dataclass(slots=True)
 class DurableRun:
     journal: Journal
@@ -41,6 +53,20 @@ class DurableRun:
     in_checkpoint: str | None = None
     wait_names: set[str] = field(default_factory=set)
     attempt_counts: dict[str, int] | None = None
+    seen_token: int | None = None
+
+    def check_cancelled(self) -> None:
+        """Raise FlowCancelled when the execution was cancelled meanwhile.
+
+        Cheap: the status is read only when the journal changed since the last look.
+        """
+        token = self.journal.change_token()
+        if token == self.seen_token and self.exec_id not in cancelled_here:
+            return
+        self.seen_token = token
+        row = self.journal.get_execution(self.exec_id, with_values=False)
+        if row is not None and row.status == "cancelled":
+            raise FlowCancelled(f"execution {self.exec_id[:8]} was cancelled")
 
     def take_index(self) -> int:
         idx = self.next_index

@@ -19,6 +19,7 @@ from kitaru_nb.journal.base import ExecutionRow, Journal, StoredValue
 from kitaru_nb.models import FailureInfo
 from kitaru_nb.runtime.context import (
     DurableRun,
+    FlowCancelled,
     FlowDiverged,
     FlowPaused,
     current_run,
@@ -143,6 +144,8 @@ def drive(journal: Journal, exec_id: str, flow_name: str, body: Callable[..., An
             result = call_with_inputs(body, inputs)
         except FlowPaused:
             status = "waiting"
+        except FlowCancelled:
+            status = "cancelled"
         except FlowDiverged as exc:
             status = _fail(
                 journal, exec_id, FailureInfo(FailureOrigin.DIVERGENCE, exc.message, "KitaruDivergenceError")
