@@ -382,9 +382,15 @@ class Workflow:
         return out
 
     def cancel_run(self, run_id: str) -> bool:
-        """Cancel a running or paused run; False when it had ended already."""
-        journal = self.journal
-        return journal.set_execution_status(run_id, "cancelled", ended_at=now(), expect=("running", "waiting"))
+        """Cancel a running or paused run (through the client, like the panel's Cancel); False when it
+        had ended already."""
+        from kitaru_nb.client import KitaruClient
+
+        try:
+            KitaruClient(db=self.journal).executions.cancel(run_id)
+        except KitaruStateError:
+            return False
+        return True
 
     # -- reading runs ---------------------------------------------------------------------
     def get_run(self, run_id: str) -> WorkflowRunOutput:
