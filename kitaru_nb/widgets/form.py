@@ -119,6 +119,8 @@ class Field:
                 v = ch.raw(problems)
                 if v is not _OMIT:
                     out[str(ch.path[-1])] = v
+            if not out and self.path and not self.required:
+                return _OMIT  # an optional nested model left blank keeps its default
             return out
         if self.kind == "bool":
             return bool(w.value)
@@ -204,7 +206,7 @@ class SchemaForm:
             box.add_class("kitaru-fieldset")
             box.add_class(f"kitaru-field-{slug(path)}")
             return Field(path, kind, required, nullable, None, error, box, children)
-        inp = self._input(kind, node, default)
+        inp = self._input(kind, node, default, nullable)
         inp.add_class("kitaru-input")
         parts = [label, inp]
         if help_text:
@@ -223,16 +225,19 @@ class SchemaForm:
         return w
 
     @staticmethod
-    def _input(kind: str, node: dict[str, Any], default: Any) -> Any:
+    def _input(kind: str, node: dict[str, Any], default: Any, nullable: bool = False) -> Any:
         has_default = default is not _OMIT
         if kind == "bool":
             return W.Checkbox(value=bool(default) if has_default else False, indent=False)
         if kind == "enum":
             values = node["enum"] if "enum" in node else [node["const"]]
             options: list[tuple[str, Any]] = [(str(v), v) for v in values]
-            if not has_default:
+            if nullable:
+                options.insert(0, ("\u2014 none \u2014", None))
+            elif not has_default:
                 options.insert(0, ("\u2014 choose \u2014", _OMIT))
-            return W.Dropdown(options=options, value=default if has_default and default in values else options[0][1])
+            index = next((i for i, (_, v) in enumerate(options) if has_default and v is not _OMIT and v == default), 0)
+            return W.Dropdown(options=options, index=index)  # by index: a None value would mean "no selection"
         if kind == "date":
             value = None
             if has_default and isinstance(default, str):

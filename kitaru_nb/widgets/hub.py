@@ -20,6 +20,7 @@ class Hub:
         # one panel per execution checks the journal for answers given elsewhere; a resume it
         # triggers reaches every panel of that execution through the engine's events
         self.pollers: dict[str, weakref.ref[ExecutionPanel]] = {}
+        self.watchers: list[weakref.ref[Any]] = []
         self.installed = False
 
     def install(self) -> None:
@@ -62,7 +63,19 @@ class Hub:
         if ref is not None and ref() in (None, panel):
             del self.pollers[exec_id]
 
+    def watch(self, watcher: Any) -> None:
+        """``watcher.on_any(event, exec_id)`` for every event of every execution (the overview)."""
+        self.install()
+        self.watchers.append(weakref.ref(watcher))
+
+    def unwatch(self, watcher: Any) -> None:
+        self.watchers = [r for r in self.watchers if r() not in (None, watcher)]
+
     def on_event(self, event: str, exec_id: str, index: int, name: str) -> None:
+        for wref in self.watchers:
+            w = wref()
+            if w is not None:
+                w.on_any(event, exec_id)
         refs = self.panels.get(exec_id)
         if refs is None:
             if not self.followers:

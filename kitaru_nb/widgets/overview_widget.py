@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import ipywidgets as W
 
 from kitaru_nb.models import Execution
 from kitaru_nb.widgets import render as R
+from kitaru_nb.widgets.hub import hub
 from kitaru_nb.widgets.overview import _started, static_overview_html
 from kitaru_nb.widgets.panel import ExecutionPanel
 
@@ -30,7 +32,21 @@ class Overview(W.VBox):  # type: ignore[misc]
         self.add_class("kitaru-overview")
         self.opened: ExecutionPanel | None = None
         self.executions: list[Execution] = []
+        self._listed: set[str] = set()
+        self._next = 0.0
         self.refresh()
+        hub.watch(self)
+
+    def on_any(self, event: str, exec_id: str) -> None:
+        """Flows running in this kernel: show new executions and finished ones without a click."""
+        if event == "drive_ended" or (exec_id not in self._listed and time.monotonic() >= self._next):
+            self.refresh()
+
+    def close(self) -> None:
+        hub.unwatch(self)
+        if self.opened is not None:
+            self.opened.close()
+        super().close()
 
     def refresh(self) -> None:
         self.executions = self.client.executions.list(limit=self.limit)
@@ -40,6 +56,8 @@ class Overview(W.VBox):  # type: ignore[misc]
             f"{R.E(str(self.client.journal.location))}</span>"
         )
         self.rows.children = [self._row(ex) for ex in self.executions]
+        self._listed = {ex.exec_id for ex in self.executions}
+        self._next = time.monotonic() + 0.5
 
     def _row(self, ex: Execution) -> W.HBox:
         info = W.HTML(

@@ -266,3 +266,43 @@ def test_overview_lists_and_opens_executions(client: kitaru.KitaruClient) -> Non
     assert view.opened is not None and view.opened.exec_id == handles[-2].exec_id
     static = overview(limit=5)  # outside a kernel: a static, escaped table
     assert XSS not in static._repr_html_() and "listed" in repr(static)
+
+
+class Note(BaseModel):
+    text: str
+
+
+class Optionals(BaseModel):
+    level: Literal["low", "high"] | None = None
+    mode: Literal["a", "b"] = "b"
+    note: Note | None = None
+    count: int | None = None
+
+
+def test_optional_fields_left_blank_keep_their_defaults(client: kitaru.KitaruClient) -> None:
+    handle = run_wait(Optionals, name="optionals")
+    panel = ExecutionPanel(handle.exec_id, client)
+    (card,) = panel.cards
+    form = card.form
+    assert form is not None
+    level = form.field(("level",)).input
+    assert (level.value, level.label) == (None, "\u2014 none \u2014")  # preselected, not the first literal
+    assert form.field(("mode",)).input.value == "b"
+    assert form.value() == {"level": None, "mode": "b"}
+    card.buttons[0].click()
+    assert handle.get() == Optionals()
+
+
+def test_overview_follows_flows_run_in_this_process(client: kitaru.KitaruClient) -> None:
+    @kitaru.flow
+    def quick(x: int) -> int:
+        return x
+
+    view = Overview(client)
+    assert view.rows.children == ()
+    handle = quick.run(1)
+    assert [ex.exec_id for ex in view.executions] == [handle.exec_id]
+    assert "kitaru-status-completed" in view.rows.children[0].children[1].value
+    view.close()
+    quick.run(2)
+    assert len(view.executions) == 1  # a closed overview stops following
