@@ -13,6 +13,7 @@ from typing import Any
 from kitaru_nb import serde
 from kitaru_nb.config import _alive, resolve_journal
 from kitaru_nb.errors import (
+    KitaruContextError,
     KitaruDivergenceError,
     KitaruExecutionError,
     KitaruStateError,
@@ -246,6 +247,7 @@ class Executions:
 
     def _drive(self, row: ExecutionRow, expect: tuple[str, ...]) -> Execution:
         body = self._body(row)
+        engine.ensure_outside_flow(row.flow_name)
         if not engine.claim(self._j, row.exec_id, expect):
             now_row = self._row(row.exec_id)
             raise KitaruStateError(
@@ -315,7 +317,7 @@ class Executions:
             return False
         try:
             self._drive(row, ("waiting",))
-        except KitaruStateError:
+        except (KitaruStateError, KitaruContextError):  # taken by another caller; or called inside a flow
             return False
         return True
 
@@ -436,6 +438,7 @@ class Executions:
                 "Start a new run with workflow.run(...), or retry/skip its paused step."
             )
         flow = self._flow(row)
+        engine.ensure_outside_flow(row.flow_name)
         new_id = prepare_replay(self._j, row, flow, from_, overrides, flow_inputs)
         new_row = self._row(new_id, with_values=True)
         engine.drive(self._j, new_id, row.flow_name, flow.fn, engine.load_inputs(new_row))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kitaru_nb import serde
-from kitaru_nb.errors import KitaruError, KitaruRuntimeError, KitaruStateError, KitaruUsageError
+from kitaru_nb.errors import KitaruContextError, KitaruError, KitaruRuntimeError, KitaruUsageError
 from kitaru_nb.journal.base import ExecutionRow, Journal, StoredValue
 from kitaru_nb.models import FailureInfo
 from kitaru_nb.runtime.context import (
@@ -129,13 +129,21 @@ def claim(journal: Journal, exec_id: str, expect: tuple[str, ...]) -> bool:
     return journal.set_execution_status(exec_id, "running", owner_pid=os.getpid(), expect=expect)
 
 
-def drive(journal: Journal, exec_id: str, flow_name: str, body: Callable[..., Any], inputs: dict[str, Any]) -> str:
-    """Run ``body`` for execution ``exec_id`` (already claimed: status running). Returns the new status."""
+def ensure_outside_flow(flow_name: str) -> None:
+    """Refuse to start, resume, retry or replay an execution from inside a running flow.
+
+    Checked before anything is written, so a refused call leaves no execution behind.
+    """
     if current_run.get() is not None:
-        raise KitaruStateError(
+        raise KitaruContextError(
             f"flow {flow_name!r} cannot start or resume inside another running flow; "
             "call its checkpoints directly instead"
         )
+
+
+def drive(journal: Journal, exec_id: str, flow_name: str, body: Callable[..., Any], inputs: dict[str, Any]) -> str:
+    """Run ``body`` for execution ``exec_id`` (already claimed: status running). Returns the new status."""
+    ensure_outside_flow(flow_name)
     run = DurableRun(journal, exec_id, flow_name, {c.idx: c for c in journal.load_calls(exec_id)})
     token = current_run.set(run)
     status = "running"

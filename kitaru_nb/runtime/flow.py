@@ -56,6 +56,7 @@ class Flow(Generic[P, R]):
         return self._start(None, args, kwargs)
 
     def _start(self, db: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> FlowHandle[R]:
+        engine.ensure_outside_flow(self.name)
         journal = resolve_journal(db)
         inputs = engine.bind_inputs(self.fn, args, kwargs)
         exec_id = new_id()
