@@ -368,3 +368,39 @@ def test_an_older_journal_is_migrated_in_place_and_keeps_its_data(tmp_path: Path
         assert names[0] == "001_initial" and len(names) == latest
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert "attempts_running" not in indexes
+
+
+def test_starting_or_steering_a_flow_inside_a_flow_is_refused_and_leaves_nothing_behind(client: KitaruClient) -> None:
+    @kitaru.flow
+    def nest_inner() -> int:
+        return int(kitaru.wait(schema=int, name="n"))
+
+    waiting = nest_inner.run()
+    seen: dict[str, str] = {}
+
+    @kitaru.flow
+    def nest_outer() -> str:
+        for what, call in (
+            ("run", lambda: nest_inner.run()),
+            ("replay", lambda: client.executions.replay(waiting.exec_id, from_="x")),
+            ("retry", lambda: client.executions.retry(waiting.exec_id)),
+        ):
+            try:
+                call()
+            except KitaruContextError as exc:
+                seen[what] = str(exc)
+            except kitaru.KitaruError as exc:
+                seen[what] = f"{type(exc).__name__}: {exc}"
+        # answering another execution's wait from inside a flow records the answer only
+        client.executions.input(waiting.exec_id, wait="n", value=7)
+        return "done"
+
+    outer = nest_outer.run()
+    assert outer.get() == "done"
+    assert "inside another running flow" in seen["run"]
+    assert "inside another running flow" in seen["replay"]
+    assert "KitaruStateError" in seen["retry"]  # a waiting execution is not retried
+    names = sorted((e.flow_name, e.status.value) for e in client.executions.list())
+    assert names == [("nest_inner", "waiting"), ("nest_outer", "completed")]
+    # outside the flow the recorded answer resumes it
+    assert client.executions.resume(waiting.exec_id).result == 7
