@@ -161,6 +161,7 @@ def test_pause_signals_pass_through_except_exception(client: KitaruClient) -> No
     assert handle.status is ExecutionStatus.WAITING
     assert [c.name for c in client.executions.get(handle.exec_id).pending_errors] == ["api_fragile"]
     assert swallowed == {}
-    from kitaru_nb.runtime.context import FlowPaused
+    from kitaru_nb.runtime.context import FlowCancelled, FlowDiverged, FlowPaused
 
-    assert issubclass(FlowPaused, BaseException) and not issubclass(FlowPaused, Exception)
+    for signal in (FlowPaused, FlowCancelled, FlowDiverged):
+        assert issubclass(signal, BaseException) and not issubclass(signal, Exception)
