@@ -191,3 +191,25 @@ def test_answer_given_through_the_server_resumes_the_flow_in_the_kernel(
     expect(panel.locator(".kitaru-output")).to_contain_text("signed off by Mo")
     expect(panel.locator(".kitaru-card-wait")).to_have_count(0)
     panel.screenshot(path=str(artifacts / "panel_answered_elsewhere.png"))
+
+
+def test_quickstart_live_panel_and_overview(lab: JupyterLabServer, lab_root: Path, page: Page, artifacts: Path) -> None:
+    name = copy_notebook("01_quickstart.ipynb", own_folder(lab_root), "panel_quickstart.ipynb")
+    open_notebook(page, lab, name)
+    run_all_cells(page)
+    first = page.locator(".kitaru-panel", has_text="daily_report").first
+    expect(status(first)).to_have_text("completed", timeout=60_000)
+    expect(first.locator(".kitaru-table")).to_contain_text("fetch_orders")
+    live = page.locator(".kitaru-panel", has_text="crunch_all").first
+    expect(status(live)).to_have_text("completed", timeout=60_000)
+    expect(live.locator(".kitaru-header")).to_contain_text("150/150 checkpoints")
+    first.screenshot(path=str(artifacts / "panel_quickstart.png"))
+
+    overview = page.locator(".kitaru-overview").first
+    expect(overview.locator(".kitaru-overview-row")).to_have_count(2)
+    wait_kernel_idle(page)
+    overview.locator(".kitaru-overview-row", has_text="daily_report").locator("button", has_text="Open").click()
+    opened = overview.locator(".kitaru-overview-detail .kitaru-panel")
+    expect(status(opened)).to_have_text("completed")
+    expect(opened.locator(".kitaru-table")).to_contain_text("total")
+    overview.screenshot(path=str(artifacts / "panel_overview.png"))
