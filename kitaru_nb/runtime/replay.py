@@ -61,7 +61,7 @@ def prepare_replay(
             )
     overrides = dict(overrides or {})
     reused_names = {c.name for c in prefix if c.kind == "checkpoint"}
-    parsed: dict[str, Any] = {}
+    parsed: dict[str, StoredValue] = {}  # overrides, serialized before anything is written
     for key, value in overrides.items():
         if not isinstance(key, str) or not key.startswith("checkpoint."):
             raise KitaruUsageError(f"override keys look like 'checkpoint.NAME', got {key!r}")
@@ -70,7 +70,10 @@ def prepare_replay(
             raise KitaruUsageError(
                 f"override {key!r}: checkpoint {name!r} is not reused by this replay; reused: {sorted(reused_names)}"
             )
-        parsed[name] = value
+        try:
+            parsed[name] = engine.store_value(value)
+        except serde.SerializationError as exc:
+            raise KitaruUsageError(f"override for checkpoint {name!r} cannot be journaled: {exc}") from None
     params = inspect.signature(flow.fn).parameters
     unknown = [k for k in flow_inputs if k not in params]
     if unknown:
@@ -97,10 +100,7 @@ def prepare_replay(
             break  # a gap (a failed call the flow handled): run the rest live
         output = c.output
         if c.kind == "checkpoint" and c.name in parsed:
-            try:
-                output = engine.store_value(parsed[c.name])
-            except serde.SerializationError as exc:
-                raise KitaruUsageError(f"override for checkpoint {c.name!r} cannot be journaled: {exc}") from None
+            output = parsed[c.name]
         status = c.status if c.kind == "wait" or c.status == "skipped" else "reused"
         copied.append(
             CallRow(
