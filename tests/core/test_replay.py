@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,10 @@ def test_replay_refuses_bad_arguments_and_changes_nothing(client: KitaruClient) 
         client.executions.replay(source.exec_id, from_="rp_scale", overrides={"rp_load": 1})
     with pytest.raises(KitaruUsageError, match=r"no input\(s\) \['m'\]"):
         client.executions.replay(source.exec_id, from_="rp_scale", m=3)
+    with pytest.raises(KitaruUsageError, match="override for checkpoint 'rp_load' cannot be journaled"):
+        client.executions.replay(source.exec_id, from_="rp_scale", overrides={"checkpoint.rp_load": threading.Lock()})
+    with pytest.raises(KitaruUsageError, match="inputs cannot be journaled"):
+        client.executions.replay(source.exec_id, from_="rp_scale", n=threading.Lock())
     assert client.executions.count() == count
 
 
