@@ -213,3 +213,24 @@ def test_quickstart_live_panel_and_overview(lab: JupyterLabServer, lab_root: Pat
     expect(status(opened)).to_have_text("completed")
     expect(opened.locator(".kitaru-table")).to_contain_text("total")
     overview.screenshot(path=str(artifacts / "panel_overview.png"))
+
+
+def test_workflow_run_retry_then_confirm(lab: JupyterLabServer, lab_root: Path, page: Page, artifacts: Path) -> None:
+    name = copy_notebook("05_step_workflows.ipynb", own_folder(lab_root), "panel_workflow.ipynb")
+    open_notebook(page, lab, name)
+    run_all_cells(page)
+    panel = page.locator(".kitaru-panel", has_text="sales_report").first
+    card = panel.locator(".kitaru-card-error")
+    expect(card).to_contain_text("the sales API is down", timeout=60_000)
+    expect(page.locator(".jp-OutputArea-output", has_text="workflow completed")).to_be_visible(timeout=60_000)
+    wait_kernel_idle(page)  # Run All has set source_up = True by now
+
+    card.locator("button", has_text="Retry").click()
+    confirm = panel.locator(".kitaru-card-confirmation")
+    expect(confirm).to_contain_text("Publish the sales summary to the team channel?")
+    expect(status(panel)).to_have_text("waiting")
+    panel.screenshot(path=str(artifacts / "panel_workflow_confirm.png"))
+    confirm.locator("button", has_text="Confirm").click()
+    expect(status(panel)).to_have_text("completed", timeout=30_000)
+    expect(panel.locator(".kitaru-output")).to_contain_text("publishing: 3 regions, 245 units")
+    panel.screenshot(path=str(artifacts / "panel_workflow_completed.png"))
