@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections import Counter
@@ -11,6 +12,7 @@ from typing import Literal
 
 import pytest
 from pydantic import BaseModel, Field
+from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
 import kitaru_nb as kitaru
 from kitaru_nb import CallStatus, ExecutionStatus, KitaruClient, KitaruWaitValidationError
@@ -316,3 +318,34 @@ def test_an_answer_the_stored_schema_cannot_judge_fails_the_flow_and_retry_asks_
     here.executions.input(exec_id, wait="e", value={"n": 4})
     done = scripts.run(EVEN_FLOW, str(db_path), "resume", exec_id)
     assert (done["status"], done["result"]) == ("completed", 40)
+
+
+@dataclasses.dataclass
+class Shipment:
+    address: str
+    express: bool = False
+
+
+class Rating(TypedDict):
+    stars: int
+    comment: str
+
+
+def test_dataclass_and_typeddict_schemas(client: KitaruClient) -> None:
+    @kitaru.flow
+    def dc_flow() -> tuple[Shipment, Rating]:
+        shipment = kitaru.wait(schema=Shipment, name="shipment")
+        rating = kitaru.wait(schema=Rating, name="rating")
+        return shipment, rating
+
+    handle = dc_flow.run()
+    with pytest.raises(KitaruWaitValidationError) as info:
+        client.executions.input(handle.exec_id, wait="shipment", value={"express": "very"})
+    assert sorted(e["loc"] for e in info.value.errors) == [("address",), ("express",)]
+    client.executions.input(handle.exec_id, wait="shipment", value={"address": "1 Main St", "express": True})
+    with pytest.raises(KitaruWaitValidationError):
+        client.executions.input(handle.exec_id, wait="rating", value={"stars": "many", "comment": "ok"})
+    client.executions.input(handle.exec_id, wait="rating", value={"stars": 5, "comment": "fast"})
+    shipment, rating = handle.get()
+    assert shipment == Shipment(address="1 Main St", express=True)
+    assert rating == {"stars": 5, "comment": "fast"}
