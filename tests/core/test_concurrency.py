@@ -105,3 +105,43 @@ def test_threads_of_one_process_run_flows_side_by_side(client: KitaruClient) -> 
         full = client.executions.get(ex.exec_id)
         assert [c.index for c in full.checkpoints] == list(range(10))
         assert all(len(c.attempts) == 1 for c in full.checkpoints)
+
+
+ANSWERER = """
+import json, os, sys, time
+from kitaru_nb import KitaruClient, KitaruStateError
+
+db, exec_id, go, value = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+client = KitaruClient(db=db)
+client.executions.get(exec_id)
+while not os.path.exists(go):
+    time.sleep(0.001)
+try:
+    client.executions.input(exec_id, wait="pick", value=value)
+    print(json.dumps("recorded"))
+except KitaruStateError as exc:
+    print(json.dumps(f"refused: {exc}"))
+"""
+
+
+def test_two_processes_answer_one_wait_at_once_and_exactly_one_wins(
+    client: KitaruClient, db_path: Path, scripts: Scripts, tmp_path: Path
+) -> None:
+    @kitaru.flow
+    def cc_pick() -> int:
+        return int(kitaru.wait(schema=int, name="pick"))
+
+    for round_ in range(3):
+        handle = cc_pick.run()
+        go = tmp_path / f"go{round_}"
+        procs = [scripts.start(ANSWERER, str(db_path), handle.exec_id, str(go), str(v)) for v in (1, 2)]
+        go.touch()
+        outcomes = []
+        for p in procs:
+            out, err = p.communicate(timeout=60)
+            assert p.returncode == 0, err
+            outcomes.append(json.loads(out.strip().splitlines()[-1]))
+        assert sorted(o.split(":")[0] for o in outcomes) == ["recorded", "refused"], outcomes
+        winner = 1 + outcomes.index("recorded")
+        # neither answering process knows the flow; this one does and resumes with the winner's value
+        assert client.executions.resume(handle.exec_id).result == winner
