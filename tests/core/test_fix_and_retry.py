@@ -159,3 +159,58 @@ def test_retry_needs_the_flow_defined_in_this_process(client: KitaruClient, scri
     after = client.executions.get(exec_id)
     assert after.status is ExecutionStatus.FAILED
     assert [len(c.attempts) for c in after.checkpoints] == [len(c.attempts) for c in before.checkpoints]
+
+
+def test_the_client_tells_when_a_reused_output_came_from_code_that_changed(client: KitaruClient) -> None:
+    ns: dict[str, Any] = {"__name__": "__main__"}
+    _cell(
+        ns,
+        """
+        import kitaru_nb as kitaru
+
+        @kitaru.checkpoint
+        def fp_a():
+            return 1
+
+        @kitaru.checkpoint
+        def fp_b(x):
+            return x + 1
+
+        @kitaru.checkpoint
+        def fp_c(x):
+            return x * 2
+
+        @kitaru.flow
+        def fp_flow():
+            return fp_c(fp_b(fp_a()))
+        """,
+    )
+    source = ns["fp_flow"].run()
+    assert source.get() == 4
+    before = client.executions.get(source.exec_id)
+    assert [c.code_changed for c in before.checkpoints] == [False, False, False]
+
+    _cell(
+        ns,
+        """
+        @kitaru.checkpoint
+        def fp_b(x):
+            return x + 100          # changed code
+        """,
+    )
+    after = client.executions.get(source.exec_id)
+    assert [c.code_changed for c in after.checkpoints] == [False, True, False]
+
+    replay = client.executions.replay(source.exec_id, from_="fp_c")
+    assert replay.result == 4  # fp_b's output was reused, from the old code
+    assert [c.code_changed for c in replay.checkpoints] == [False, True, False]
+    # redefining with the same code again is not a change
+    _cell(
+        ns,
+        """
+        @kitaru.checkpoint
+        def fp_b(x):
+            return x + 1
+        """,
+    )
+    assert [c.code_changed for c in client.executions.get(source.exec_id).checkpoints] == [False, False, False]
