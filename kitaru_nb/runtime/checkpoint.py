@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import time
+import types
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
@@ -34,14 +35,33 @@ _DONE = ("completed", "reused")
 
 
 def fingerprint(fn: Callable[..., Any]) -> str:
-    """A short hash of a function's code (bytecode, constants and names)."""
+    """A short hash of a function's code (bytecode, constants and names), the same in every process."""
     code = getattr(fn, "__code__", None)
     if code is None:
         return hashlib.blake2b(repr(fn).encode(), digest_size=8).hexdigest()
-    h = hashlib.blake2b(code.co_code, digest_size=8)
-    h.update(repr(code.co_consts).encode())
-    h.update(repr(code.co_names).encode())
+    h = hashlib.blake2b(digest_size=8)
+    _hash_code(h, code)
     return h.hexdigest()
+
+
+def _hash_code(h: Any, code: types.CodeType) -> None:
+    h.update(code.co_code)
+    h.update(_const_text(code.co_consts).encode())
+    h.update(repr(code.co_names).encode())
+
+
+def _const_text(value: Any) -> str:
+    # repr() is not stable across processes for nested code objects (their address) and
+    # frozensets of str (their order follows the per-process hash seed)
+    if isinstance(value, types.CodeType):
+        h = hashlib.blake2b(digest_size=8)
+        _hash_code(h, value)
+        return f"<code {value.co_name} {h.hexdigest()}>"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_const_text(v) for v in value) + ")"
+    if isinstance(value, frozenset):
+        return "frozenset({" + ", ".join(sorted(_const_text(v) for v in value)) + "})"
+    return repr(value)
 
 
 class Checkpoint(Generic[P, R]):
