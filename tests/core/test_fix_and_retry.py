@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import textwrap
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kitaru_nb import CallStatus, ExecutionStatus, KitaruClient, KitaruStateError, KitaruUserCodeError
+
+from .conftest import Scripts
 
 
 def _cell(ns: dict[str, Any], source: str) -> None:
@@ -214,3 +217,44 @@ def test_the_client_tells_when_a_reused_output_came_from_code_that_changed(clien
         """,
     )
     assert [c.code_changed for c in client.executions.get(source.exec_id).checkpoints] == [False, False, False]
+
+
+FINGERPRINT_FLOW = """
+import json, sys
+import kitaru_nb as kitaru
+
+@kitaru.checkpoint
+def fp_rich(xs):
+    doubled = [x * 2 for x in xs]            # a nested code object
+    keep = {"a", "b", "c"}                   # a frozenset constant
+    return sorted(k for k in keep if k) + doubled
+
+@kitaru.flow
+def fp_rich_flow():
+    return fp_rich([1, 2])
+
+kitaru.configure(db=sys.argv[1])
+client = kitaru.KitaruClient()
+if sys.argv[2] == "run":
+    exec_id = fp_rich_flow.run().exec_id
+else:
+    exec_id = sys.argv[3]
+ex = client.executions.get(exec_id)
+print(json.dumps({"exec_id": exec_id, "changed": [c.code_changed for c in ex.checkpoints],
+                  "fingerprint": fp_rich.fingerprint}))
+"""
+
+
+def test_fingerprints_are_stable_across_processes(
+    db_path: Path, scripts: Scripts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = scripts.run(FINGERPRINT_FLOW, str(db_path), "run")
+    assert first["changed"] == [False]
+    seen = {first["fingerprint"]}
+    for seed in ("1", "2", "3"):
+        monkeypatch.setenv("PYTHONHASHSEED", seed)
+        later = scripts.run(FINGERPRINT_FLOW, str(db_path), "read", first["exec_id"])
+        # a restarted kernel with the same code: nothing changed
+        assert later["changed"] == [False]
+        seen.add(later["fingerprint"])
+    assert len(seen) == 1
