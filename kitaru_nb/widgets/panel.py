@@ -212,24 +212,32 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         for c in self.cards:
             c.set_disabled(disabled)
 
-    def act(self, what: str, fn: Callable[[], Any], *, capture: str = "widget") -> Any:
-        """Run a verb (which runs the flow's continuation) with buttons disabled and output captured."""
+    def act(self, what: str, fn: Callable[[], Any], *, capture: str = "widget", quiet: bool = False) -> Any:
+        """Run a verb (which runs the flow's continuation) with buttons disabled and output captured.
+
+        ``quiet``: no "working" notice and no refresh unless the verb did something (the idle check).
+        """
         if self._busy or self._closed:
             return None
         self._busy = True
         self._set_disabled(True)
-        self.notice.value = f"<i>{R.E(what)}\u2026</i>"
+        if not quiet:
+            self.notice.value = f"<i>{R.E(what)}\u2026</i>"
         out = None
         try:
             with self._capture(capture):
                 try:
                     out = fn()
-                    self.notice.value = ""
+                    if not quiet:
+                        self.notice.value = ""
                 except KitaruError as exc:
                     self.notice.value = error_html([str(exc)])
         finally:
             self._busy = False
-            self.refresh()
+            if not quiet or out:
+                self.refresh()
+            else:
+                self._set_disabled(False)
         return out
 
     @contextlib.contextmanager
@@ -329,11 +337,23 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
             waits = self._verbs().pending_waits(self.exec_id)
             known = tuple(w.name for w in current.pending_waits) if current else ()
             if not waits and not (current is not None and current.pending_errors):
-                self.act(
+                resumed = self.act(
                     "resuming with the answer given elsewhere",
                     lambda: self._verbs()._resume_if_ready(self.exec_id),
                     capture="text",
+                    quiet=True,
                 )
+                if resumed:
+                    self.notice.value = ""
+                elif self._verbs().statuses([self.exec_id]).get(self.exec_id) == "waiting":
+                    self.notice.value = error_html(
+                        [
+                            "Every answer is in, but this kernel does not know the flow: run the cell that "
+                            "defines it and the panel resumes it."
+                        ]
+                    )
+                    if current is not None and current.pending_waits:
+                        self.refresh()  # the answered wait's form goes away
                 return
             if (
                 tuple(w.name for w in waits) == known

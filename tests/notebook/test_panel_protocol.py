@@ -326,3 +326,42 @@ def test_double_submit_records_once_and_buttons_are_disabled_while_the_flow_runs
     assert fe.captured(p["output"]).count("shipping 4 boxes to Kyiv") == 1
     fe.run("import time; time.sleep(0.2)")
     assert fe.value(p["notice"]) == ""  # the second click did nothing, not even an error
+
+
+FLOW_SOURCE = """
+import kitaru_nb as kitaru
+
+@kitaru.flow
+def approve_budget(amount: int) -> str:
+    ok = kitaru.wait(schema=bool, name="ok", question="Approve?")
+    print("decision:", ok)
+    return f"{amount} {'approved' if ok else 'refused'}"
+"""
+
+
+def test_a_new_kernel_resumes_once_the_flow_is_defined(fe: FakeFrontend, tmp_path: Path) -> None:
+    """The execution was started by another process (like a kernel before a restart)."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "kitaru.db"
+    started = subprocess.run(
+        [sys.executable, "-c", FLOW_SOURCE + f"kitaru.configure(db={str(db)!r})\nprint(approve_budget.run(5).exec_id)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    exec_id = started.stdout.strip().splitlines()[-1]
+    fe.run(f"ex = kitaru.KitaruClient().executions.get({exec_id!r})\ndisplay(ex)")
+    p = panel_parts(fe)
+    assert status_of(fe, p["header"]) == "waiting"
+    KitaruClient(db=db).executions.input(exec_id, wait="ok", value=True)  # recorded; nobody can resume yet
+    fe.pump_until(lambda: "run the cell that defines it" in (fe.value(p["notice"]) or ""), timeout=20)
+    fe.pump_until(lambda: fe.children(p["cards"]) == [])  # the answered wait no longer asks
+    assert status_of(fe, p["header"]) == "waiting"
+
+    fe.run(FLOW_SOURCE)  # the user runs the cell that defines the flow
+    fe.pump_until(lambda: status_of(fe, p["header"]) == "completed", timeout=20)
+    fe.pump_until(lambda: fe.value(p["notice"]) == "")
+    assert "decision: True" in fe.captured(p["output"])
+    assert KitaruClient(db=db).executions.get(exec_id).result == "5 approved"
