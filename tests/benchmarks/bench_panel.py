@@ -43,8 +43,11 @@ class CountingComm(BaseComm):  # type: ignore[misc]
         CountingComm.sent.append((msg_type, size))
 
 
-def install_counting_comm() -> None:
+def install_counting_comm() -> Any:
+    """Make new widgets use CountingComm; returns the previous factory (to put back)."""
+    previous = comm.create_comm
     comm.create_comm = lambda *a, **kw: CountingComm(*a, **kw)
+    return previous
 
 
 def make_flow(n: int) -> Any:
@@ -92,13 +95,14 @@ def run_once(flow: Any, n: int, db: Path, *, panel: bool) -> dict[str, Any]:
 
 
 def bench(n: int = 5000, repeat: int = 3) -> dict[str, Any]:
-    install_counting_comm()
+    previous = install_counting_comm()
     flow = make_flow(n)
     with tempfile.TemporaryDirectory() as tmp:
         base, live = [], []
         for i in range(repeat):  # interleaved, so load from other processes hits both sides alike
             base.append(run_once(flow, n, Path(tmp) / f"plain{i}.db", panel=False))
             live.append(run_once(flow, n, Path(tmp) / f"live{i}.db", panel=True))
+    comm.create_comm = previous
     plain_s = statistics.median(r["seconds"] for r in base)
     live_s = statistics.median(r["seconds"] for r in live)
     last = live[-1]
