@@ -96,13 +96,15 @@ def run_once(flow: Any, n: int, db: Path, *, panel: bool) -> dict[str, Any]:
 
 def bench(n: int = 5000, repeat: int = 3) -> dict[str, Any]:
     previous = install_counting_comm()
-    flow = make_flow(n)
-    with tempfile.TemporaryDirectory() as tmp:
-        base, live = [], []
-        for i in range(repeat):  # interleaved, so load from other processes hits both sides alike
-            base.append(run_once(flow, n, Path(tmp) / f"plain{i}.db", panel=False))
-            live.append(run_once(flow, n, Path(tmp) / f"live{i}.db", panel=True))
-    comm.create_comm = previous
+    try:
+        flow = make_flow(n)
+        with tempfile.TemporaryDirectory() as tmp:
+            base, live = [], []
+            for i in range(repeat):  # interleaved, so load from other processes hits both sides alike
+                base.append(run_once(flow, n, Path(tmp) / f"plain{i}.db", panel=False))
+                live.append(run_once(flow, n, Path(tmp) / f"live{i}.db", panel=True))
+    finally:
+        comm.create_comm = previous
     plain_s = statistics.median(r["seconds"] for r in base)
     live_s = statistics.median(r["seconds"] for r in live)
     last = live[-1]
