@@ -404,3 +404,24 @@ def test_starting_or_steering_a_flow_inside_a_flow_is_refused_and_leaves_nothing
     assert names == [("nest_inner", "waiting"), ("nest_outer", "completed")]
     # outside the flow the recorded answer resumes it
     assert client.executions.resume(waiting.exec_id).result == 7
+
+
+def test_a_flow_result_that_cannot_be_journaled(client: KitaruClient) -> None:
+    @kitaru.checkpoint
+    def fault_fine() -> int:
+        return 1
+
+    @kitaru.flow
+    def fault_returns_lock() -> Any:
+        fault_fine()
+        return threading.Lock()
+
+    handle = fault_returns_lock.run()
+    with pytest.raises(KitaruExecutionError) as info:
+        handle.get()
+    assert info.value.failure_origin is FailureOrigin.RUNTIME
+    ex = client.executions.get(handle.exec_id)
+    assert ex.status is ExecutionStatus.FAILED
+    assert ex.failure is not None
+    assert "fault_returns_lock" in ex.failure.message and "lock" in ex.failure.message
+    assert [c.status.value for c in ex.checkpoints] == ["completed"]
