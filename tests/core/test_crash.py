@@ -60,6 +60,19 @@ else:
     print(json.dumps({"status": ex.status.value, "result": ex.result}))
 """
 
+STEAL_ATTEMPT = """
+import json, sys
+from kitaru_nb import KitaruClient, KitaruError
+client = KitaruClient(db=sys.argv[1])
+ex = client.executions.latest()
+try:
+    client.executions.resume(ex.exec_id)
+    outcome = "resumed"
+except KitaruError as exc:
+    outcome = f"{type(exc).__name__}: {exc}"
+print(json.dumps({"resume": outcome, "status": client.executions.get(ex.exec_id).status.value}))
+"""
+
 READ_ATTEMPTS = """
 import json, sys
 from kitaru_nb import KitaruClient
@@ -77,6 +90,10 @@ def test_sigkill_mid_checkpoint_then_resume_runs_completed_checkpoints_once(tmp_
     try:
         wait_until(lambda: ready.exists() or child.poll() is not None, what="the child to reach crash_train")
         assert child.poll() is None, child.communicate()
+        # while its process lives, nobody else continues the execution
+        alive = scripts.run(STEAL_ATTEMPT, str(db))
+        assert alive["resume"].startswith("KitaruStateError") and f"process {child.pid}" in alive["resume"]
+        assert alive["status"] == "running"
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
     finally:
