@@ -280,3 +280,50 @@ def test_replay_raises_at_submission_when_a_reused_checkpoint_no_longer_exists(
     assert info.value.failure_origin is FailureOrigin.DIVERGENCE
     assert "position 0" in str(info.value) and "ds_legacy_loader_unique" in str(info.value)
     assert client.executions.count() == count
+
+
+def test_retry_after_divergence_with_the_code_restored_completes(client: KitaruClient) -> None:
+    runs = Counter[str]()
+
+    @kitaru.checkpoint
+    def dr_first() -> int:
+        runs["first"] += 1
+        return 1
+
+    @kitaru.checkpoint
+    def dr_renamed() -> int:
+        runs["renamed"] += 1
+        return 1
+
+    @kitaru.checkpoint
+    def dr_last(x: int) -> int:
+        runs["last"] += 1
+        return x + 1
+
+    def original() -> int:
+        a = dr_first()
+        kitaru.wait(schema=bool, name="ok")
+        return dr_last(a)
+
+    def changed() -> int:
+        a = dr_renamed()
+        kitaru.wait(schema=bool, name="ok")
+        return dr_last(a)
+
+    flow_v1 = kitaru.flow(name="dr_flow")(original)
+    handle = flow_v1.run()
+    kitaru.flow(name="dr_flow")(changed)
+    failed = client.executions.input(handle.exec_id, wait="ok", value=True)
+    assert failed.failure is not None and failed.failure.origin is FailureOrigin.DIVERGENCE
+    assert "position 0" in failed.failure.message
+    # the same code again: retry diverges again, and runs nothing
+    again = client.executions.retry(handle.exec_id)
+    assert again.status is ExecutionStatus.FAILED and again.failure is not None
+    assert again.failure.origin is FailureOrigin.DIVERGENCE
+    assert runs == {"first": 1}
+    # restore the code that made the recorded calls: retry completes, reusing position 0
+    kitaru.flow(name="dr_flow")(original)
+    done = client.executions.retry(handle.exec_id)
+    assert done.status is ExecutionStatus.COMPLETED and done.failure is None
+    assert handle.get() == 2
+    assert runs == {"first": 1, "last": 1}
