@@ -5,6 +5,10 @@ Run: ``python -m tests.benchmarks.bench_core`` (``--quick`` for a fast smoke run
 Everything is measured in one run on a journal on disk (WAL), next to the cost of a
 raw committed SQLite insert (plain sqlite3, WAL, synchronous=NORMAL, one INSERT +
 COMMIT per row), so the figures can be read as ratios on any machine.
+
+What a checkpoint costs: two transactions, one when the attempt starts (the call row and
+the attempt row, with their indexes: about six WAL pages) and one when it ends (both rows
+updated: two pages), so about four raw commits; the Python around them is about 5 us.
 """
 
 from __future__ import annotations
