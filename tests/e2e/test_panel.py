@@ -15,17 +15,18 @@ XSS = "<img src=x onerror=alert(1)>"
 SUBDIR = "panel_tests"
 
 
-def own_folder(lab_root: Path) -> Path:
-    """The panel tests' notebooks live in a folder of their own: their kernels use its kitaru.db, so
-    other browser tests sharing the server see none of these executions."""
-    folder = lab_root / SUBDIR
-    folder.mkdir(exist_ok=True)
+def own_folder(lab_root: Path, name: str) -> Path:
+    """Each panel test's notebook lives in a folder of its own: its kernel uses that folder's
+    kitaru.db, so no other browser test sharing the server sees (or adds to) its executions."""
+    folder = lab_root / SUBDIR / Path(name).stem
+    folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
 def open_notebook(page: Page, lab: JupyterLabServer, name: str) -> None:
     """Open ``name`` in a workspace of its own, so tabs restored from other tests don't take focus."""
-    page.goto(lab.url(f"/lab/workspaces/{Path(name).stem}/tree/{SUBDIR}/{name}"))
+    stem = Path(name).stem
+    page.goto(lab.url(f"/lab/workspaces/{stem}/tree/{SUBDIR}/{stem}/{name}"))
     expect(page.locator(".jp-NotebookPanel")).to_be_visible(timeout=60_000)
     wait_kernel_idle(page)
 
@@ -42,7 +43,7 @@ def status(panel: object) -> object:
 
 
 def test_error_card_fix_the_cell_then_retry(lab: JupyterLabServer, lab_root: Path, page: Page, artifacts: Path) -> None:
-    name = copy_notebook("02_retry_and_skip.ipynb", own_folder(lab_root), "panel_retry.ipynb")
+    name = copy_notebook("02_retry_and_skip.ipynb", own_folder(lab_root, "panel_retry.ipynb"), "panel_retry.ipynb")
     open_notebook(page, lab, name)
     run_all_cells(page)
     panel = page.locator(".kitaru-panel").first
@@ -71,7 +72,7 @@ def test_error_card_fix_the_cell_then_retry(lab: JupyterLabServer, lab_root: Pat
 
 
 def test_wait_form_inline_error_then_submit(lab: JupyterLabServer, lab_root: Path, page: Page, artifacts: Path) -> None:
-    name = copy_notebook("03_wait_form.ipynb", own_folder(lab_root), "panel_form.ipynb")
+    name = copy_notebook("03_wait_form.ipynb", own_folder(lab_root, "panel_form.ipynb"), "panel_form.ipynb")
     open_notebook(page, lab, name)
     run_all_cells(page)
     panel = page.locator(".kitaru-panel").first
@@ -125,7 +126,7 @@ def test_html_in_user_text_is_shown_as_text(lab: JupyterLabServer, lab_root: Pat
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(c) for c in XSS_CELLS]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, own_folder(lab_root) / "panel_xss.ipynb")
+    nbformat.write(nb, own_folder(lab_root, "panel_xss.ipynb") / "panel_xss.ipynb")
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
 
@@ -194,7 +195,9 @@ def test_answer_given_through_the_server_resumes_the_flow_in_the_kernel(
 
 
 def test_quickstart_live_panel_and_overview(lab: JupyterLabServer, lab_root: Path, page: Page, artifacts: Path) -> None:
-    name = copy_notebook("01_quickstart.ipynb", own_folder(lab_root), "panel_quickstart.ipynb")
+    name = copy_notebook(
+        "01_quickstart.ipynb", own_folder(lab_root, "panel_quickstart.ipynb"), "panel_quickstart.ipynb"
+    )
     open_notebook(page, lab, name)
     run_all_cells(page)
     first = page.locator(".kitaru-panel", has_text="daily_report").first
@@ -216,7 +219,9 @@ def test_quickstart_live_panel_and_overview(lab: JupyterLabServer, lab_root: Pat
 
 
 def test_workflow_run_retry_then_confirm(lab: JupyterLabServer, lab_root: Path, page: Page, artifacts: Path) -> None:
-    name = copy_notebook("05_step_workflows.ipynb", own_folder(lab_root), "panel_workflow.ipynb")
+    name = copy_notebook(
+        "05_step_workflows.ipynb", own_folder(lab_root, "panel_workflow.ipynb"), "panel_workflow.ipynb"
+    )
     open_notebook(page, lab, name)
     run_all_cells(page)
     panel = page.locator(".kitaru-panel", has_text="sales_report").first
