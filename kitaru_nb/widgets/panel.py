@@ -32,7 +32,7 @@ from kitaru_nb.widgets.hub import hub, kernel_loop
 
 MIN_REFRESH = 0.15
 # a full refresh reads the whole execution; wait at least this many times its cost before the next
-REFRESH_COST_FACTOR = 8
+REFRESH_COST_FACTOR = 16
 POLL_SECONDS = 0.5
 _TERMINAL = ("completed", "failed", "cancelled")
 
