@@ -139,7 +139,8 @@ def many(count):
         total += step(i)
     return total
 
-def timed(n, panel):
+def timed(n, panel, db):
+    kitaru.configure(db=db)  # a fresh journal per run, like the in-process figures
     if panel:
         display(follow())
     t0 = time.perf_counter()
@@ -168,10 +169,11 @@ def bench_in_kernel(n: int = 5000, repeat: int = 3) -> dict[str, Any]:
             fe.run(KERNEL_SETUP.format(db=str(Path(tmp) / "kitaru.db")))
             runs: dict[str, list[float]] = {"without": [], "with": []}
             messages: list[int] = []
-            for _ in range(repeat):
+            for i in range(repeat):
                 for panel in (False, True):
                     fe.widget_messages = 0
-                    out = fe.run(f"timed({n}, {panel})", timeout=600)
+                    db = str(Path(tmp) / f"run{i}{panel}.db")
+                    out = fe.run(f"timed({n}, {panel}, {db!r})", timeout=600)
                     runs["with" if panel else "without"].append(float(out.split("SECONDS")[-1]))
                     if panel:
                         messages.append(fe.widget_messages)
