@@ -29,7 +29,7 @@ def _adapter_for(schema: Any) -> tuple[Any, str]:
     target: Any = Any if schema is None else schema
     try:
         adapter = TypeAdapter(target)
-        schema_text = json.dumps(adapter.json_schema(), sort_keys=True)
+        schema_text = json.dumps(adapter.json_schema())
     except (PydanticUserError, TypeError) as exc:
         raise KitaruUsageError(
             f"wait(schema=...) needs a type pydantic can validate (a BaseModel, bool, int, Literal, Enum, "

@@ -123,14 +123,14 @@ def wait_form_card(wait: PendingWait, on_submit: Callable[[SchemaForm], Any]) ->
 
 
 def declared_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """The schema with its fields in declaration order when this process has the live adapter.
+    """The live adapter's schema when this process ran the wait, else the stored one.
 
-    (The journal stores the JSON Schema with sorted keys, which would sort the form's fields.)
+    Both list the fields in declaration order (the journal stores the schema unsorted).
     """
     try:
         from kitaru_nb.wait import _adapters
 
-        adapter = _adapters.get(json.dumps(schema, sort_keys=True))
+        adapter = _adapters.get(json.dumps(schema))
         if adapter is not None:
             live: dict[str, Any] = adapter.json_schema()
             return live

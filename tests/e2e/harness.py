@@ -16,7 +16,6 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-import nbformat
 from playwright.sync_api import Page, expect, sync_playwright
 
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -35,7 +34,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
-
 
 
 # --------------------------------------------------------------------------- server
@@ -60,11 +58,11 @@ class JupyterLabServer:
         self.log_path = self.root_dir.parent / "jupyterlab.log"
         self.startup_s: float | None = None
 
-    def start(self, timeout: float = 90) -> "JupyterLabServer":
+    def start(self, timeout: float = 90) -> JupyterLabServer:
         state = self.root_dir.parent / "jupyter-state"
         env = dict(os.environ)
         env.update(
-            JUPYTER_CONFIG_DIR=str(state / "config"),       # ignore ~/.jupyter
+            JUPYTER_CONFIG_DIR=str(state / "config"),  # ignore ~/.jupyter
             JUPYTER_RUNTIME_DIR=str(state / "runtime"),
             JUPYTERLAB_SETTINGS_DIR=str(state / "lab-settings"),
             JUPYTERLAB_WORKSPACES_DIR=str(state / "lab-workspaces"),  # no restored layout
@@ -72,19 +70,21 @@ class JupyterLabServer:
             PYTHONUNBUFFERED="1",
         )
         cmd = [
-            sys.executable, "-m", "jupyterlab",
+            sys.executable,
+            "-m",
+            "jupyterlab",
             "--no-browser",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={self.port}",
             "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.root_dir}",
-            "--LabApp.news_url=None",                # no news feed fetch (offline CI)
+            "--LabApp.news_url=None",  # no news feed fetch (offline CI)
             "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
             *self.extra_args,
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
-            cmd.append("--allow-root")              # CI containers often run as root
+            cmd.append("--allow-root")  # CI containers often run as root
         # no "Would you like to get notified about official Jupyter news?" toast
         notif = state / "lab-settings" / "@jupyterlab" / "apputils-extension"
         notif.mkdir(parents=True, exist_ok=True)
@@ -95,7 +95,11 @@ class JupyterLabServer:
         self._log = open(self.log_path, "wb")
         # own process group, so the server *and its kernels* can be stopped together
         self.proc = subprocess.Popen(
-            cmd, cwd=self.root_dir, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            cmd,
+            cwd=self.root_dir,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = t0 + timeout
@@ -113,7 +117,9 @@ class JupyterLabServer:
     def api(self, method: str, path: str, body: dict | None = None):
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(
-            self.base + path, data=data, method=method,
+            self.base + path,
+            data=data,
+            method=method,
             headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
         )
         with urllib.request.urlopen(req, timeout=5) as r:
@@ -128,7 +134,7 @@ class JupyterLabServer:
             return
         if self.proc.poll() is None:
             try:
-                self.api("POST", "/api/shutdown")        # also shuts kernels down
+                self.api("POST", "/api/shutdown")  # also shuts kernels down
                 self.proc.wait(timeout)
             except Exception:
                 pass
@@ -139,7 +145,7 @@ class JupyterLabServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
-        try:                                            # stray kernels of *this* server
+        try:  # stray kernels of *this* server
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
