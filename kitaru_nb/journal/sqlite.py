@@ -159,15 +159,21 @@ class SqliteJournal:
     def _open(self) -> None:
         ex = self.db.execute
         ex(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        app_id = ex("PRAGMA application_id").fetchone()[0]
-        version = ex("PRAGMA user_version").fetchone()[0]
+        # one read transaction: another process may be creating the journal right now, and the
+        # header (application_id, user_version) and the tables must be seen as of one moment
+        ex("BEGIN")
+        try:
+            app_id = ex("PRAGMA application_id").fetchone()[0]
+            version = ex("PRAGMA user_version").fetchone()[0]
+            tables = ex("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchone()[0]
+        finally:
+            ex("COMMIT")
         if app_id not in (0, APPLICATION_ID):
             raise KitaruBackendError(
                 f"{self.path} is an SQLite file of another application (application_id {app_id:#x}), "
                 "not a kitaru_nb journal. It was left untouched; choose another path."
             )
         if app_id == 0:
-            tables = ex("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchone()[0]
             if tables:
                 raise KitaruBackendError(
                     f"{self.path} is an SQLite database but not a kitaru_nb journal. It was left untouched; "
