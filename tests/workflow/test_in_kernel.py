@@ -35,7 +35,7 @@ wf = Workflow(name="in_kernel", db=SqliteDb(db_file="k.db"),
     """
 import sys
 for event in wf.run("x", stream=True, stream_events=True):
-    sys.stdout.write(f"event: {type(event).__name__}\n")  # one write: the worker thread prints too
+    sys.stdout.write(f"event: {type(event).__name__}\\n")  # one write: the worker thread prints too
 """,
     """
 run = wf.get_session().runs[-1]
