@@ -473,6 +473,8 @@ class Executions:
                         )
                     )
                     raise KitaruStateError(f"execution {row.exec_id[:8]} of flow {row.flow_name!r} {what}")
+                if timeout is None:
+                    self._check_wait_timeouts(row)
             elif status is ExecutionStatus.RUNNING and row.owner_pid is not None and not _alive(row.owner_pid):
                 try:
                     self.resume(row.exec_id)
@@ -492,6 +494,18 @@ class Executions:
                     break
                 token = new
                 time.sleep(0.01)
+
+    def _check_wait_timeouts(self, row: ExecutionRow) -> None:
+        """A blocking get() gives up once a pending wait's own ``timeout`` has passed unanswered."""
+        now = time.time()
+        for w in self.pending_waits(row.exec_id):
+            if w.timeout is not None and now >= w.created_at.timestamp() + w.timeout:
+                raise KitaruTimeoutError(
+                    f"wait {w.name!r} of execution {row.exec_id[:8]} (flow {row.flow_name!r}) got no answer "
+                    f"within its timeout of {w.timeout} s. The execution stays waiting: answer it later with "
+                    f"KitaruClient().executions.input({row.exec_id[:8]!r}, wait={w.name!r}, value=...), or end "
+                    "it with executions.abort_wait(...)"
+                )
 
     def statuses(self, exec_ids: Sequence[str]) -> dict[str, str]:
         out = {}
