@@ -220,6 +220,25 @@ class SqliteJournal:
                 raise
             self._conn.execute("COMMIT")
 
+    def _write_many(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """One transaction of prepared statements on the sqlite-utils connection (the hot path:
+        no context manager, no wrapper per statement)."""
+        conn = self._conn
+        with self._lock:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise KitaruBackendError(
+                    f"the journal {self.path} is locked by another process ({exc}); try again"
+                ) from exc
+            try:
+                for sql, params in statements:
+                    conn.execute(sql, params)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
             try:
@@ -381,10 +400,12 @@ class SqliteJournal:
         )
 
     def insert_call(self, call: CallRow, attempt: AttemptRow | None = None) -> None:
-        with self._write() as db:
-            db.execute(self._INSERT_CALL, self._call_params(call))
-            if attempt is not None:
-                db.execute(self._INSERT_ATTEMPT, self._attempt_params(attempt))
+        if attempt is None:
+            self._write_many(((self._INSERT_CALL, self._call_params(call)),))
+        else:
+            self._write_many(
+                ((self._INSERT_CALL, self._call_params(call)), (self._INSERT_ATTEMPT, self._attempt_params(attempt)))
+            )
 
     def insert_calls(self, calls: Sequence[CallRow]) -> None:
         with self._write() as db:
@@ -424,28 +445,30 @@ class SqliteJournal:
         paused: bool = False,
     ) -> None:
         fcols = _failure_cols(failure)
-        with self._write() as db:
-            if attempt_id is not None:
-                db.execute(
-                    "UPDATE attempts SET status = ?, ended_at = ?, failure_origin = ?, failure_type = ?, "
-                    "failure_message = ?, failure_traceback = ? WHERE attempt_id = ?",
-                    ("completed" if failure is None else "failed", ended_at, *fcols, attempt_id),
-                )
-            db.execute(
-                "UPDATE calls SET status = ?, ended_at = ?, failure_origin = ?, failure_type = ?, "
-                "failure_message = ?, failure_traceback = ?, paused = ?, output_format = ?, "
-                "output_preview = ?, output = ? WHERE call_id = ?",
-                (
-                    status,
-                    ended_at,
-                    *fcols,
-                    int(paused),
-                    output.format if output else None,
-                    output.preview if output else None,
-                    output.data if output else None,
-                    call_id,
-                ),
-            )
+        call_update = (
+            "UPDATE calls SET status = ?, ended_at = ?, failure_origin = ?, failure_type = ?, "
+            "failure_message = ?, failure_traceback = ?, paused = ?, output_format = ?, "
+            "output_preview = ?, output = ? WHERE call_id = ?",
+            (
+                status,
+                ended_at,
+                *fcols,
+                int(paused),
+                output.format if output else None,
+                output.preview if output else None,
+                output.data if output else None,
+                call_id,
+            ),
+        )
+        if attempt_id is None:
+            self._write_many((call_update,))
+            return
+        attempt_update = (
+            "UPDATE attempts SET status = ?, ended_at = ?, failure_origin = ?, failure_type = ?, "
+            "failure_message = ?, failure_traceback = ? WHERE attempt_id = ?",
+            ("completed" if failure is None else "failed", ended_at, *fcols, attempt_id),
+        )
+        self._write_many((attempt_update, call_update))
 
     def answer_wait(self, call_id: str, value: StoredValue, *, answered_at: float) -> bool:
         with self._write() as db:
