@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import json
+from typing import Any
 
 from kitaru_nb.types import ExecutionStatus
 
@@ -32,3 +34,13 @@ _FROM_EXECUTION = {
     ExecutionStatus.FAILED: RunStatus.error,
     ExecutionStatus.CANCELLED: RunStatus.cancelled,
 }
+
+
+def content_as_string(content: Any, **kwargs: Any) -> str:
+    """A step or run content as text: strings as they are, pydantic models as JSON, else JSON."""
+    if isinstance(content, str):
+        return content
+    dump_json = getattr(content, "model_dump_json", None)
+    if callable(dump_json):
+        return str(dump_json(**kwargs))
+    return json.dumps(content, default=str, **kwargs)

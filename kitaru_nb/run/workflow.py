@@ -14,7 +14,7 @@ from time import time
 from typing import TYPE_CHECKING, Any
 
 from kitaru_nb.models import FailureInfo
-from kitaru_nb.run.base import RunStatus
+from kitaru_nb.run.base import RunStatus, content_as_string
 
 if TYPE_CHECKING:
     from kitaru_nb.journal.base import Journal
@@ -266,13 +266,7 @@ class WorkflowRunOutput:
         return [r for r in self.step_requirements if not r.is_resolved]
 
     def get_content_as_string(self, **kwargs: Any) -> str:
-        content = self.content
-        if isinstance(content, str):
-            return content
-        dump_json = getattr(content, "model_dump_json", None)
-        if callable(dump_json):
-            return str(dump_json(**kwargs))
-        return json.dumps(content, default=str, **kwargs)
+        return content_as_string(self.content, **kwargs)
 
     def to_dict(self) -> dict[str, Any]:
         from kitaru_nb.models import to_jsonable

@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from kitaru_nb.run.base import content_as_string
+
 __all__ = [
     "ConfirmationRequirement",
     "ErrorRequirement",
@@ -109,13 +111,7 @@ class StepOutput:
         return self.success and self.error is None and not self.stop and not self.skipped and self.metadata is None
 
     def get_content_as_string(self, **kwargs: Any) -> str:
-        content = self.content
-        if isinstance(content, str):
-            return content
-        dump_json = getattr(content, "model_dump_json", None)
-        if callable(dump_json):
-            return str(dump_json(**kwargs))
-        return json.dumps(content, default=str, **kwargs)
+        return content_as_string(self.content, **kwargs)
 
     def to_dict(self) -> dict[str, Any]:
         from kitaru_nb.models import to_jsonable
