@@ -292,3 +292,14 @@ def test_sidebar_answers_the_demo_wait_form_notebook(
     expect(detail.locator(".kitaru-nb-notice")).to_contain_text("Answer to budget recorded")
     page.screenshot(path=str(artifacts / "sidebar_demo_form_answered.png"))
     assert lab.api("GET", f"/kitaru-nb/api/executions/{exec_id}")["pending_waits"] == []
+
+    # the notebook's panel picks the answer up once its kernel is idle and resumes the flow there
+    notebook_panel = (
+        page.locator(".jp-NotebookPanel .kitaru-panel")
+        .filter(has=page.locator(".kitaru-short-id", has_text=exec_id[:8]))
+        .first
+    )
+    expect(notebook_panel.locator(".kitaru-header .kitaru-status")).to_have_text("completed", timeout=30_000)
+    expect(notebook_panel.locator(".kitaru-result-box")).to_contain_text("2500")
+    assert lab.api("GET", f"/kitaru-nb/api/executions/{exec_id}")["status"] == "completed"
+    notebook_panel.screenshot(path=str(artifacts / "panel_completed_after_sidebar_answer.png"))
