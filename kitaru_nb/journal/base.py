@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kitaru_nb.models import FailureInfo
+from kitaru_nb.types import FailureOrigin
 
 
 @dataclass(slots=True)
@@ -67,6 +68,16 @@ class AttemptRow:
     started_at: float
     ended_at: float | None = None
     failure: FailureInfo | None = None
+
+
+def interrupted_failure(pid: int | None) -> FailureInfo:
+    """What a call whose process ended mid-attempt failed of (set when the journal is next opened)."""
+    who = f"process {pid}" if pid is not None else "the process that ran it"
+    return FailureInfo(
+        FailureOrigin.RUNTIME,
+        f"interrupted: {who} ended before the checkpoint finished; resume the execution to run it again",
+        "Interrupted",
+    )
 
 
 class Journal(Protocol):

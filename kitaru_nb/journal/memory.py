@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, StoredValue
+from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, StoredValue, interrupted_failure
 from kitaru_nb.models import FailureInfo
 
 
@@ -209,6 +209,9 @@ class MemoryJournal:
                 pid = self._execs[a.exec_id].owner_pid
                 if pid is None or not is_alive(pid):
                     a.status = "interrupted"
+                    c = self._calls.get(a.call_id)
+                    if c is not None and c.status == "running":
+                        c.status, c.failure = "failed", interrupted_failure(pid)
                     n += 1
             self._version += n > 0
         return n

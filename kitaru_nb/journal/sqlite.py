@@ -14,7 +14,7 @@ from typing import Any
 import sqlite_utils
 
 from kitaru_nb.errors import KitaruBackendError
-from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, StoredValue
+from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, StoredValue, interrupted_failure
 from kitaru_nb.journal.migrations import LATEST_VERSION, MIGRATIONS
 from kitaru_nb.models import FailureInfo
 from kitaru_nb.types import FailureOrigin
@@ -511,16 +511,22 @@ class SqliteJournal:
     def recover_interrupted(self, is_alive: Callable[[int], bool]) -> int:
         # a running attempt belongs to a running execution (or one cancelled while it ran)
         rows = self._read(
-            "SELECT a.attempt_id, e.owner_pid FROM executions e JOIN attempts a ON a.exec_id = e.exec_id "
+            "SELECT a.attempt_id, a.call_id, e.owner_pid FROM executions e JOIN attempts a ON a.exec_id = e.exec_id "
             "WHERE e.status IN ('running', 'cancelled') AND a.status = 'running'"
         )
-        dead = [r[0] for r in rows if r[1] is None or not is_alive(int(r[1]))]
+        dead = [(r[0], r[1], r[2]) for r in rows if r[2] is None or not is_alive(int(r[2]))]
         if not dead:
             return 0
         with self._write() as db:
             db.conn.executemany(
                 "UPDATE attempts SET status = 'interrupted' WHERE attempt_id = ? AND status = 'running'",
-                [(a,) for a in dead],
+                [(a,) for a, _, _ in dead],
+            )
+            # the call is not running any more either: it failed, and resume runs it again
+            db.conn.executemany(
+                "UPDATE calls SET status = 'failed', failure_origin = ?, failure_type = ?, failure_message = ?, "
+                "failure_traceback = NULL WHERE call_id = ? AND status = 'running'",
+                [(*_failure_cols(interrupted_failure(pid))[:3], c) for _, c, pid in dead],
             )
         return len(dead)
 

@@ -112,7 +112,10 @@ def test_sigkill_mid_checkpoint_then_resume_runs_completed_checkpoints_once(tmp_
     assert seen["status"] == "running"
     calls = {c["name"]: c for c in seen["checkpoints"]}
     assert [a["status"] for a in calls["crash_train"]["attempts"]] == [AttemptStatus.INTERRUPTED.value]
-    assert calls["crash_train"]["status"] == "running"
+    # the call failed (origin runtime, naming the dead process); resume runs it again
+    assert calls["crash_train"]["status"] == "failed"
+    assert calls["crash_train"]["failure"]["origin"] == "runtime"
+    assert f"process {child.pid} ended" in calls["crash_train"]["failure"]["message"]
     assert calls["crash_fetch"]["status"] == calls["crash_double"]["status"] == "completed"
 
     resumed = scripts.run(CRASHY_FLOW, str(db), str(log), str(ready), "resume", seen["exec_id"])

@@ -332,6 +332,13 @@ def test_recover_interrupted_marks_only_running_attempts_of_dead_owners(j: Journ
         "cancelled-c0-a1": "interrupted",
     }
     assert 222 in asked and 111 in asked
+    calls = {c.call_id: c for e in ("dead", "alive", "orphan") for c in j.load_calls(e)}
+    assert calls["dead-c1"].status == "failed"
+    assert calls["dead-c1"].failure is not None and calls["dead-c1"].failure.origin.value == "runtime"
+    assert "process 111 ended" in calls["dead-c1"].failure.message
+    assert calls["orphan-c0"].status == "failed"
+    assert calls["dead-c0"].status == "completed" and calls["dead-c0"].failure is None
+    assert calls["alive-c0"].status == "running" and calls["alive-c0"].failure is None
     assert j.recover_interrupted(is_alive) == 0
 
 
