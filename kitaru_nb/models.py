@@ -62,6 +62,10 @@ class CheckpointCall:
 
     @property
     def duration(self) -> float | None:
+        """Seconds spent running its attempts (time paused for a decision does not count)."""
+        if self.attempts:
+            spans = [a.duration for a in self.attempts]
+            return None if any(d is None for d in spans) else sum(d for d in spans if d is not None)
         return None if self.ended_at is None else (self.ended_at - self.started_at).total_seconds()
 
 

@@ -261,3 +261,30 @@ def test_on_error_pause_then_skip(client: KitaruClient) -> None:
     # a finished execution cannot be skipped again
     with pytest.raises(kitaru.KitaruStateError):
         client.executions.skip(handle.exec_id)
+
+
+def test_call_duration_counts_running_time_not_the_pause(db_path: Path) -> None:
+    import time as _time
+
+    state = {"fail": True}
+
+    @kitaru.checkpoint(on_error="pause")
+    def dur_step() -> int:
+        _time.sleep(0.05)
+        if state["fail"]:
+            raise RuntimeError("not yet")
+        return 1
+
+    @kitaru.flow
+    def dur_flow() -> int:
+        return dur_step()
+
+    handle = dur_flow.run()
+    _time.sleep(0.5)  # the execution sits paused, waiting for a decision
+    state["fail"] = False
+    client = kitaru.KitaruClient()
+    (call,) = client.executions.retry(handle.exec_id).checkpoints
+    assert [a.status.value for a in call.attempts] == ["failed", "completed"]
+    assert call.duration is not None
+    assert 0.1 <= call.duration < 0.4
+    assert call.ended_at is not None and (call.ended_at - call.started_at).total_seconds() >= 0.5
