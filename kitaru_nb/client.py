@@ -372,34 +372,57 @@ class Executions:
             + ("; use retry() for a failed one" if row.status == "failed" else "")
         )
 
-    def retry(self, exec_id: str) -> Execution:
+    def retry(self, exec_id: str, *, checkpoint: str | None = None, resume: bool = True) -> Execution:
         """Run a failed execution again (same exec_id) with the current code, or retry a checkpoint
-        that is paused on error. Completed checkpoints are reused, new attempts appended."""
+        that is paused on error. Completed checkpoints are reused, new attempts appended.
+
+        ``resume=False`` only records the decision for a paused checkpoint; the kernel that runs the
+        flow (its panel) carries it out when it is idle. ``checkpoint`` picks one of several paused.
+        """
         row = self._row(exec_id)
-        if row.status == "failed":
+        if row.status == "failed" and resume:
             self._body(row)
             return self._drive(row, ("failed",))
         if row.status == "waiting":
-            call = self._paused_call(row)
-            self._body(row)
-            self._j.decide_call(call.call_id, status="failed", ended_at=call.ended_at)
-            return self._drive(row, ("waiting",))
+            call = self._paused_call(row, checkpoint)
+            if resume:
+                self._body(row)
+            self._decide(row, call, "failed", call.ended_at)
+            return self._drive(row, ("waiting",)) if resume else self.get(row.exec_id)
+        if row.status == "failed":
+            raise KitaruStateError(
+                f"execution {row.exec_id[:8]} failed; a failed execution is retried by a process that defines "
+                f"flow {row.flow_name!r} (the notebook's panel, or executions.retry there)"
+            )
         raise KitaruStateError(
             f"execution {row.exec_id[:8]} is {row.status}; retry() continues failed executions and checkpoints "
             "paused on error"
         )
 
-    def skip(self, exec_id: str, *, checkpoint: str | None = None) -> Execution:
-        """Skip a checkpoint paused on error (it returns None) and continue the execution."""
+    def skip(self, exec_id: str, *, checkpoint: str | None = None, resume: bool = True) -> Execution:
+        """Skip a checkpoint paused on error (it returns None) and continue the execution
+        (``resume=False``: only record the decision, see ``retry``)."""
         row = self._row(exec_id)
         if row.status != "waiting":
             raise KitaruStateError(
                 f"execution {row.exec_id[:8]} is {row.status}; only a paused checkpoint can be skipped"
             )
         call = self._paused_call(row, checkpoint)
-        self._body(row)
-        self._j.decide_call(call.call_id, status="skipped", ended_at=time.time())
-        return self._drive(row, ("waiting",))
+        if resume:
+            self._body(row)
+        self._decide(row, call, "skipped", time.time())
+        return self._drive(row, ("waiting",)) if resume else self.get(row.exec_id)
+
+    def _decide(self, row: ExecutionRow, call: CallRow, status: str, ended_at: float | None) -> None:
+        if not self._j.decide_call(call.call_id, status=status, ended_at=ended_at):
+            raise KitaruStateError(
+                f"checkpoint {call.name!r} of execution {row.exec_id[:8]} got its decision meanwhile"
+            )
+
+    def paused_checkpoints(self, exec_id: str) -> builtins.list[str]:
+        """Names of the checkpoints paused on error that wait for a retry or skip decision."""
+        row = self._row(exec_id)
+        return [c.name for c in self._j.load_calls(row.exec_id, with_values=False) if c.paused]
 
     def _paused_call(self, row: ExecutionRow, name: str | None = None) -> CallRow:
         paused = [c for c in self._j.load_calls(row.exec_id, with_values=False) if c.paused]

@@ -327,7 +327,8 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
             self._ensure_polling()
 
     def check_journal(self) -> None:
-        """Pick up changes made elsewhere; resume here when every wait got its answer."""
+        """Pick up changes made elsewhere; resume here when every wait got its answer and every
+        checkpoint paused on error its decision."""
         if self._busy or self.exec_id is None:
             return
         statuses = self._verbs().statuses([self.exec_id])
@@ -335,8 +336,11 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         current = self.execution
         if status == "waiting":
             waits = self._verbs().pending_waits(self.exec_id)
+            paused = self._verbs().paused_checkpoints(self.exec_id)
             known = tuple(w.name for w in current.pending_waits) if current else ()
-            if not waits and not (current is not None and current.pending_errors):
+            known_paused = [c.name for c in current.pending_errors] if current else []
+            # every answer and every retry/skip decision is in (given here or elsewhere): resume
+            if not waits and not paused:
                 resumed = self.act(
                     "resuming with the answer given elsewhere",
                     lambda: self._verbs()._resume_if_ready(self.exec_id),
@@ -348,15 +352,16 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
                 elif self._verbs().statuses([self.exec_id]).get(self.exec_id) == "waiting":
                     self.notice.value = error_html(
                         [
-                            "Every answer is in, but this kernel does not know the flow: run the cell that "
+                            "Every answer and decision is in, but this kernel does not know the flow: run the cell that "
                             "defines it and the panel resumes it."
                         ]
                     )
-                    if current is not None and current.pending_waits:
-                        self.refresh()  # the answered wait's form goes away
+                    if current is not None and (current.pending_waits or current.pending_errors):
+                        self.refresh()  # the answered wait's form (or the decided error card) goes away
                 return
             if (
                 tuple(w.name for w in waits) == known
+                and paused == known_paused
                 and current is not None
                 and R.status_text(current.status) == status
             ):

@@ -365,3 +365,24 @@ def test_a_new_kernel_resumes_once_the_flow_is_defined(fe: FakeFrontend, tmp_pat
     fe.pump_until(lambda: fe.value(p["notice"]) == "")
     assert "decision: True" in fe.captured(p["output"])
     assert KitaruClient(db=db).executions.get(exec_id).result == "5 approved"
+
+
+@pytest.mark.parametrize(
+    ("decision", "expected", "printed"), [("retry", "42", "loading 41"), ("skip", "skipped", "pipeline got None")]
+)
+def test_decision_given_elsewhere_resumes_when_the_kernel_is_idle(
+    fe: FakeFrontend, tmp_path: Path, decision: str, expected: str, printed: str
+) -> None:
+    fe.run(PAUSING_FLOW)
+    p = panel_parts(fe)
+    assert fe.within(p["cards"], "VBoxModel", "kitaru-card-error")
+    fe.run(FIXED_CHECKPOINT)  # the cell is fixed; nobody clicks in this notebook
+    exec_id = fe.run("print(h.exec_id)").strip()
+    # another process (the JupyterLab sidebar's server) records the decision; it cannot run the flow
+    verbs = KitaruClient(db=tmp_path / "kitaru.db").executions
+    recorded = getattr(verbs, decision)(exec_id, checkpoint="load", resume=False)
+    assert recorded.status.value == "waiting" and recorded.pending_errors == []
+    fe.pump_until(lambda: status_of(fe, p["header"]) == "completed", timeout=20)
+    assert fe.run("print(h.get())").strip() == expected
+    assert printed in fe.captured(p["output"])
+    fe.pump_until(lambda: fe.children(p["cards"]) == [])
