@@ -67,6 +67,13 @@ class InputHandler(_Base):
         await self._respond(lambda: self.service.answer(exec_id, body))
 
 
+class DecisionHandler(_Base):
+    @tornado.web.authenticated
+    async def post(self, exec_id: str) -> None:
+        body = self.request.body
+        await self._respond(lambda: self.service.decide(exec_id, body))
+
+
 class NotFoundHandler(_Base):
     """Anything else under the prefix: a JSON 404 (no route serves files)."""
 
@@ -92,6 +99,7 @@ def setup_handlers(web_app: Any, service: JournalService) -> None:
             (url_path_join(base, "executions"), ExecutionsHandler, kwargs),
             (url_path_join(base, "executions", "([^/]+)"), ExecutionHandler, kwargs),
             (url_path_join(base, "executions", "([^/]+)", "input"), InputHandler, kwargs),
+            (url_path_join(base, "executions", "([^/]+)", "decision"), DecisionHandler, kwargs),
             (url_path_join(base, "(.*)"), NotFoundHandler, kwargs),
         ],
     )

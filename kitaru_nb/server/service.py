@@ -105,6 +105,33 @@ def parse_input_body(body: bytes) -> tuple[str, Any]:
     return wait, data["value"]
 
 
+DECISIONS = ("retry", "skip")
+
+
+def parse_decision_body(body: bytes) -> tuple[str, str]:
+    """``{"checkpoint": NAME, "decision": "retry" | "skip"}`` -> (NAME, decision), or a 400."""
+    if len(body) > MAX_BODY_BYTES:
+        raise ApiError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ApiError(
+            400, f'the request body must be JSON like {{"checkpoint": NAME, "decision": "retry"}}: {exc}'
+        ) from None
+    if not isinstance(data, dict):
+        raise ApiError(400, f"the request body must be a JSON object, not {type(data).__name__}")
+    checkpoint = data.get("checkpoint")
+    if not isinstance(checkpoint, str) or not checkpoint or len(checkpoint) > MAX_NAME_CHARS:
+        raise ApiError(400, '"checkpoint" must be the name of a checkpoint paused on error (a non-empty string)')
+    decision = data.get("decision")
+    if decision not in DECISIONS:
+        raise ApiError(400, f'"decision" must be one of {list(DECISIONS)}, got {decision!r}')
+    extra = sorted(set(data) - {"checkpoint", "decision"})
+    if extra:
+        raise ApiError(400, f'unexpected keys {extra}: the body is {{"checkpoint": NAME, "decision": ...}}')
+    return checkpoint, decision
+
+
 def _jsonable_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for e in errors:
@@ -184,3 +211,25 @@ class JournalService:
             raise ApiError(404, str(exc)) from None
         except KitaruBackendError as exc:
             raise ApiError(503, str(exc)) from None
+
+    def decide(self, exec_id: str, body: bytes) -> dict[str, Any]:
+        """Record a retry or skip decision for a checkpoint paused on error. Nothing runs here: the
+        kernel that runs the flow carries the decision out (its panel resumes when it is idle)."""
+        check_exec_id(exec_id)
+        checkpoint, decision = parse_decision_body(body)
+        client = self._need_client(exec_id)
+        try:
+            execution = client.executions.get(exec_id)
+        except KitaruUsageError as exc:
+            raise ApiError(404, str(exc)) from None
+        verbs = client.executions
+        try:
+            if decision == "retry":
+                out = verbs.retry(execution.exec_id, checkpoint=checkpoint, resume=False)
+            else:
+                out = verbs.skip(execution.exec_id, checkpoint=checkpoint, resume=False)
+        except KitaruStateError as exc:
+            raise ApiError(409, str(exc)) from None
+        except KitaruBackendError as exc:
+            raise ApiError(503, str(exc)) from None
+        return out.to_dict()
