@@ -3,7 +3,13 @@ import React, { useState } from 'react';
 import { ExecutionsAPI, KitaruApiError } from './request';
 import { usePoll } from './usePoll';
 import { WaitForm } from './WaitForm';
-import type { IAttempt, ICheckpoint, IExecution, IFailure } from './types';
+import type {
+  Decision,
+  IAttempt,
+  ICheckpoint,
+  IExecution,
+  IFailure
+} from './types';
 
 /** `1.23 s` between two ISO times, or '' when still running. */
 export function duration(start: string, end: string | null): string {
@@ -75,7 +81,62 @@ function Attempt(props: { attempt: IAttempt }): JSX.Element {
   );
 }
 
-function Checkpoint(props: { call: ICheckpoint }): JSX.Element {
+/** Retry / Skip for a checkpoint paused on error: recorded by the server, carried out by the kernel. */
+function DecisionButtons(props: {
+  api: ExecutionsAPI;
+  execId: string;
+  call: ICheckpoint;
+  onDecided: (fresh: IExecution, text: string) => void;
+}): JSX.Element {
+  const { api, execId, call, onDecided } = props;
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const decide = async (decision: Decision): Promise<void> => {
+    setBusy(true);
+    setError(null);
+    try {
+      const fresh = await api.decide(execId, call.name, decision);
+      onDecided(
+        fresh,
+        `${decision === 'retry' ? 'Retry' : 'Skip'} of ${call.name} recorded. ` +
+          `The kernel that runs ${fresh.flow_name} carries it out when it is idle.`
+      );
+    } catch (e) {
+      setError(e instanceof KitaruApiError ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="kitaru-nb-decision" data-checkpoint={call.name}>
+      <span className="kitaru-nb-paused">paused on error:</span>{' '}
+      <button
+        className="jp-mod-styled jp-mod-accept kitaru-nb-retry"
+        disabled={busy}
+        onClick={() => void decide('retry')}
+      >
+        Retry
+      </button>{' '}
+      <button
+        className="jp-mod-styled kitaru-nb-skip"
+        disabled={busy}
+        onClick={() => void decide('skip')}
+      >
+        Skip
+      </button>
+      {error !== null && (
+        <div className="kitaru-nb-error" role="alert">
+          {error}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function Checkpoint(props: {
+  call: ICheckpoint;
+  decision?: JSX.Element;
+}): JSX.Element {
   const { call } = props;
   const failed = call.attempts.some(a => a.status !== 'completed');
   return (
@@ -95,13 +156,8 @@ function Checkpoint(props: { call: ICheckpoint }): JSX.Element {
           <span className="kitaru-nb-duration">
             {duration(call.started_at, call.ended_at)}
           </span>
-          {call.paused && (
-            <span className="kitaru-nb-paused">
-              {' '}
-              paused: Retry or Skip in the notebook panel
-            </span>
-          )}
         </summary>
+        {props.decision}
         {call.output_preview !== null && (
           <div className="kitaru-nb-output">
             output: <code>{call.output_preview}</code>
@@ -225,7 +281,23 @@ export function ExecutionDetail(props: IDetailProps): JSX.Element {
           ) : (
             <ol className="kitaru-nb-checkpoints">
               {execution.checkpoints.map(c => (
-                <Checkpoint key={c.call_id} call={c} />
+                <Checkpoint
+                  key={c.call_id}
+                  call={c}
+                  decision={
+                    c.paused && execution.status === 'waiting' ? (
+                      <DecisionButtons
+                        api={api}
+                        execId={execution.exec_id}
+                        call={c}
+                        onDecided={(fresh, text) => {
+                          setExecution(fresh);
+                          setNotice(text);
+                        }}
+                      />
+                    ) : undefined
+                  }
+                />
               ))}
             </ol>
           )}

@@ -2,6 +2,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import type {
+  Decision,
   ExecutionStatus,
   IExecution,
   IExecutionPage,
@@ -135,6 +136,22 @@ export class ExecutionsAPI {
     return requestAPI<IExecution>(
       `executions/${encodeURIComponent(execId)}`,
       { method: 'GET' },
+      this.settings
+    );
+  }
+
+  /**
+   * Record Retry or Skip for a checkpoint paused on error. The server only records it; the
+   * kernel that runs the flow carries it out when it is idle (409 when nothing is paused).
+   */
+  decide(
+    execId: string,
+    checkpoint: string,
+    decision: Decision
+  ): Promise<IExecution> {
+    return requestAPI<IExecution>(
+      `executions/${encodeURIComponent(execId)}/decision`,
+      { method: 'POST', body: JSON.stringify({ checkpoint, decision }) },
       this.settings
     );
   }

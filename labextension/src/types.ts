@@ -89,3 +89,6 @@ export interface IJournalStatus {
   journal: string;
   exists: boolean;
 }
+
+/** What a human decides for a checkpoint paused on error. */
+export type Decision = 'retry' | 'skip';

@@ -207,4 +207,33 @@ describe('ExecutionsAPI', () => {
       value: { approved: true, reviewer: 'ada' }
     });
   });
+
+  it('posts a decision as {"checkpoint", "decision"}', async () => {
+    reply = { status: 200, body: '{"exec_id": "abc", "pending_errors": []}' };
+    const execution = await new ExecutionsAPI(settings()).decide(
+      'abc123',
+      'fetch',
+      'skip'
+    );
+    expect(execution.pending_errors).toEqual([]);
+    expect(seen[0].method).toBe('POST');
+    expect(lastPath()).toBe('/base/kitaru-nb/api/executions/abc123/decision');
+    expect(JSON.parse(seen[0].body)).toEqual({
+      checkpoint: 'fetch',
+      decision: 'skip'
+    });
+  });
+
+  it('turns a 409 (nothing paused any more) into a KitaruApiError', async () => {
+    reply = {
+      status: 409,
+      body: '{"message": "execution abc has no checkpoint paused on error"}'
+    };
+    await expect(
+      new ExecutionsAPI(settings()).decide('abc', 'fetch', 'retry')
+    ).rejects.toMatchObject({
+      status: 409,
+      message: 'execution abc has no checkpoint paused on error'
+    });
+  });
 });

@@ -303,3 +303,62 @@ def test_sidebar_answers_the_demo_wait_form_notebook(
     expect(notebook_panel.locator(".kitaru-result-box")).to_contain_text("2500")
     assert lab.api("GET", f"/kitaru-nb/api/executions/{exec_id}")["status"] == "completed"
     notebook_panel.screenshot(path=str(artifacts / "panel_completed_after_sidebar_answer.png"))
+
+
+DECISION_NB = """\
+import kitaru_nb as kitaru
+
+tries = {"n": 0}
+
+@kitaru.checkpoint(on_error="pause")
+def sb5_fetch() -> str:
+    tries["n"] += 1
+    if tries["n"] == 1:
+        raise ConnectionError("warehouse offline <b>now</b>")
+    return "rows"
+
+@kitaru.flow
+def sb5_report() -> str:
+    return "report of " + sb5_fetch()
+
+handle = sb5_report.run()
+display(handle)
+print("started", handle.exec_id)
+"""
+
+
+def test_sidebar_retry_of_a_paused_checkpoint_resumes_the_flow_in_the_kernel(
+    lab: JupyterLabServer, lab_root: Path, page: Page, artifacts: Path
+) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(DECISION_NB)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, lab_root / "sb5_decision.ipynb")
+    run_all_in_own_workspace(page, lab, "sb5_decision.ipynb", "sb5", "started ")
+    (entry,) = executions(lab, flow="sb5_report")
+    exec_id = entry["exec_id"]
+    assert entry["status"] == "waiting"
+
+    panel = open_sidebar(page)
+    row(panel, exec_id).locator("button").click()
+    detail = panel.locator(f".kitaru-nb-detail[data-exec-id='{exec_id}']")
+    decision = detail.locator(".kitaru-nb-decision[data-checkpoint='sb5_fetch']")
+    expect(decision).to_be_visible()
+    expect(detail.locator(".kitaru-nb-failure-message").first).to_have_text("warehouse offline <b>now</b>")
+    page.screenshot(path=str(artifacts / "sidebar_paused_checkpoint.png"))
+    decision.get_by_role("button", name="Retry").click()
+    expect(detail.locator(".kitaru-nb-notice")).to_contain_text("Retry of sb5_fetch recorded")
+
+    # the notebook's panel (idle kernel) carries the decision out: the checkpoint runs again there
+    notebook_panel = (
+        page.locator(".jp-NotebookPanel .kitaru-panel")
+        .filter(has=page.locator(".kitaru-short-id", has_text=exec_id[:8]))
+        .first
+    )
+    expect(notebook_panel.locator(".kitaru-header .kitaru-status")).to_have_text("completed", timeout=30_000)
+    expect(notebook_panel.locator(".kitaru-result-box")).to_contain_text("report of rows")
+    after = lab.api("GET", f"/kitaru-nb/api/executions/{exec_id}")
+    assert after["status"] == "completed"
+    assert [a["status"] for a in after["checkpoints"][0]["attempts"]] == ["failed", "completed"]
+    expect(detail.locator(".kitaru-nb-decision")).to_have_count(0, timeout=10_000)
+    page.screenshot(path=str(artifacts / "sidebar_retry_carried_out.png"))
