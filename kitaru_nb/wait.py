@@ -54,6 +54,10 @@ def wait(
     The first time the flow reaches the wait, the execution becomes ``waiting`` and
     ``run()`` returns. Answer with the panel, the sidebar, or
     ``KitaruClient().executions.input(exec_id, wait=name, value=...)``.
+
+    ``name`` defaults to ``wait_<position>``; ``question`` and ``metadata`` are shown with the
+    form; ``timeout`` (seconds) bounds how long a blocking ``handle.get()`` outside a kernel
+    waits for the answer (``KitaruTimeoutError``; the execution stays answerable).
     """
     run = current_run.get()
     if run is None:
