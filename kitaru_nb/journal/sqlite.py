@@ -114,6 +114,10 @@ def _check_file(path: Path) -> None:
             head = fh.read(16)
     except FileNotFoundError:
         return
+    except IsADirectoryError:
+        raise KitaruBackendError(
+            f"{path} is a folder; the journal is a file: use a path like {path / 'kitaru.db'}"
+        ) from None
     except OSError as exc:
         raise KitaruBackendError(f"cannot read the journal file {path}: {exc}") from exc
     if head and head != _SQLITE_MAGIC:

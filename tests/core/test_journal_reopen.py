@@ -46,3 +46,12 @@ def test_input_with_resume_false_records_only(db_path: Path) -> None:
     assert after.pending_waits == []
     assert client.executions.resume(handle.exec_id).status is kitaru.ExecutionStatus.COMPLETED
     assert handle.get() == 42
+
+
+def test_a_folder_as_journal_path_says_to_give_a_file(tmp_path: Path) -> None:
+    import pytest
+
+    with pytest.raises(
+        kitaru.KitaruBackendError, match=r"is a folder; the journal is a file: use a path like .*kitaru\.db"
+    ):
+        kitaru.KitaruClient(db=tmp_path)
