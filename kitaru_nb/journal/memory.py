@@ -132,7 +132,7 @@ class MemoryJournal:
             self._attempts[attempt.attempt_id] = replace(attempt)
             self._version += 1
 
-    def fail_attempt(self, attempt_id: str, *, ended_at: float, failure: FailureInfo) -> None:
+    def fail_attempt(self, attempt_id: str, *, call_id: str, ended_at: float, failure: FailureInfo) -> None:
         with self._lock:
             a = self._attempts[attempt_id]
             a.status, a.ended_at, a.failure = "failed", ended_at, failure

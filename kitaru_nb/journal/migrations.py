@@ -100,9 +100,41 @@ def _m002_drop_attempts_running(db: sqlite_utils.Database) -> None:
     db.execute("DROP INDEX IF EXISTS attempts_running")
 
 
+def _m003_attempts_by_call(db: sqlite_utils.Database) -> None:
+    # Attempts keyed by (call_id, attempt_id) in one B-tree: starting an attempt writes one index
+    # instead of three (rowid table + primary-key index + exec index). An execution's attempts are
+    # read through its calls, updates name the call.
+    _run_statements(
+        db,
+        """
+        CREATE TABLE attempts_by_call (
+            call_id TEXT NOT NULL,
+            attempt_id TEXT NOT NULL,
+            exec_id TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            ended_at REAL,
+            failure_origin TEXT,
+            failure_type TEXT,
+            failure_message TEXT,
+            failure_traceback TEXT,
+            PRIMARY KEY (call_id, attempt_id)
+        ) WITHOUT ROWID;
+        INSERT INTO attempts_by_call (call_id, attempt_id, exec_id, number, status, started_at, ended_at,
+            failure_origin, failure_type, failure_message, failure_traceback)
+        SELECT call_id, attempt_id, exec_id, number, status, started_at, ended_at,
+            failure_origin, failure_type, failure_message, failure_traceback FROM attempts;
+        DROP TABLE attempts;
+        ALTER TABLE attempts_by_call RENAME TO attempts
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("001_initial", _m001_initial),
     ("002_drop_attempts_running_index", _m002_drop_attempts_running),
+    ("003_attempts_by_call", _m003_attempts_by_call),
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -429,12 +429,12 @@ class SqliteJournal:
         with self._write() as db:
             db.execute(self._INSERT_ATTEMPT, self._attempt_params(attempt))
 
-    def fail_attempt(self, attempt_id: str, *, ended_at: float, failure: FailureInfo) -> None:
+    def fail_attempt(self, attempt_id: str, *, call_id: str, ended_at: float, failure: FailureInfo) -> None:
         with self._write() as db:
             db.execute(
                 "UPDATE attempts SET status = 'failed', ended_at = ?, failure_origin = ?, failure_type = ?, "
-                "failure_message = ?, failure_traceback = ? WHERE attempt_id = ?",
-                (ended_at, *_failure_cols(failure), attempt_id),
+                "failure_message = ?, failure_traceback = ? WHERE call_id = ? AND attempt_id = ?",
+                (ended_at, *_failure_cols(failure), call_id, attempt_id),
             )
 
     def finish_call(
@@ -469,8 +469,8 @@ class SqliteJournal:
             return
         attempt_update = (
             "UPDATE attempts SET status = ?, ended_at = ?, failure_origin = ?, failure_type = ?, "
-            "failure_message = ?, failure_traceback = ? WHERE attempt_id = ?",
-            ("completed" if failure is None else "failed", ended_at, *fcols, attempt_id),
+            "failure_message = ?, failure_traceback = ? WHERE call_id = ? AND attempt_id = ?",
+            ("completed" if failure is None else "failed", ended_at, *fcols, call_id, attempt_id),
         )
         self._write_many((attempt_update, call_update))
 
@@ -509,22 +509,27 @@ class SqliteJournal:
         return [_call_row(r) for r in rows]
 
     def list_attempts(self, exec_id: str) -> list[AttemptRow]:
-        rows = self._read(f"SELECT {_ATTEMPT_COLS} FROM attempts WHERE exec_id = ? ORDER BY rowid", (exec_id,))
+        cols = ", ".join(f"a.{c.strip()}" for c in _ATTEMPT_COLS.split(","))
+        rows = self._read(
+            f"SELECT {cols} FROM calls c JOIN attempts a ON a.call_id = c.call_id WHERE c.exec_id = ? "
+            "ORDER BY c.idx, a.number",
+            (exec_id,),
+        )
         return [_attempt_row(r) for r in rows]
 
     def recover_interrupted(self, is_alive: Callable[[int], bool]) -> int:
         # a running attempt belongs to a running execution (or one cancelled while it ran)
         rows = self._read(
-            "SELECT a.attempt_id, a.call_id, e.owner_pid FROM executions e JOIN attempts a ON a.exec_id = e.exec_id "
-            "WHERE e.status IN ('running', 'cancelled') AND a.status = 'running'"
+            "SELECT a.attempt_id, a.call_id, e.owner_pid FROM executions e JOIN calls c ON c.exec_id = e.exec_id "
+            "JOIN attempts a ON a.call_id = c.call_id WHERE e.status IN ('running', 'cancelled') AND a.status = 'running'"
         )
         dead = [(r[0], r[1], r[2]) for r in rows if r[2] is None or not is_alive(int(r[2]))]
         if not dead:
             return 0
         with self._write() as db:
             db.conn.executemany(
-                "UPDATE attempts SET status = 'interrupted' WHERE attempt_id = ? AND status = 'running'",
-                [(a,) for a, _, _ in dead],
+                "UPDATE attempts SET status = 'interrupted' WHERE call_id = ? AND attempt_id = ? AND status = 'running'",
+                [(c, a) for a, c, _ in dead],
             )
             # the call is not running any more either: it failed, and resume runs it again
             db.conn.executemany(

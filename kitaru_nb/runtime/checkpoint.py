@@ -171,7 +171,7 @@ class Checkpoint(Generic[P, R]):
             except Exception as exc:
                 failure = FailureInfo(FailureOrigin.USER_CODE, str(exc), type_name(exc), format_traceback(exc))
                 if n < last:
-                    journal.fail_attempt(attempt.attempt_id, ended_at=now(), failure=failure)
+                    journal.fail_attempt(attempt.attempt_id, call_id=call_id, ended_at=now(), failure=failure)
                     self._sleep(policy.delay_before(n + 1))
                     continue
                 if self.on_error == "skip":

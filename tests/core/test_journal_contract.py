@@ -209,7 +209,7 @@ def test_wait_calls_round_trip(j: Journal) -> None:
 def test_start_attempt_fail_attempt_and_finish_call(j: Journal) -> None:
     j.create_execution(ex("e1"))
     j.insert_call(call("e1", 0), attempt("e1", 0, 1))
-    j.fail_attempt("e1-c0-a1", ended_at=3001.5, failure=FAILURE)
+    j.fail_attempt("e1-c0-a1", call_id="e1-c0", ended_at=3001.5, failure=FAILURE)
     j.start_attempt(attempt("e1", 0, 2))
     out = StoredValue("pydantic", "Model(x=1)", b'{"cls":"m:M","data":{"x":1}}')
     j.finish_call("e1-c0", "e1-c0-a2", status="completed", ended_at=3002.5, output=out)
@@ -349,7 +349,7 @@ def test_change_token_moves_on_every_write_of_another_connection(pair: Pair) -> 
         lambda: other.set_execution_status("e1", "waiting"),
         lambda: other.set_execution_meta("e1", {"k": 1}),
         lambda: other.insert_call(call("e1", 0), attempt("e1", 0, 1)),
-        lambda: other.fail_attempt("e1-c0-a1", ended_at=1.0, failure=FAILURE),
+        lambda: other.fail_attempt("e1-c0-a1", call_id="e1-c0", ended_at=1.0, failure=FAILURE),
         lambda: other.start_attempt(attempt("e1", 0, 2)),
         lambda: other.finish_call("e1-c0", "e1-c0-a2", status="failed", ended_at=2.0, failure=FAILURE, paused=True),
         lambda: other.decide_call("e1-c0", status="failed", ended_at=2.0),
