@@ -82,18 +82,22 @@ def parse_list_query(params: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def parse_input_body(body: bytes) -> tuple[str, Any]:
-    """``{"wait": NAME, "value": ...}`` -> (NAME, value), or a 400 that says what is wrong."""
+def _json_object(body: bytes, shape: str) -> dict[str, Any]:
+    """The request body as a JSON object, or a 413/400 that shows the expected ``shape``."""
     if len(body) > MAX_BODY_BYTES:
         raise ApiError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise ApiError(400, f'the request body must be JSON like {{"wait": NAME, "value": ...}}: {exc}') from None
+        raise ApiError(400, f"the request body must be JSON like {shape}: {exc}") from None
     if not isinstance(data, dict):
-        raise ApiError(
-            400, f'the request body must be a JSON object {{"wait": NAME, "value": ...}}, not {type(data).__name__}'
-        )
+        raise ApiError(400, f"the request body must be a JSON object {shape}, not {type(data).__name__}")
+    return data
+
+
+def parse_input_body(body: bytes) -> tuple[str, Any]:
+    """``{"wait": NAME, "value": ...}`` -> (NAME, value), or a 400 that says what is wrong."""
+    data = _json_object(body, '{"wait": NAME, "value": ...}')
     wait = data.get("wait")
     if not isinstance(wait, str) or not wait or len(wait) > MAX_NAME_CHARS:
         raise ApiError(400, '"wait" must be the name of a pending wait (a non-empty string)')
@@ -110,16 +114,7 @@ DECISIONS = ("retry", "skip")
 
 def parse_decision_body(body: bytes) -> tuple[str, str]:
     """``{"checkpoint": NAME, "decision": "retry" | "skip"}`` -> (NAME, decision), or a 400."""
-    if len(body) > MAX_BODY_BYTES:
-        raise ApiError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ApiError(
-            400, f'the request body must be JSON like {{"checkpoint": NAME, "decision": "retry"}}: {exc}'
-        ) from None
-    if not isinstance(data, dict):
-        raise ApiError(400, f"the request body must be a JSON object, not {type(data).__name__}")
+    data = _json_object(body, '{"checkpoint": NAME, "decision": "retry" | "skip"}')
     checkpoint = data.get("checkpoint")
     if not isinstance(checkpoint, str) or not checkpoint or len(checkpoint) > MAX_NAME_CHARS:
         raise ApiError(400, '"checkpoint" must be the name of a checkpoint paused on error (a non-empty string)')
