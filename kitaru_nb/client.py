@@ -105,14 +105,14 @@ class Executions:
         self._j = client.journal
 
     # -- reading ------------------------------------------------------------------------
-    def _row(self, exec_id: str, *, with_values: bool = False) -> ExecutionRow:
+    def _row(self, exec_id: str, *, with_values: bool = False, with_result: bool = True) -> ExecutionRow:
         if not isinstance(exec_id, str) or not exec_id:
             raise KitaruUsageError(f"exec_id must be a non-empty str, got {exec_id!r}")
-        row = self._j.get_execution(exec_id, with_values=with_values)
+        row = self._j.get_execution(exec_id, with_values=with_values, with_result=with_result)
         if row is None and len(exec_id) < 32:
             found = self._j.find_exec_ids(exec_id)
             if len(found) == 1:
-                row = self._j.get_execution(found[0], with_values=with_values)
+                row = self._j.get_execution(found[0], with_values=with_values, with_result=with_result)
             elif len(found) > 1:
                 raise KitaruUsageError(f"exec id prefix {exec_id!r} matches several executions; give more characters")
         if row is None:
@@ -163,7 +163,8 @@ class Executions:
 
     def get(self, exec_id: str) -> Execution:
         """One execution with its checkpoints, attempts, failures and pending waits."""
-        return self._model(self._row(exec_id, with_values=True))
+        # the inputs are shown; the result (maybe large) is loaded only on access
+        return self._model(self._row(exec_id, with_values=True, with_result=False))
 
     def _check_filters(self, status: Any, limit: Any, offset: Any) -> str | None:
         if isinstance(status, ExecutionStatus):
@@ -253,7 +254,7 @@ class Executions:
             raise KitaruStateError(
                 f"execution {row.exec_id[:8]} is {now_row.status} now: another caller continued it first"
             )
-        fresh = self._row(row.exec_id, with_values=True)
+        fresh = self._row(row.exec_id, with_values=True, with_result=False)
         engine.drive(self._j, row.exec_id, row.flow_name, body, engine.load_inputs(fresh))
         return self.get(row.exec_id)
 

@@ -33,7 +33,7 @@ class MemoryJournal:
             self._execs[row.exec_id] = copy.deepcopy(row)
             self._version += 1
 
-    def get_execution(self, exec_id: str, *, with_values: bool = True) -> ExecutionRow | None:
+    def get_execution(self, exec_id: str, *, with_values: bool = True, with_result: bool = True) -> ExecutionRow | None:
         with self._lock:
             row = self._execs.get(exec_id)
             if row is None:
@@ -43,6 +43,8 @@ class MemoryJournal:
                 for v in (out.inputs, out.result):
                     if v is not None:
                         v.data = None
+            elif not with_result and out.result is not None:
+                out.result.data = None
             return out
 
     def find_exec_ids(self, prefix: str, limit: int = 2) -> list[str]:

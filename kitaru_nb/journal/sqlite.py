@@ -281,9 +281,9 @@ class SqliteJournal:
             )
             row.seq = cur.lastrowid or 0
 
-    def get_execution(self, exec_id: str, *, with_values: bool = True) -> ExecutionRow | None:
-        cols = _EXEC_COLS + (", inputs, result" if with_values else "")
-        rows = self._read(f"SELECT {cols} FROM executions WHERE exec_id = ?", (exec_id,))
+    def get_execution(self, exec_id: str, *, with_values: bool = True, with_result: bool = True) -> ExecutionRow | None:
+        values = (", inputs, result" if with_result else ", inputs, NULL") if with_values else ""
+        rows = self._read(f"SELECT {_EXEC_COLS}{values} FROM executions WHERE exec_id = ?", (exec_id,))
         if not rows:
             return None
         r = rows[0]

@@ -376,6 +376,18 @@ def test_values_written_by_one_connection_are_read_by_another(pair: Pair) -> Non
     assert [c.call_id for c in pair.journal.load_calls("e1")] == ["e1-c0"]
 
 
+def test_get_execution_loads_the_result_bytes_only_when_asked(j: Journal) -> None:
+    j.create_execution(ex("e1", inputs=StoredValue("json", "{}", b"{}")))
+    assert j.set_execution_status("e1", "completed", ended_at=5.0, result=StoredValue("json", "big", b'"big"'))
+    full = j.get_execution("e1")
+    assert full is not None and full.result == StoredValue("json", "big", b'"big"')
+    lean = j.get_execution("e1", with_result=False)
+    assert lean is not None and lean.inputs == StoredValue("json", "{}", b"{}")
+    assert lean.result == StoredValue("json", "big", None)  # format and preview, not the bytes
+    bare = j.get_execution("e1", with_values=False)
+    assert bare is not None and bare.inputs is not None and bare.inputs.data is None
+
+
 def test_close_keeps_what_was_written(pair: Pair, tmp_path: Path) -> None:
     j = pair.journal
     j.create_execution(ex("e1"))
