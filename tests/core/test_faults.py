@@ -82,7 +82,7 @@ def test_an_sqlite_file_of_another_application_id_is_refused(tmp_path: Path) -> 
 def test_a_journal_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "future.db"
     journal = SqliteJournal(path)
-    version = journal.db.execute("PRAGMA user_version").fetchone()[0]
+    version = journal.conn.execute("PRAGMA user_version").fetchone()[0]
     journal.close()
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {version + 1}")
@@ -347,7 +347,7 @@ def test_answering_a_wait_with_a_value_that_is_not_json(client: KitaruClient) ->
 def test_an_older_journal_is_migrated_in_place_and_keeps_its_data(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     journal = SqliteJournal(path)
-    latest = journal.db.execute("PRAGMA user_version").fetchone()[0]
+    latest = journal.conn.execute("PRAGMA user_version").fetchone()[0]
     journal.close()
     # make it look like a version-1 journal with one execution in it
     conn = sqlite3.connect(path)
