@@ -57,3 +57,15 @@ def test_a_version_2_journal_keeps_its_attempts_after_migrating(tmp_path: Path) 
     # and the client reads the story of that older execution
     (call,) = kitaru.KitaruClient(db=path).executions.get(exec_id).checkpoints
     assert [a.status.value for a in call.attempts] == ["failed", "failed"]
+
+
+def test_migrations_are_recorded_by_name_with_the_time_in_seconds_since_the_epoch(tmp_path: Path) -> None:
+    import time
+
+    before = time.time()
+    journal = SqliteJournal(tmp_path / "fresh.db")
+    rows = journal.conn.execute("SELECT name, applied_at FROM _kitaru_migrations ORDER BY rowid").fetchall()
+    journal.close()
+    assert [name for name, _ in rows] == [name for name, _ in MIGRATIONS]
+    # the unit every other time in the journal uses (started_at, ended_at, ...), not a Julian day
+    assert all(before - 1 <= applied_at <= time.time() + 1 for _, applied_at in rows)
