@@ -63,31 +63,39 @@ def _wal_page1(wal: Path) -> bytes | None:
     """The newest committed copy of page 1 in a WAL file, or None.
 
     Frames count while their salts match the WAL header (older frames left from before the
-    last reset do not); a copy of page 1 counts once a commit frame follows it. Checksums are
-    not verified: a torn last frame is the rare case, and SQLite checks the file again when
-    kitaru_nb opens what passes here.
+    last reset do not); a copy of page 1 counts once a commit frame follows it. Only frame
+    headers and copies of page 1 are read. Checksums are not verified: a torn last frame is the
+    rare case, and SQLite checks the file again when kitaru_nb opens what passes here.
     """
     try:
-        with wal.open("rb") as fh:
-            data = fh.read()
+        fh = wal.open("rb")
     except (FileNotFoundError, IsADirectoryError):
         return None
-    if len(data) < _WAL_HEADER:
-        return None
-    magic, _version, page_size, _seq, salt1, salt2 = struct.unpack(">IIIIII", data[:24])
-    if magic not in _WAL_MAGICS or page_size < 512:
-        return None
-    frame = _FRAME_HEADER + page_size
-    newest: bytes | None = None
-    committed: bytes | None = None
-    for off in range(_WAL_HEADER, len(data) - frame + 1, frame):
-        pgno, commit, s1, s2 = struct.unpack(">IIII", data[off : off + 16])
-        if (s1, s2) != (salt1, salt2):
-            break
-        if pgno == 1:
-            newest = data[off + _FRAME_HEADER : off + frame]
-        if commit:
-            committed = newest
+    with fh:
+        head = fh.read(_WAL_HEADER)
+        if len(head) < _WAL_HEADER:
+            return None
+        magic, _version, page_size, _seq, salt1, salt2 = struct.unpack(">IIIIII", head[:24])
+        if magic not in _WAL_MAGICS or page_size < 512:
+            return None
+        newest: bytes | None = None
+        committed: bytes | None = None
+        while True:
+            frame = fh.read(_FRAME_HEADER)
+            if len(frame) < _FRAME_HEADER:
+                break
+            pgno, commit, s1, s2 = struct.unpack(">IIII", frame[:16])
+            if (s1, s2) != (salt1, salt2):
+                break
+            if pgno == 1:
+                page = fh.read(page_size)
+                if len(page) < page_size:
+                    break
+                newest = page
+            else:
+                fh.seek(page_size, os.SEEK_CUR)
+            if commit:
+                committed = newest
     return committed
 
 
