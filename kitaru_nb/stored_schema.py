@@ -23,7 +23,10 @@ What is mapped (everything pydantic emits for the types SPEC lists for ``wait(sc
 
 What the schema cannot say is not judged here: custom validators, ``strict`` fields, a plain
 ``Enum`` of ints (stored like an ``IntEnum``: ``"1"`` is accepted and stored as ``1``, which the
-flow accepts), an ``HttpUrl``'s schemes. The flow validates the recorded answer again with its
+flow accepts), an ``HttpUrl``'s schemes. An object is rebuilt as a model, so the verdict on a
+``TypedDict`` or a dataclass is the same but a value that is not an object at all is told
+"Input should be a valid dictionary or instance of X" where the flow would say "Input should be
+a valid dictionary" (the schema does not say which of the three it was). The flow validates the recorded answer again with its
 live adapter when it resumes and fails the wait with the reasons if it does not fit.
 
 A schema with a feature outside this list (``oneOf`` / discriminated unions, recursive
