@@ -201,6 +201,10 @@ class SqliteJournal:
             self._open()
         except sqlite3.DatabaseError as exc:
             conn.close()
+            if self.read_only is not None:
+                raise KitaruBackendError(
+                    f"cannot read the journal {self.path} ({exc}): {self.read_only}. {_WRITABLE}"
+                ) from exc
             raise KitaruBackendError(f"{self.path} is not a usable kitaru_nb journal ({exc}). {UNTOUCHED}") from exc
         except BaseException:
             conn.close()
