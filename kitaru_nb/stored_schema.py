@@ -18,7 +18,7 @@ What is mapped (everything pydantic emits for the types SPEC lists for ``wait(sc
 - ``enum`` inline -> ``Literal``; ``enum`` under ``$defs``, or as the whole schema with a title (how
   pydantic writes an ``Enum``; a ``Literal`` has no title there) -> an ``Enum`` (an ``IntEnum`` when every
   value is an int, so ``"1"`` is accepted as pydantic accepts it for an ``IntEnum``); ``const``;
-  ``anyOf`` (``Optional``, unions); ``allOf`` with one member; ``$ref`` into ``$defs``; ``{}`` (any
+  ``anyOf`` (``Optional``, unions); ``oneOf`` with a ``discriminator`` (a tagged union); ``allOf`` with one member; ``$ref`` into ``$defs``; ``{}`` (any
   value); annotations (title, description, default, examples, ...) are ignored.
 
 What the schema cannot say is not judged here: custom validators, ``strict`` fields, a plain
@@ -29,7 +29,7 @@ flow accepts), an ``HttpUrl``'s schemes. An object is rebuilt as a model, so the
 a valid dictionary" (the schema does not say which of the three it was). The flow validates the recorded answer again with its
 live adapter when it resumes and fails the wait with the reasons if it does not fit.
 
-A schema with a feature outside this list (``oneOf`` / discriminated unions, recursive
+A schema with a feature outside this list (``oneOf`` without a discriminator, recursive
 ``$ref``, ``patternProperties``, an unknown ``format``, ...) raises ``Unmappable``; the caller
 then falls back to JSON Schema validation (jsonschema), whose wording differs from pydantic's.
 """
@@ -40,6 +40,7 @@ import datetime
 import enum
 import functools
 import json
+import keyword
 import uuid
 from typing import Annotated, Any, Literal, Union
 
@@ -94,6 +95,8 @@ class _Builder:
         if "$ref" in node:
             self._only(keys, {"$ref"}, node)
             return self._ref(node["$ref"])
+        if "oneOf" in node:
+            return self._tagged_union(node, keys)
         if "allOf" in node:
             self._only(keys, {"allOf"}, node)
             if not isinstance(node["allOf"], list) or len(node["allOf"]) != 1:
@@ -161,6 +164,20 @@ class _Builder:
         self.built[name] = built
         return built
 
+    def _tagged_union(self, node: dict[str, Any], keys: set[str]) -> Any:
+        """A discriminated union (``oneOf`` + ``discriminator``), judged by its tag as pydantic does."""
+        from pydantic import Field
+
+        self._only(keys, {"oneOf", "discriminator"}, node)
+        members, tag = node["oneOf"], node.get("discriminator")
+        if not isinstance(members, list) or len(members) < 2 or not isinstance(tag, dict):
+            raise Unmappable("oneOf without a discriminator")
+        prop = tag.get("propertyName")
+        if not isinstance(prop, str) or not _field_name_ok(prop):
+            raise Unmappable(f"discriminator {tag!r}")
+        union: Any = Union[tuple(self.build(m, is_root=False) for m in members)]  # noqa: UP007
+        return Annotated[union, Field(discriminator=prop)]
+
     def _string(self, node: dict[str, Any], keys: set[str]) -> Any:
         fmt = node.get("format")
         if fmt is None:
@@ -210,16 +227,23 @@ class _Builder:
         fields: dict[str, Any] = {}
         for i, (key, sub) in enumerate(props.items()):
             tp = self.build(sub, is_root=False)
-            # fields are named f0, f1, ... and aliased to the stored key: any key works ("model_config",
-            # "_x", "a b") and errors name the key as the flow's model does
+            # a key that cannot be a field name ("model_config", "_x", "a b") becomes f<i>, aliased to
+            # the key: the stored keys are what is validated and what errors name, as in the flow's model
+            name = key if _field_name_ok(key) else f"f{i}"
             if key in required:
-                fields[f"f{i}"] = (tp, Field(alias=key))
+                fields[name] = (tp, Field(alias=key))
             else:
-                fields[f"f{i}"] = (tp, Field(default=None, alias=key))
+                fields[name] = (tp, Field(default=None, alias=key))
         mode: Literal["ignore", "allow", "forbid"] = "ignore" if extra is None else "allow" if extra else "forbid"
         config = ConfigDict(extra=mode)
         model: Any = create_model(str(node.get("title") or "Answer"), __config__=config, **fields)
         return model
+
+
+def _field_name_ok(key: str) -> bool:
+    from pydantic import BaseModel
+
+    return key.isidentifier() and not key.startswith("_") and not keyword.iskeyword(key) and not hasattr(BaseModel, key)
 
 
 def _constrained(base: Any, node: dict[str, Any], keys: dict[str, str]) -> Any:

@@ -42,6 +42,22 @@ class Order(BaseModel):
     note: str | None = None
 
 
+class Cat(BaseModel):
+    kind: Literal["cat"]
+    lives: int = Field(ge=0, le=9)
+
+
+class Dog(BaseModel):
+    kind: Literal["dog"]
+    good: bool
+    # keys that cannot be Python field names as they are
+    class_: str | None = Field(default=None, alias="class")
+    model_config_: int = Field(default=0, alias="model_config")
+
+
+Pet = Annotated[Cat | Dog, Field(discriminator="kind")]
+
+
 SCHEMAS: dict[str, Any] = {
     "code": Annotated[str, Field(pattern=r"^[A-Z]{3}-\d{2}$")],
     "bounded_int": Annotated[int, Field(ge=-5, le=100)],
@@ -52,6 +68,7 @@ SCHEMAS: dict[str, Any] = {
     "level": Level,
     "int_list": Annotated[list[int], Field(max_length=4)],
     "order": Order,
+    "pet": Pet,
 }
 
 

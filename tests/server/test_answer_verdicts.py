@@ -52,6 +52,8 @@ CASES: list[tuple[str, Any, bool]] = [
     ("bool", 1, True),
     ("level", "1", True),  # an IntEnum takes "1" in lax mode
     ("order", {"approved": "yes", "quantity": "3", "ship_to": {"city": "Oslo", "code": "NOR-01\n"}}, False),
+    ("pet", {"kind": "cow"}, False),  # a tagged union names the tag it expected
+    ("pet", {"kind": "dog", "good": "yes", "class": "terrier"}, True),
 ]
 
 
