@@ -23,8 +23,7 @@ Action = Callable[[], Any]
 
 
 def _card(kind: str, parts: list[Any], accent: str) -> W.VBox:
-    box = W.VBox(parts)
-    box.layout = W.Layout(border=f"1px solid {accent}", padding="6px 10px", margin="6px 0")
+    box = W.VBox(parts, layout=W.Layout(border=f"1px solid {accent}", padding="6px 10px", margin="6px 0"))
     box.add_class("kitaru-card")
     box.add_class(f"kitaru-card-{kind}")
     return box

@@ -198,11 +198,8 @@ class SchemaForm:
                 parts.append(self._help(help_text))
             parts.extend(ch.box for ch in children)
             parts.append(error)
-            box = W.VBox(parts)
-            if path:
-                box.layout = W.Layout(
-                    border="1px solid var(--jp-border-color2, #ccc)", padding="4px 8px", margin="4px 0"
-                )
+            fieldset = {"border": "1px solid var(--jp-border-color2, #ccc)", "padding": "4px 8px", "margin": "4px 0"}
+            box = W.VBox(parts, layout=W.Layout(**fieldset) if path else W.Layout())
             box.add_class("kitaru-fieldset")
             box.add_class(f"kitaru-field-{slug(path)}")
             return Field(path, kind, required, nullable, None, error, box, children)
@@ -219,9 +216,8 @@ class SchemaForm:
 
     @staticmethod
     def _help(text: Any) -> W.Label:
-        w = W.Label(value=str(text))
+        w = W.Label(value=str(text), layout=W.Layout(margin="0 0 0 4px"))
         w.add_class("kitaru-help")
-        w.layout = W.Layout(margin="0 0 0 4px")
         return w
 
     @staticmethod

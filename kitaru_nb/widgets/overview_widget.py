@@ -9,6 +9,7 @@ import ipywidgets as W
 
 from kitaru_nb.models import Execution
 from kitaru_nb.widgets import render as R
+from kitaru_nb.widgets.cards import close_tree
 from kitaru_nb.widgets.hub import hub
 from kitaru_nb.widgets.overview import _started, static_overview_html
 from kitaru_nb.widgets.panel import ExecutionPanel
@@ -46,6 +47,9 @@ class Overview(W.VBox):  # type: ignore[misc]
         hub.unwatch(self)
         if self.opened is not None:
             self.opened.close()
+            self.opened = None
+        for child in list(self.children):
+            close_tree(child)
         super().close()
 
     def refresh(self) -> None:
@@ -55,7 +59,10 @@ class Overview(W.VBox):  # type: ignore[misc]
             f"<b>Executions</b> <span style='opacity:.7'>{len(self.executions)} of {total} in "
             f"{R.E(str(self.client.journal.location))}</span>"
         )
+        old = list(self.rows.children)
         self.rows.children = [self._row(ex) for ex in self.executions]
+        for row in old:  # a refresh replaces its rows: the old widgets are closed, not left registered
+            close_tree(row)
         self._listed = {ex.exec_id for ex in self.executions}
         self._next = time.monotonic() + 0.5
 

@@ -52,7 +52,7 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         self.live = W.Label(value="")
         self.live.add_class("kitaru-live")
         # shown by the front end's stylesheet only once the panel lost its kernel (a reopened notebook)
-        self.disconnected = W.HTML(value=f"<span>{R.E(DISCONNECTED)}</span>")
+        self.disconnected = W.HTML(value=f"<span>{R.E(DISCONNECTED)}</span>", layout=W.Layout(display="none"))
         self.disconnected.add_class("kitaru-disconnected-line")
         self.result = W.HTML(value="")
         self.result.add_class("kitaru-result-box")
@@ -519,6 +519,7 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         self.cards = []
         for child in list(self.children):
             C.close_tree(child)
+        self.layout.close()
         super().close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:

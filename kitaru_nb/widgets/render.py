@@ -170,9 +170,13 @@ def owner_html(ex: Execution) -> str:
     o = ex.owner or {}
     if not o:
         return ""
-    where = f"{o.get('notebook')}" if o.get("notebook") else f"process {o.get('pid')}"
+    full = str(o.get("notebook") or f"process {o.get('pid')} on {o.get('host')}")
+    where = full.replace("\\", "/").rsplit("/", 1)[-1]
     cell = f", cell In[{o['cell']}]" if o.get("cell") else ""
-    return f"<span class='kitaru-owner' style='opacity:.6;font-size:11px'>runs in {E(str(where))}{E(cell)}</span>"
+    return (
+        f"<span class='kitaru-owner' title='{E(full)} (pid {E(str(o.get('pid')))})' "
+        f"style='opacity:.6;font-size:11px'>runs in {E(where)}{E(cell)}</span>"
+    )
 
 
 def failure_html(f: FailureInfo, *, open_traceback: bool = False, same_as: int | None = None) -> str:
@@ -236,7 +240,10 @@ def row_cells(r: Row) -> str:
         c = r.call
         changed = " <span title='code changed since'>(code changed)</span>" if c.code_changed else ""
         what = f"{E(c.name)}{changed}"
-        detail = f"<td style='{CELL}'>{len(c.attempts)}</td><td style='{CELL}'>{E(fmt_duration(c.duration))}</td>"
+        detail = (
+            f"<td style='{CELL};width:3em'>{len(c.attempts)}</td>"
+            f"<td style='{CELL};width:5.5em'>{E(fmt_duration(c.duration))}</td>"
+        )
     else:
         w = r.wait
         assert w is not None
@@ -253,8 +260,9 @@ def row_cells(r: Row) -> str:
             answer = f"<span style='opacity:.7'>{E(w.question or '')}</span>"
         detail = f"<td style='{CELL}' colspan='2' class='kitaru-answer-cell'>{answer}</td>"
     return (
-        f"<td style='{CELL};color:{color}'>{icon}</td><td style='{CELL}'>{r.index}</td>"
-        f"<td style='{CELL}'>{what}</td><td style='{CELL}' class='kitaru-row-status'>{E(st)}</td>{detail}"
+        f"<td style='{CELL};width:1.2em;color:{color}'>{icon}</td><td style='{CELL};width:2.5em'>{r.index}</td>"
+        f"<td style='{CELL};width:13em'>{what}</td>"
+        f"<td style='{CELL};width:6.5em' class='kitaru-row-status'>{E(st)}</td>{detail}"
     )
 
 

@@ -205,7 +205,7 @@ def test_quickstart_live_panel_and_overview(lab: JupyterLabServer, lab_root: Pat
     expect(first.locator(".kitaru-table")).to_contain_text("fetch_orders")
     live = page.locator(".kitaru-panel", has_text="crunch_all").first
     expect(status(live)).to_have_text("completed", timeout=60_000)
-    expect(live.locator(".kitaru-header")).to_contain_text("150/150 checkpoints")
+    expect(live.locator(".kitaru-header")).to_contain_text("150/150 done")
     first.screenshot(path=str(artifacts / "panel_quickstart.png"))
 
     overview = page.locator(".kitaru-overview").first

@@ -4,6 +4,7 @@ fresh kernel, and the static summary is in the saved outputs for viewers without
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from .conftest import copy_notebook
 from .harness import JupyterLabServer, run_all_cells, wait_kernel_idle
-from .test_panel import open_notebook, own_folder, status
+from .test_panel import open_notebook, own_folder, run_cell_containing, status
 
 
 def test_saved_notebook_shows_its_panel_after_reload(
@@ -48,7 +49,29 @@ def test_saved_notebook_shows_its_panel_after_reload(
     expect(restored).to_be_visible(timeout=60_000)
     expect(status(restored)).to_have_text("completed")
     expect(page.locator("text=Error displaying widget")).to_have_count(0)
+    # not connected to a kernel: it says so in one line, and its buttons do not look live
+    expect(restored).to_have_class(re.compile(r"\bjupyter-widgets-disconnected\b"))
+    line = restored.locator(".kitaru-disconnected-line")
+    expect(line).to_be_visible()
+    expect(line).to_have_text("not connected to a kernel: re-run this cell, or kitaru.panel()")
+    replay = restored.locator("button", has_text="Replay from here").first
+    assert replay.evaluate("b => getComputedStyle(b).pointerEvents") == "none"
+    # one line instead of a broken-link icon on every part of the panel
+    icons = restored.evaluate(
+        "p => [p, ...p.querySelectorAll('.jupyter-widgets-disconnected')]"
+        ".filter(e => !['none', 'normal'].includes(getComputedStyle(e, '::before').content)).length"
+    )
+    assert icons == 0
     restored.screenshot(path=str(artifacts / "panel_saved_state_reloaded.png"))
+
+    # in the new kernel, running the cells again draws a live panel
+    for code in ("import kitaru_nb as kitaru", "def daily_report", 'handle = daily_report.run("2024-06-01")'):
+        wait_kernel_idle(page)
+        run_cell_containing(page, code)
+    fresh = page.locator(".kitaru-panel", has_text="daily_report").first
+    expect(status(fresh)).to_have_text("completed", timeout=60_000)
+    expect(fresh).not_to_have_class(re.compile(r"\bjupyter-widgets-disconnected\b"))
+    expect(fresh.locator(".kitaru-disconnected-line")).to_be_hidden()
 
 
 def _session_id(lab: JupyterLabServer, name: str) -> str:

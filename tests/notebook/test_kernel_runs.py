@@ -176,3 +176,74 @@ def test_an_answer_from_another_process_completes_the_flow_once_the_kernel_is_id
     assert client.executions.get(exec_id).result == 2
     (wait_row,) = client.executions.get(exec_id).waits
     assert (wait_row.answered_by, wait_row.answer_preview) == ("sidebar", "True")
+
+
+REPLAYABLE = """
+runs = {"train": 0, "score": 0}
+
+@kitaru.checkpoint
+def train() -> int:
+    runs["train"] += 1
+    return 3
+
+@kitaru.checkpoint
+def score(w: int) -> str:
+    runs["score"] += 1
+    return f"score {w * 10}"
+
+@kitaru.flow
+def model() -> str:
+    return score(train())
+
+h = model.run()
+"""
+
+
+def test_replay_from_a_row_with_its_output_overridden(fe: FakeFrontend) -> None:
+    fe.run(REPLAYABLE)
+    (panel,) = panels(fe)
+    rows = part(fe, panel, "VBoxModel", "kitaru-rows")
+    train_row = fe.children(rows)[0]
+    fe.click(fe.within(train_row, "ButtonModel", "kitaru-replay-from"))
+    cards = part(fe, panel, "VBoxModel", "kitaru-cards")
+    fe.pump_until(lambda: any("kitaru-card-replay" in fe.models[c].get("_dom_classes", []) for c in fe.children(cards)))
+    card = fe.within(cards, "VBoxModel", "kitaru-card-replay")
+    fe.set_state(fe.within(card, "RadioButtonsModel", "kitaru-replay-mode"), index=1)
+    editor = fe.within(card, "TextareaModel", "kitaru-replay-output")
+    go = fe.within(card, "ButtonModel", "kitaru-replay-go")
+    fe.set_state(editor, value='"not a number"')  # train() -> int: checked like a wait form's answer
+    fe.click(go)
+    error = fe.within(card, "HTMLModel", "kitaru-replay-error")
+    fe.pump_until(lambda: "valid integer" in (fe.value(error) or ""))
+    assert fe.run("print(len(kitaru.KitaruClient().executions.list()))").strip() == "1"  # nothing started
+
+    fe.set_state(editor, value="7")
+    fe.click(go)
+    fe.pump_until(lambda: len(panels(fe)) == 2, timeout=20)  # the replay's panel, in this panel's output
+    out = fe.run(
+        "ex = kitaru.KitaruClient().executions.latest()\n"
+        "print(ex.status, ex.result, [c.status.value for c in ex.checkpoints], ex.original_exec_id == h.exec_id, runs)"
+    )
+    assert out.strip() == "completed score 70 ['reused', 'completed'] True {'train': 1, 'score': 2}"
+
+
+def test_tracebacks_name_cells_and_leave_out_the_engine(fe: FakeFrontend) -> None:
+    fe.run("def helper(x):\n    return 1 / x")
+    fe.run(
+        "@kitaru.checkpoint(retries=1)\ndef divide(x):\n    return helper(x)\n\n"
+        "@kitaru.flow\ndef div_flow():\n    return divide(0)\n\nh = div_flow.run()"
+    )
+    out = fe.run(
+        "ex = h.execution\n"
+        "print(ex.failure.traceback)\n"
+        "print('ATTEMPTS', [a.failure.traceback == ex.checkpoints[0].attempts[0].failure.traceback "
+        "for a in ex.checkpoints[0].attempts])"
+    )
+    assert "Cell In[" in out and ", line 2, in helper" in out and "ZeroDivisionError" in out
+    assert "kitaru_nb" not in out.split("ATTEMPTS")[0] and "ipykernel_" not in out
+    assert "ATTEMPTS [True, True]" in out
+    (panel,) = panels(fe)
+    html = "".join(
+        str(fe.value(c) or "") for c in fe.descendants(panel) if fe.models[c].get("_model_name") == "HTMLModel"
+    )
+    assert "same traceback as attempt 1" in html  # the second identical traceback is not repeated

@@ -306,3 +306,81 @@ def test_overview_follows_flows_run_in_this_process(client: kitaru.KitaruClient)
     view.close()
     quick.run(2)
     assert len(view.executions) == 1  # a closed overview stops following
+
+
+def _open_widgets() -> int:
+    from ipywidgets.widgets.widget import _instances
+
+    return len(_instances)
+
+
+def test_closing_a_panel_closes_every_widget_in_it(client: kitaru.KitaruClient) -> None:
+    @kitaru.checkpoint(on_error="pause")
+    def cw_fail() -> int:
+        raise ValueError("x")
+
+    @kitaru.checkpoint
+    def cw_ok() -> int:
+        return 1
+
+    @kitaru.flow
+    def cw_flow() -> int:
+        return cw_ok() + (cw_fail() or 0)
+
+    handle = cw_flow.run()
+    before = _open_widgets()
+    panel = ExecutionPanel(handle.exec_id, client)
+    assert panel.cards and _open_widgets() > before + 10  # rows, cards, buttons, layouts
+    panel.refresh()
+    panel.toggle_rows()
+    panel.close()
+    assert _open_widgets() == before
+
+
+def test_an_overview_refresh_replaces_its_rows_without_leaking_widgets(client: kitaru.KitaruClient) -> None:
+    @kitaru.flow
+    def ov_leak(x: int) -> int:
+        return x
+
+    for i in range(3):
+        ov_leak.run(i)
+    view = Overview(client, limit=3)
+    after_first = _open_widgets()
+    for _ in range(5):
+        view.refresh()
+    assert _open_widgets() == after_first
+    view.show(view.executions[0].exec_id)
+    view.close()
+
+
+def test_big_executions_fold_their_rows(client: kitaru.KitaruClient) -> None:
+    @kitaru.checkpoint
+    def fold_step(i: int) -> int:
+        if i == 3:
+            raise ValueError("row 3 fails once")
+        return i
+
+    @kitaru.flow
+    def fold_flow() -> int:
+        total = 0
+        for i in range(150):
+            try:
+                total += fold_step(i)
+            except ValueError:
+                pass
+        return total
+
+    handle = fold_flow.run()
+    panel = ExecutionPanel(handle.exec_id, client)
+    shown = panel.rows_box.children
+    from kitaru_nb.widgets.render import COLLAPSED_ROWS
+
+    assert len(shown) == COLLAPSED_ROWS
+    html = panel.timeline_html()
+    assert "row 3 fails once" in html  # the failure stays visible
+    assert ">149<" in html  # and so do the latest rows
+    assert panel.more.description == f"{150 - COLLAPSED_ROWS} more" and panel.more.layout.display == ""
+    panel.more.click()
+    assert len(panel.rows_box.children) == 150
+    assert panel.more.description == "show fewer rows"
+    panel.close()
