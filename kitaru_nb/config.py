@@ -90,16 +90,11 @@ def default_path() -> Path:
     return Path(env) if env else Path.cwd() / DEFAULT_FILENAME
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _alive(pid: int, start: int | None = None) -> bool:
+    """Process ``pid`` runs (and, when ``start`` is known, is the one that started then)."""
+    from kitaru_nb.runtime.owner import is_alive
+
+    return is_alive(pid, start)
 
 
 def resolve_journal(db: Any = None) -> Journal:

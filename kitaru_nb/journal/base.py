@@ -188,8 +188,11 @@ class Journal(Protocol):
 
     def list_attempts(self, exec_id: str) -> list[AttemptRow]: ...
 
-    def recover_interrupted(self, is_alive: Callable[[int], bool]) -> int:
+    def recover_interrupted(self, is_alive: Callable[[int, int | None], bool]) -> int:
         """Mark running attempts whose owning process is gone as interrupted.
+
+        ``is_alive(pid, pid_start)``: ``pid_start`` is the start time recorded with the owner (None
+        when unknown), so a pid reused by another process does not count as the owner.
 
         Running attempts belong to running executions (or ones cancelled while a checkpoint
         ran): only those are looked at, so recovery stays cheap on a large journal."""

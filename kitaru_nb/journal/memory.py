@@ -210,14 +210,16 @@ class MemoryJournal:
         with self._lock:
             return [replace(a) for a in self._attempts.values() if a.exec_id == exec_id]
 
-    def recover_interrupted(self, is_alive: Callable[[int], bool]) -> int:
+    def recover_interrupted(self, is_alive: Callable[[int, int | None], bool]) -> int:
         n = 0
         with self._lock:
             for a in self._attempts.values():
                 if a.status != "running" or self._execs[a.exec_id].status not in ("running", "cancelled"):
                     continue
-                pid = self._execs[a.exec_id].owner_pid
-                if pid is None or not is_alive(pid):
+                row = self._execs[a.exec_id]
+                pid = row.owner_pid
+                start = (row.owner or {}).get("pid_start")
+                if pid is None or not is_alive(pid, start if isinstance(start, int) else None):
                     a.status = "interrupted"
                     c = self._calls.get(a.call_id)
                     if c is not None and c.status == "running":

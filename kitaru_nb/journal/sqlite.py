@@ -146,6 +146,17 @@ def _call_row(r: Sequence[Any], c: Cols) -> CallRow:
     )
 
 
+def _pid_start(owner: str | None) -> int | None:
+    """The start time recorded with the owner's pid (so a reused pid is not taken for it)."""
+    if not owner:
+        return None
+    try:
+        start = json.loads(owner).get("pid_start")
+    except (ValueError, AttributeError):
+        return None
+    return start if isinstance(start, int) else None
+
+
 def _attempt_row(r: Sequence[Any], c: Cols) -> AttemptRow:
     return AttemptRow(
         attempt_id=r[c["attempt_id"]],
@@ -607,16 +618,20 @@ class SqliteJournal:
         )
         return [_attempt_row(r, c) for r in rows]
 
-    def recover_interrupted(self, is_alive: Callable[[int], bool]) -> int:
+    def recover_interrupted(self, is_alive: Callable[[int, int | None], bool]) -> int:
         if self.read_only is not None:
             return 0  # a process that cannot write leaves it to one that can
         # a running attempt belongs to a running execution (or one cancelled while it ran)
         rows, c = self._read(
-            "SELECT a.attempt_id, a.call_id, e.owner_pid FROM executions e JOIN calls c ON c.exec_id = e.exec_id "
+            "SELECT a.attempt_id, a.call_id, e.owner_pid, e.owner FROM executions e JOIN calls c ON c.exec_id = e.exec_id "
             "JOIN attempts a ON a.call_id = c.call_id WHERE e.status IN ('running', 'cancelled') AND a.status = 'running'"
         )
         attempt, call, pid = c["attempt_id"], c["call_id"], c["owner_pid"]
-        dead = [(r[attempt], r[call], r[pid]) for r in rows if r[pid] is None or not is_alive(int(r[pid]))]
+        dead = [
+            (r[attempt], r[call], r[pid])
+            for r in rows
+            if r[pid] is None or not is_alive(int(r[pid]), _pid_start(r[c["owner"]]))
+        ]
         if not dead:
             return 0
         self._write(

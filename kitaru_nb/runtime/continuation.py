@@ -230,7 +230,7 @@ def resume_interrupted(journal: Journal, row: ExecutionRow) -> str:
         )
     body = body_of(row)
     dead = row.owner_pid
-    journal.recover_interrupted(lambda pid: pid != dead and owner.is_alive(pid))
+    journal.recover_interrupted(lambda pid, start: pid != dead and owner.is_alive(pid, start))
     return drive_claimed(journal, row, ("running",), body)
 
 

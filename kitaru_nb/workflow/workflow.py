@@ -220,7 +220,7 @@ class Workflow:
                 )
             # the process that ran it died mid-step: finish it here (completed steps are not run again)
             owner = row.owner_pid
-            journal.recover_interrupted(lambda pid: pid != owner and _alive(pid))
+            journal.recover_interrupted(lambda pid, start: pid != owner and _alive(pid, start))
             expect = "running"
         elif row.status != "waiting":
             raise KitaruStateError(

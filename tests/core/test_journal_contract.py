@@ -319,7 +319,7 @@ def test_recover_interrupted_marks_only_running_attempts_of_dead_owners(j: Journ
     j.insert_call(call("dead", 1), attempt("dead", 1, 1))
     asked: list[int] = []
 
-    def is_alive(pid: int) -> bool:
+    def is_alive(pid: int, start: int | None) -> bool:
         asked.append(pid)
         return pid == 222
 
@@ -356,7 +356,7 @@ def test_change_token_moves_on_every_write_of_another_connection(pair: Pair) -> 
         lambda: other.decide_call("e1-c0", status="failed", ended_at=2.0),
         lambda: other.restart_call("e1-c0", attempt("e1", 0, 3)),
         lambda: other.set_execution_status("e1", "running"),
-        lambda: other.recover_interrupted(lambda pid: False),
+        lambda: other.recover_interrupted(lambda pid, start: False),
         lambda: other.insert_calls([call("e1", 1, kind="wait", status="waiting")]),
         lambda: other.finish_call("e1-c1", None, status="failed", ended_at=3.0, failure=FAILURE),
         lambda: other.reopen_wait("e1-c1"),
