@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Literal, NewType
-
-ExecId = NewType("ExecId", str)
-
-OnErrorMode = Literal["fail", "pause"]
 
 
 class ExecutionStatus(enum.StrEnum):
@@ -24,9 +19,6 @@ class ExecutionStatus(enum.StrEnum):
     def is_terminal(self) -> bool:
         return self in (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
 
-    def __str__(self) -> str:
-        return self.value
-
 
 class CallStatus(enum.StrEnum):
     """Status of one checkpoint call (or wait) in the durable call sequence."""
@@ -38,9 +30,6 @@ class CallStatus(enum.StrEnum):
     REUSED = "reused"
     WAITING = "waiting"
 
-    def __str__(self) -> str:
-        return self.value
-
 
 class AttemptStatus(enum.StrEnum):
     """Status of one attempt of a checkpoint call."""
@@ -49,9 +38,6 @@ class AttemptStatus(enum.StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class FailureOrigin(enum.StrEnum):
@@ -63,18 +49,12 @@ class FailureOrigin(enum.StrEnum):
     DIVERGENCE = "divergence"
     UNKNOWN = "unknown"
 
-    def __str__(self) -> str:
-        return self.value
-
 
 class CallKind(enum.StrEnum):
     """What sits at a position of the durable call sequence."""
 
     CHECKPOINT = "checkpoint"
     WAIT = "wait"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kitaru_nb import serde
-from kitaru_nb.errors import KitaruContextError, KitaruError, KitaruRuntimeError, KitaruUsageError
+from kitaru_nb.errors import KitaruContextError, KitaruRuntimeError, KitaruUsageError
 from kitaru_nb.journal.base import ExecutionRow, Journal, StoredValue
 from kitaru_nb.models import FailureInfo
 from kitaru_nb.runtime.context import (
@@ -187,12 +187,7 @@ def drive(journal: Journal, exec_id: str, flow_name: str, body: Callable[..., An
             status = _fail(
                 journal, exec_id, FailureInfo(FailureOrigin.RUNTIME, str(exc), type_name(exc), format_traceback(exc))
             )
-        except KitaruError as exc:
-            _remember(_exceptions, exec_id, exc)
-            status = _fail(
-                journal, exec_id, FailureInfo(FailureOrigin.USER_CODE, str(exc), type_name(exc), format_traceback(exc))
-            )
-        except Exception as exc:
+        except Exception as exc:  # user code (a KitaruError it let escape included)
             _remember(_exceptions, exec_id, exc)
             status = _fail(
                 journal, exec_id, FailureInfo(FailureOrigin.USER_CODE, str(exc), type_name(exc), format_traceback(exc))
