@@ -392,20 +392,17 @@ class SqliteJournal:
         )
         return [r[c["exec_id"]] for r in rows]
 
-    def _where(self, flow: str | None, status: str | None) -> tuple[str, list[Any]]:
-        clauses, params = [], []
-        if flow is not None:
-            clauses.append("flow_name = ?")
-            params.append(flow)
-        if status is not None:
-            clauses.append("status = ?")
-            params.append(status)
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+    @staticmethod
+    def _where(**equal: Any) -> tuple[str, list[Any]]:
+        """``WHERE col = ? AND ...`` for the columns given a value (None: no condition)."""
+        given = [(column, value) for column, value in equal.items() if value is not None]
+        where = (" WHERE " + " AND ".join(f"{column} = ?" for column, _ in given)) if given else ""
+        return where, [value for _, value in given]
 
     def list_executions(
         self, *, flow: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0
     ) -> list[ExecutionRow]:
-        where, params = self._where(flow, status)
+        where, params = self._where(flow_name=flow, status=status)
         rows, c = self._read(
             f"SELECT {_EXEC_COLS} FROM executions{where} ORDER BY seq DESC LIMIT ? OFFSET ?",
             (*params, limit, offset),
@@ -413,7 +410,7 @@ class SqliteJournal:
         return [_exec_row(r, c) for r in rows]
 
     def count_executions(self, *, flow: str | None = None, status: str | None = None) -> int:
-        where, params = self._where(flow, status)
+        where, params = self._where(flow_name=flow, status=status)
         rows, c = self._read(f"SELECT count(*) AS n FROM executions{where}", params)
         return int(rows[0][c["n"]])
 
@@ -715,14 +712,7 @@ class SqliteJournal:
     def list_requests(
         self, *, exec_id: str | None = None, status: str | None = None, limit: int = 50
     ) -> list[RequestRow]:
-        clauses, params = [], []
-        if exec_id is not None:
-            clauses.append("exec_id = ?")
-            params.append(exec_id)
-        if status is not None:
-            clauses.append("status = ?")
-            params.append(status)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        where, params = self._where(exec_id=exec_id, status=status)
         rows, c = self._read(
             f"SELECT {self._REQUEST_COLS} FROM requests{where} ORDER BY created_at LIMIT ?", (*params, limit)
         )

@@ -191,6 +191,14 @@ class JournalService:
             raise ApiError(404, f"no execution {exec_id!r}: the journal {self.path} does not exist yet")
         return client
 
+    @staticmethod
+    def _execution(client: KitaruClient, exec_id: str) -> Execution:
+        """The execution, or a 404 that says it is not in the journal."""
+        try:
+            return client.executions.get(exec_id)
+        except KitaruUsageError as exc:
+            raise ApiError(404, str(exc)) from None
+
     def status(self) -> dict[str, Any]:
         return {"journal": str(self.path), "exists": self.path.exists()}
 
@@ -226,10 +234,7 @@ class JournalService:
         check_exec_id(exec_id)
         wait, value = parse_input_body(body)
         client = self._need_client(exec_id)
-        try:
-            execution = client.executions.get(exec_id)
-        except KitaruUsageError as exc:
-            raise ApiError(404, str(exc)) from None
+        execution = self._execution(client, exec_id)
         try:
             answered = client.executions.input(
                 execution.exec_id, wait=wait, value=value, resume=False, answered_by="sidebar"
@@ -250,10 +255,7 @@ class JournalService:
         check_exec_id(exec_id)
         checkpoint, decision = parse_decision_body(body)
         client = self._need_client(exec_id)
-        try:
-            execution = client.executions.get(exec_id)
-        except KitaruUsageError as exc:
-            raise ApiError(404, str(exc)) from None
+        execution = self._execution(client, exec_id)
         verbs = client.executions
         try:
             if decision == "retry":
@@ -271,10 +273,7 @@ class JournalService:
         check_exec_id(exec_id)
         from_, overrides, after = parse_replay_body(body)
         client = self._need_client(exec_id)
-        try:
-            execution = client.executions.get(exec_id)
-        except KitaruUsageError as exc:
-            raise ApiError(404, str(exc)) from None
+        execution = self._execution(client, exec_id)
         try:
             req = client.executions.request_replay(
                 execution.exec_id, from_=from_, overrides=overrides, after=after, requested_by="sidebar"
@@ -292,10 +291,7 @@ class JournalService:
         if data:
             raise ApiError(400, f"unexpected keys {sorted(data)}: the body of a retry is {{}}")
         client = self._need_client(exec_id)
-        try:
-            execution = client.executions.get(exec_id)
-        except KitaruUsageError as exc:
-            raise ApiError(404, str(exc)) from None
+        execution = self._execution(client, exec_id)
         try:
             req = client.executions.request_retry(execution.exec_id, requested_by="sidebar")
         except KitaruStateError as exc:
