@@ -27,7 +27,7 @@ from kitaru_nb.models import (
 from kitaru_nb.runtime import continuation, engine, owner, registry
 from kitaru_nb.runtime.context import new_id
 from kitaru_nb.runtime.watcher import watcher
-from kitaru_nb.types import AttemptStatus, CallStatus, ExecutionStatus, FailureOrigin
+from kitaru_nb.types import ANSWERED, AttemptStatus, CallKind, CallStatus, ExecutionStatus, FailureOrigin
 
 _STATUSES = {s.value for s in ExecutionStatus}
 
@@ -92,7 +92,7 @@ def _wait_record(c: CallRow) -> WaitRecord:
                 kind = "confirmation"
         except ValueError:
             pass
-    answered = c.status in ("completed", "reused")
+    answered = c.status in ANSWERED
     return WaitRecord(
         name=c.name,
         index=c.idx,
@@ -152,9 +152,9 @@ class Executions:
             by_call.setdefault(a.call_id, []).append(_attempt_model(a))
         for lst in by_call.values():
             lst.sort(key=lambda a: a.number)
-        checkpoints = [_call_model(c, by_call.get(c.call_id, [])) for c in calls if c.kind == "checkpoint"]
-        waits = [_wait_model(c) for c in calls if c.kind == "wait" and c.status == "waiting"]
-        records = [_wait_record(c) for c in calls if c.kind == "wait"]
+        checkpoints = [_call_model(c, by_call.get(c.call_id, [])) for c in calls if c.kind == CallKind.CHECKPOINT]
+        waits = [_wait_model(c) for c in calls if c.kind == CallKind.WAIT and c.status == CallStatus.WAITING]
+        records = [_wait_record(c) for c in calls if c.kind == CallKind.WAIT]
         inputs: dict[str, Any] = {}
         if row.inputs is not None:
             try:
@@ -193,16 +193,14 @@ class Executions:
         # the inputs are shown; the result (maybe large) is loaded only on access
         return self._model(self._row(exec_id, with_values=True, with_result=False))
 
-    def _check_filters(self, status: Any, limit: Any, offset: Any) -> str | None:
-        if isinstance(status, ExecutionStatus):
-            status = status.value
+    def _check_filters(self, status: Any, limit: Any, offset: Any) -> ExecutionStatus | None:
         if status is not None and status not in _STATUSES:
             raise KitaruUsageError(f"status must be one of {sorted(_STATUSES)}, got {status!r}")
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             raise KitaruUsageError(f"limit must be an int >= 0, got {limit!r}")
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise KitaruUsageError(f"offset must be an int >= 0, got {offset!r}")
-        return status  # type: ignore[no-any-return]
+        return None if status is None else ExecutionStatus(status)
 
     def list(
         self, *, flow: str | None = None, status: ExecutionStatus | str | None = None, limit: int = 50, offset: int = 0
@@ -227,7 +225,7 @@ class Executions:
         return [
             _wait_model(c)
             for c in self._j.load_calls(row.exec_id, with_values=False)
-            if c.kind == "wait" and c.status == "waiting"
+            if c.kind == CallKind.WAIT and c.status == CallStatus.WAITING
         ]
 
     def _result(self, exec_id: str) -> Any:
@@ -235,7 +233,7 @@ class Executions:
         return continuation.result(self._j, row, unpickle=self._client.unpickle)
 
     # -- control ------------------------------------------------------------------------
-    def _drive(self, row: ExecutionRow, expect: tuple[str, ...]) -> Execution:
+    def _drive(self, row: ExecutionRow, expect: tuple[ExecutionStatus, ...]) -> Execution:
         continuation.drive_claimed(self._j, row, expect)
         return self.get(row.exec_id)
 
@@ -259,7 +257,7 @@ class Executions:
         ):
             raise KitaruStateError(f"wait {wait!r} of execution {row.exec_id[:8]} was answered meanwhile")
         if resume:
-            call.status = "completed"
+            call.status = CallStatus.COMPLETED
             continuation.continue_if_ready(self._j, row.exec_id, row=row, calls=calls)
         return self.get(row.exec_id)
 
@@ -268,10 +266,10 @@ class Executions:
             raise KitaruUsageError(f"wait must be the wait's name (a non-empty str), got {wait!r}")
         calls = calls if calls is not None else self._j.load_calls(row.exec_id, with_values=False)
         for c in calls:
-            if c.kind != "wait":
+            if c.kind != CallKind.WAIT:
                 continue
             if c.name == wait:
-                if c.status != "waiting":
+                if c.status != CallStatus.WAITING:
                     raise KitaruStateError(
                         f"wait {wait!r} of execution {row.exec_id[:8]} is not pending (it is {c.status})"
                     )
@@ -281,7 +279,7 @@ class Executions:
                         "execution, or replay this one"
                     )
                 return c
-        pending = [c.name for c in calls if c.kind == "wait" and c.status == "waiting"]
+        pending = [c.name for c in calls if c.kind == CallKind.WAIT and c.status == CallStatus.WAITING]
         raise KitaruUsageError(
             f"execution {row.exec_id[:8]} has no wait named {wait!r}; pending waits: {pending or 'none'}"
         )
@@ -298,25 +296,25 @@ class Executions:
         self._j.finish_call(
             call.call_id,
             None,
-            status="failed",
+            status=CallStatus.FAILED,
             ended_at=time.time(),
             failure=FailureInfo(FailureOrigin.RUNTIME, message, "KitaruWaitAborted"),
         )
         self._j.set_execution_status(
             row.exec_id,
-            "failed",
+            ExecutionStatus.FAILED,
             ended_at=time.time(),
             failure=FailureInfo(FailureOrigin.RUNTIME, message, "KitaruWaitAborted"),
-            expect=("waiting",),
+            expect=(ExecutionStatus.WAITING,),
         )
         return self.get(row.exec_id)
 
     def resume(self, exec_id: str) -> Execution:
         """Continue a waiting execution whose input arrived, or one left running by a dead process."""
         row = self._row(exec_id)
-        if row.status == "waiting":
+        if row.status == ExecutionStatus.WAITING:
             calls = self._j.load_calls(row.exec_id, with_values=False)
-            open_waits = [c.name for c in calls if c.kind == "wait" and c.status == "waiting"]
+            open_waits = [c.name for c in calls if c.kind == CallKind.WAIT and c.status == CallStatus.WAITING]
             if open_waits:
                 raise KitaruStateError(
                     f"execution {row.exec_id[:8]} still waits for {open_waits}; answer with "
@@ -328,13 +326,13 @@ class Executions:
                     f"checkpoint {paused[0]!r} of execution {row.exec_id[:8]} failed and waits for a decision; "
                     "call executions.retry(...) or executions.skip(...)"
                 )
-            return self._drive(row, ("waiting",))
-        if row.status == "running":
+            return self._drive(row, (ExecutionStatus.WAITING,))
+        if row.status == ExecutionStatus.RUNNING:
             continuation.resume_interrupted(self._j, row)
             return self.get(row.exec_id)
         raise KitaruStateError(
             f"execution {row.exec_id[:8]} is {row.status}; only waiting or interrupted executions resume"
-            + ("; use retry() for a failed one" if row.status == "failed" else "")
+            + ("; use retry() for a failed one" if row.status == ExecutionStatus.FAILED else "")
         )
 
     def retry(self, exec_id: str, *, checkpoint: str | None = None, resume: bool = True) -> Execution:
@@ -345,17 +343,17 @@ class Executions:
         flow (its panel) carries it out when it is idle. ``checkpoint`` picks one of several paused.
         """
         row = self._row(exec_id)
-        if row.status == "failed" and resume:
-            return self._drive(row, ("failed",))
-        if row.status == "waiting":
+        if row.status == ExecutionStatus.FAILED and resume:
+            return self._drive(row, (ExecutionStatus.FAILED,))
+        if row.status == ExecutionStatus.WAITING:
             call = self._paused_call(row, checkpoint)
             if resume:
                 continuation.body_of(row)
-            self._decide(row, call, "failed", call.ended_at)
+            self._decide(row, call, CallStatus.FAILED, call.ended_at)
             if resume:
                 continuation.continue_if_ready(self._j, row.exec_id, row=row) or self._drive_if_open(row)
             return self.get(row.exec_id)
-        if row.status == "failed":
+        if row.status == ExecutionStatus.FAILED:
             raise KitaruStateError(
                 f"execution {row.exec_id[:8]} failed; a failed execution is retried by a process that defines "
                 f"flow {row.flow_name!r} (the notebook's panel, or executions.retry there)"
@@ -369,14 +367,14 @@ class Executions:
         """Skip a checkpoint paused on error (it returns None) and continue the execution
         (``resume=False``: only record the decision, see ``retry``)."""
         row = self._row(exec_id)
-        if row.status != "waiting":
+        if row.status != ExecutionStatus.WAITING:
             raise KitaruStateError(
                 f"execution {row.exec_id[:8]} is {row.status}; only a paused checkpoint can be skipped"
             )
         call = self._paused_call(row, checkpoint)
         if resume:
             continuation.body_of(row)
-        self._decide(row, call, "skipped", time.time())
+        self._decide(row, call, CallStatus.SKIPPED, time.time())
         if resume:
             continuation.continue_if_ready(self._j, row.exec_id, row=row) or self._drive_if_open(row)
         return self.get(row.exec_id)
@@ -385,15 +383,15 @@ class Executions:
         """After a decision: continue even though other waits or pauses are open (the flow stops at the
         first of them again), as long as nobody else took the execution."""
         fresh = self._j.get_execution(row.exec_id, with_values=False)
-        if fresh is None or fresh.status != "waiting":
+        if fresh is None or fresh.status != ExecutionStatus.WAITING:
             return False
         try:
-            continuation.drive_claimed(self._j, fresh, ("waiting",))
+            continuation.drive_claimed(self._j, fresh, (ExecutionStatus.WAITING,))
         except KitaruStateError:
             return False
         return True
 
-    def _decide(self, row: ExecutionRow, call: CallRow, status: str, ended_at: float | None) -> None:
+    def _decide(self, row: ExecutionRow, call: CallRow, status: CallStatus, ended_at: float | None) -> None:
         if not self._j.decide_call(call.call_id, status=status, ended_at=ended_at):
             raise KitaruStateError(
                 f"checkpoint {call.name!r} of execution {row.exec_id[:8]} got its decision meanwhile"
@@ -422,7 +420,10 @@ class Executions:
 
         row = self._row(exec_id)
         if not self._j.set_execution_status(
-            row.exec_id, "cancelled", ended_at=time.time(), expect=("running", "waiting")
+            row.exec_id,
+            ExecutionStatus.CANCELLED,
+            ended_at=time.time(),
+            expect=(ExecutionStatus.RUNNING, ExecutionStatus.WAITING),
         ):
             raise KitaruStateError(f"execution {row.exec_id[:8]} is {row.status}; only running or waiting ones cancel")
         cancelled_here.add(row.exec_id)
@@ -478,7 +479,7 @@ class Executions:
     def request_retry(self, exec_id: str, *, requested_by: str | None = None) -> RequestRow:
         """Record a retry of a failed execution for the kernel that defines the flow."""
         row = self._row(exec_id)
-        if row.status != "failed":
+        if row.status != ExecutionStatus.FAILED:
             raise KitaruStateError(f"execution {row.exec_id[:8]} is {row.status}; only a failed execution retries")
         return self._request(row, "retry", {}, requested_by)
 
@@ -521,7 +522,7 @@ class Executions:
         """What to run so that a kernel defines the flow of ``exec_id`` (which notebook, which cell)."""
         return continuation.where_defined(self._row(exec_id))
 
-    def statuses(self, exec_ids: Sequence[str]) -> dict[str, str]:
+    def statuses(self, exec_ids: Sequence[str]) -> dict[str, ExecutionStatus]:
         out = {}
         for e in exec_ids:
             r = self._j.get_execution(e, with_values=False)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from kitaru_nb.types import AttemptStatus, CallStatus, ExecutionStatus, FailureOrigin
+from kitaru_nb.types import ANSWERED, DONE_STATUSES, AttemptStatus, CallStatus, ExecutionStatus, FailureOrigin
 
 
 def _ts(value: float | None) -> datetime | None:
@@ -153,8 +153,8 @@ class Execution:
         answered, out of every checkpoint and wait reached so far."""
         if self.summary is not None:
             return self.summary["done"], self.summary["total"]
-        done = sum(1 for c in self.checkpoints if c.status.value in ("completed", "reused", "skipped"))
-        done += sum(1 for w in self.waits if w.status in ("completed", "reused"))
+        done = sum(1 for c in self.checkpoints if c.status in DONE_STATUSES)
+        done += sum(1 for w in self.waits if w.status in ANSWERED)
         return done, len(self.checkpoints) + len(self.waits)
 
     @property

@@ -40,6 +40,12 @@ class AttemptStatus(enum.StrEnum):
     INTERRUPTED = "interrupted"
 
 
+#: call statuses that count as done (progress, replay): ran, reused from another execution, skipped
+DONE_STATUSES = frozenset({CallStatus.COMPLETED, CallStatus.REUSED, CallStatus.SKIPPED})
+#: call statuses whose output (or answer) a resume returns without running
+ANSWERED = frozenset({CallStatus.COMPLETED, CallStatus.REUSED})
+
+
 class FailureOrigin(enum.StrEnum):
     """Who is to blame for a failure."""
 

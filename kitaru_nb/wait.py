@@ -11,6 +11,7 @@ from typing import Any
 from kitaru_nb.errors import KitaruContextError, KitaruUsageError, KitaruWaitValidationError
 from kitaru_nb.journal.base import CallRow
 from kitaru_nb.runtime.context import FlowPaused, current_run, diverged, new_id, now
+from kitaru_nb.types import ANSWERED, CallKind, CallStatus, ExecutionStatus
 
 _lock = threading.Lock()
 # stored JSON Schema text -> the live pydantic TypeAdapter of this process
@@ -93,13 +94,13 @@ def wait(
     run.wait_names.add(wait_name)
     rec = run.recorded.get(idx)
     if rec is not None:
-        if rec.kind != "wait" or rec.name != wait_name:
-            raise diverged(idx, rec, "wait", wait_name)
-        if rec.status in ("completed", "reused") and rec.output is not None:
+        if rec.kind != CallKind.WAIT or rec.name != wait_name:
+            raise diverged(idx, rec, CallKind.WAIT, wait_name)
+        if rec.status in ANSWERED and rec.output is not None:
             return _recorded_answer(run, rec, adapter, wait_name)
-        if rec.status == "failed":  # aborted, and the execution is being retried: ask again
+        if rec.status == CallStatus.FAILED:  # aborted, and the execution is being retried: ask again
             run.journal.reopen_wait(rec.call_id)
-        run.journal.set_execution_status(run.exec_id, "waiting", expect=("running",))
+        run.journal.set_execution_status(run.exec_id, ExecutionStatus.WAITING, expect=(ExecutionStatus.RUNNING,))
         raise FlowPaused(f"waiting for {wait_name!r}")
     run.check_cancelled()
     run.journal.insert_call(
@@ -107,9 +108,9 @@ def wait(
             new_id(),
             run.exec_id,
             idx,
-            "wait",
+            CallKind.WAIT,
             wait_name,
-            "waiting",
+            CallStatus.WAITING,
             now(),
             wait_schema=schema_text,
             wait_question=question,
@@ -117,7 +118,7 @@ def wait(
             wait_timeout=timeout,
         )
     )
-    run.journal.set_execution_status(run.exec_id, "waiting", expect=("running",))
+    run.journal.set_execution_status(run.exec_id, ExecutionStatus.WAITING, expect=(ExecutionStatus.RUNNING,))
     raise FlowPaused(f"waiting for {wait_name!r}")
 
 
@@ -152,7 +153,7 @@ def _recorded_answer(run: Any, rec: CallRow, adapter: Any, wait_name: str) -> An
     run.journal.finish_call(
         rec.call_id,
         None,
-        status="failed",
+        status=CallStatus.FAILED,
         ended_at=now(),
         failure=FailureInfo(FailureOrigin.USER_CODE, message, "KitaruWaitValidationError"),
     )

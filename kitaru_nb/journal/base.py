@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kitaru_nb.models import FailureInfo
-from kitaru_nb.types import FailureOrigin
+from kitaru_nb.types import AttemptStatus, CallKind, CallStatus, ExecutionStatus, FailureOrigin
 
 
 @dataclass(slots=True)
@@ -23,7 +23,7 @@ class StoredValue:
 class ExecutionRow:
     exec_id: str
     flow_name: str
-    status: str
+    status: ExecutionStatus
     started_at: float
     kind: str = "flow"
     ended_at: float | None = None
@@ -43,9 +43,9 @@ class CallRow:
     call_id: str
     exec_id: str
     idx: int
-    kind: str
+    kind: CallKind
     name: str
-    status: str
+    status: CallStatus
     started_at: float
     ended_at: float | None = None
     fingerprint: str | None = None
@@ -66,7 +66,7 @@ class AttemptRow:
     call_id: str
     exec_id: str
     number: int
-    status: str
+    status: AttemptStatus
     started_at: float
     ended_at: float | None = None
     failure: FailureInfo | None = None
@@ -118,22 +118,22 @@ class Journal(Protocol):
     def find_exec_ids(self, prefix: str, limit: int = 2) -> list[str]: ...
 
     def list_executions(
-        self, *, flow: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0
+        self, *, flow: str | None = None, status: ExecutionStatus | None = None, limit: int = 50, offset: int = 0
     ) -> list[ExecutionRow]: ...
 
-    def count_executions(self, *, flow: str | None = None, status: str | None = None) -> int: ...
+    def count_executions(self, *, flow: str | None = None, status: ExecutionStatus | None = None) -> int: ...
 
     def set_execution_status(
         self,
         exec_id: str,
-        status: str,
+        status: ExecutionStatus,
         *,
         ended_at: float | None = None,
         failure: FailureInfo | None = None,
         result: StoredValue | None = None,
         owner_pid: int | None = None,
         owner: dict[str, Any] | None = None,
-        expect: Sequence[str] | None = None,
+        expect: Sequence[ExecutionStatus] | None = None,
     ) -> bool:
         """Set status (and clear or set failure/result); False when ``expect`` did not match.
 
@@ -161,7 +161,7 @@ class Journal(Protocol):
         call_id: str,
         attempt_id: str | None,
         *,
-        status: str,
+        status: CallStatus,
         ended_at: float,
         output: StoredValue | None = None,
         failure: FailureInfo | None = None,
@@ -180,7 +180,7 @@ class Journal(Protocol):
         """An aborted (failed) wait asks again: status waiting, no end, no failure. False otherwise."""
         ...
 
-    def decide_call(self, call_id: str, *, status: str, ended_at: float | None) -> bool:
+    def decide_call(self, call_id: str, *, status: CallStatus, ended_at: float | None) -> bool:
         """Apply a decision to a paused call (retry: status running; skip: status skipped)."""
         ...
 

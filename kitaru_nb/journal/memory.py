@@ -11,6 +11,7 @@ from typing import Any
 
 from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, RequestRow, StoredValue, interrupted_failure
 from kitaru_nb.models import FailureInfo
+from kitaru_nb.types import DONE_STATUSES, AttemptStatus, CallKind, CallStatus, ExecutionStatus
 
 
 class MemoryJournal:
@@ -53,7 +54,7 @@ class MemoryJournal:
         with self._lock:
             return sorted(e for e in self._execs if e.startswith(prefix))[:limit]
 
-    def _matching(self, flow: str | None, status: str | None) -> list[ExecutionRow]:
+    def _matching(self, flow: str | None, status: ExecutionStatus | None) -> list[ExecutionRow]:
         rows = [
             r
             for r in self._execs.values()
@@ -63,7 +64,7 @@ class MemoryJournal:
         return rows
 
     def list_executions(
-        self, *, flow: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0
+        self, *, flow: str | None = None, status: ExecutionStatus | None = None, limit: int = 50, offset: int = 0
     ) -> list[ExecutionRow]:
         with self._lock:
             out = []
@@ -75,21 +76,21 @@ class MemoryJournal:
                 out.append(c)
             return out
 
-    def count_executions(self, *, flow: str | None = None, status: str | None = None) -> int:
+    def count_executions(self, *, flow: str | None = None, status: ExecutionStatus | None = None) -> int:
         with self._lock:
             return len(self._matching(flow, status))
 
     def set_execution_status(
         self,
         exec_id: str,
-        status: str,
+        status: ExecutionStatus,
         *,
         ended_at: float | None = None,
         failure: FailureInfo | None = None,
         result: StoredValue | None = None,
         owner_pid: int | None = None,
         owner: dict[str, Any] | None = None,
-        expect: Sequence[str] | None = None,
+        expect: Sequence[ExecutionStatus] | None = None,
     ) -> bool:
         with self._lock:
             row = self._execs.get(exec_id)
@@ -128,7 +129,7 @@ class MemoryJournal:
     def restart_call(self, call_id: str, attempt: AttemptRow, *, fingerprint: str | None = None) -> None:
         with self._lock:
             c = self._calls[call_id]
-            c.status, c.ended_at, c.paused, c.failure = "running", None, False, None
+            c.status, c.ended_at, c.paused, c.failure = CallStatus.RUNNING, None, False, None
             if fingerprint is not None:
                 c.fingerprint = fingerprint
             self._attempts[attempt.attempt_id] = replace(attempt)
@@ -142,7 +143,7 @@ class MemoryJournal:
     def fail_attempt(self, attempt_id: str, *, call_id: str, ended_at: float, failure: FailureInfo) -> None:
         with self._lock:
             a = self._attempts[attempt_id]
-            a.status, a.ended_at, a.failure = "failed", ended_at, failure
+            a.status, a.ended_at, a.failure = AttemptStatus.FAILED, ended_at, failure
             self._version += 1
 
     def finish_call(
@@ -150,7 +151,7 @@ class MemoryJournal:
         call_id: str,
         attempt_id: str | None,
         *,
-        status: str,
+        status: CallStatus,
         ended_at: float,
         output: StoredValue | None = None,
         failure: FailureInfo | None = None,
@@ -159,7 +160,7 @@ class MemoryJournal:
         with self._lock:
             if attempt_id is not None:
                 a = self._attempts[attempt_id]
-                a.status = "completed" if failure is None else "failed"
+                a.status = AttemptStatus.COMPLETED if failure is None else AttemptStatus.FAILED
                 a.ended_at, a.failure = ended_at, failure
             c = self._calls[call_id]
             c.status, c.ended_at, c.failure, c.paused = status, ended_at, failure, paused
@@ -171,9 +172,9 @@ class MemoryJournal:
     ) -> bool:
         with self._lock:
             c = self._calls.get(call_id)
-            if c is None or c.kind != "wait" or c.status != "waiting":
+            if c is None or c.kind != CallKind.WAIT or c.status != CallStatus.WAITING:
                 return False
-            c.status, c.ended_at, c.output = "completed", answered_at, copy.deepcopy(value)
+            c.status, c.ended_at, c.output = CallStatus.COMPLETED, answered_at, copy.deepcopy(value)
             c.answered_by = answered_by
             self._version += 1
             return True
@@ -181,13 +182,13 @@ class MemoryJournal:
     def reopen_wait(self, call_id: str) -> bool:
         with self._lock:
             c = self._calls.get(call_id)
-            if c is None or c.kind != "wait" or c.status != "failed":
+            if c is None or c.kind != CallKind.WAIT or c.status != CallStatus.FAILED:
                 return False
-            c.status, c.ended_at, c.failure = "waiting", None, None
+            c.status, c.ended_at, c.failure = CallStatus.WAITING, None, None
             self._version += 1
             return True
 
-    def decide_call(self, call_id: str, *, status: str, ended_at: float | None) -> bool:
+    def decide_call(self, call_id: str, *, status: CallStatus, ended_at: float | None) -> bool:
         with self._lock:
             c = self._calls.get(call_id)
             if c is None or not c.paused:
@@ -214,16 +215,19 @@ class MemoryJournal:
         n = 0
         with self._lock:
             for a in self._attempts.values():
-                if a.status != "running" or self._execs[a.exec_id].status not in ("running", "cancelled"):
+                if a.status != AttemptStatus.RUNNING or self._execs[a.exec_id].status not in (
+                    ExecutionStatus.RUNNING,
+                    ExecutionStatus.CANCELLED,
+                ):
                     continue
                 row = self._execs[a.exec_id]
                 pid = row.owner_pid
                 start = (row.owner or {}).get("pid_start")
                 if pid is None or not is_alive(pid, start if isinstance(start, int) else None):
-                    a.status = "interrupted"
+                    a.status = AttemptStatus.INTERRUPTED
                     c = self._calls.get(a.call_id)
-                    if c is not None and c.status == "running":
-                        c.status, c.failure = "failed", interrupted_failure(pid)
+                    if c is not None and c.status == CallStatus.RUNNING:
+                        c.status, c.failure = CallStatus.FAILED, interrupted_failure(pid)
                     n += 1
             self._version += n > 0
         return n
@@ -233,17 +237,19 @@ class MemoryJournal:
             names = set(flow_names)
             out = []
             for r in sorted(self._execs.values(), key=lambda r: r.seq):
-                if r.status != "waiting" or r.flow_name not in names:
+                if r.status != ExecutionStatus.WAITING or r.flow_name not in names:
                     continue
                 calls = [c for c in self._calls.values() if c.exec_id == r.exec_id]
-                if any((c.kind == "wait" and c.status == "waiting") or c.paused for c in calls):
+                if any((c.kind == CallKind.WAIT and c.status == CallStatus.WAITING) or c.paused for c in calls):
                     continue
                 out.append(copy.deepcopy(r))
             return out
 
     def last_completed_size(self, flow_name: str) -> int | None:
         with self._lock:
-            done = [r for r in self._execs.values() if r.flow_name == flow_name and r.status == "completed"]
+            done = [
+                r for r in self._execs.values() if r.flow_name == flow_name and r.status == ExecutionStatus.COMPLETED
+            ]
             if not done:
                 return None
             last = max(done, key=lambda r: r.seq)
@@ -257,8 +263,8 @@ class MemoryJournal:
                 if s is None:
                     continue
                 s["total"] += 1
-                s["done"] += c.status in ("completed", "reused", "skipped")
-                s["open_waits"] += c.kind == "wait" and c.status == "waiting"
+                s["done"] += c.status in DONE_STATUSES
+                s["open_waits"] += c.kind == CallKind.WAIT and c.status == CallStatus.WAITING
                 s["paused"] += c.paused
             return out
 

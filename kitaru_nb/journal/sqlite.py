@@ -41,7 +41,7 @@ from kitaru_nb.journal.files import (
 )
 from kitaru_nb.journal.migrations import LATEST_VERSION, MIGRATIONS
 from kitaru_nb.models import FailureInfo
-from kitaru_nb.types import FailureOrigin
+from kitaru_nb.types import AttemptStatus, CallKind, CallStatus, ExecutionStatus, FailureOrigin
 
 __all__ = ["APPLICATION_ID", "BUSY_TIMEOUT_MS", "SqliteJournal", "open_journal"]
 
@@ -102,7 +102,7 @@ def _exec_row(r: Sequence[Any], c: Cols) -> ExecutionRow:
         exec_id=r[c["exec_id"]],
         flow_name=r[c["flow_name"]],
         kind=r[c["kind"]],
-        status=r[c["status"]],
+        status=ExecutionStatus(r[c["status"]]),
         started_at=r[c["started_at"]],
         ended_at=r[c["ended_at"]],
         owner_pid=r[c["owner_pid"]],
@@ -126,9 +126,9 @@ def _call_row(r: Sequence[Any], c: Cols) -> CallRow:
         call_id=r[c["call_id"]],
         exec_id=r[c["exec_id"]],
         idx=r[c["idx"]],
-        kind=r[c["kind"]],
+        kind=CallKind(r[c["kind"]]),
         name=r[c["name"]],
-        status=r[c["status"]],
+        status=CallStatus(r[c["status"]]),
         started_at=r[c["started_at"]],
         ended_at=r[c["ended_at"]],
         fingerprint=r[c["fingerprint"]],
@@ -163,7 +163,7 @@ def _attempt_row(r: Sequence[Any], c: Cols) -> AttemptRow:
         call_id=r[c["call_id"]],
         exec_id=r[c["exec_id"]],
         number=r[c["number"]],
-        status=r[c["status"]],
+        status=AttemptStatus(r[c["status"]]),
         started_at=r[c["started_at"]],
         ended_at=r[c["ended_at"]],
         failure=_failure(r, c),
@@ -400,7 +400,7 @@ class SqliteJournal:
         return where, [value for _, value in given]
 
     def list_executions(
-        self, *, flow: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0
+        self, *, flow: str | None = None, status: ExecutionStatus | None = None, limit: int = 50, offset: int = 0
     ) -> list[ExecutionRow]:
         where, params = self._where(flow_name=flow, status=status)
         rows, c = self._read(
@@ -409,7 +409,7 @@ class SqliteJournal:
         )
         return [_exec_row(r, c) for r in rows]
 
-    def count_executions(self, *, flow: str | None = None, status: str | None = None) -> int:
+    def count_executions(self, *, flow: str | None = None, status: ExecutionStatus | None = None) -> int:
         where, params = self._where(flow_name=flow, status=status)
         rows, c = self._read(f"SELECT count(*) AS n FROM executions{where}", params)
         return int(rows[0][c["n"]])
@@ -417,14 +417,14 @@ class SqliteJournal:
     def set_execution_status(
         self,
         exec_id: str,
-        status: str,
+        status: ExecutionStatus,
         *,
         ended_at: float | None = None,
         failure: FailureInfo | None = None,
         result: StoredValue | None = None,
         owner_pid: int | None = None,
         owner: dict[str, Any] | None = None,
-        expect: Sequence[str] | None = None,
+        expect: Sequence[ExecutionStatus] | None = None,
     ) -> bool:
         sql = (
             "UPDATE executions SET status = ?, ended_at = ?, failure_origin = ?, failure_type = ?, "
@@ -537,7 +537,7 @@ class SqliteJournal:
         call_id: str,
         attempt_id: str | None,
         *,
-        status: str,
+        status: CallStatus,
         ended_at: float,
         output: StoredValue | None = None,
         failure: FailureInfo | None = None,
@@ -565,7 +565,13 @@ class SqliteJournal:
         attempt_update = (
             "UPDATE attempts SET status = ?, ended_at = ?, failure_origin = ?, failure_type = ?, "
             "failure_message = ?, failure_traceback = ? WHERE call_id = ? AND attempt_id = ?",
-            ("completed" if failure is None else "failed", ended_at, *fcols, call_id, attempt_id),
+            (
+                AttemptStatus.COMPLETED if failure is None else AttemptStatus.FAILED,
+                ended_at,
+                *fcols,
+                call_id,
+                attempt_id,
+            ),
         )
         self._write(attempt_update, call_update)
 
@@ -592,7 +598,7 @@ class SqliteJournal:
         )
         return bool(cur.rowcount == 1)
 
-    def decide_call(self, call_id: str, *, status: str, ended_at: float | None) -> bool:
+    def decide_call(self, call_id: str, *, status: CallStatus, ended_at: float | None) -> bool:
         cur = self._write(
             (
                 "UPDATE calls SET status = ?, paused = 0, ended_at = ? WHERE call_id = ? AND paused = 1",

@@ -26,12 +26,12 @@ from kitaru_nb.runtime.context import (
     now,
     type_name,
 )
-from kitaru_nb.types import FailureOrigin, RetryPolicy
+from kitaru_nb.types import ANSWERED, AttemptStatus, CallKind, CallStatus, ExecutionStatus, FailureOrigin, RetryPolicy
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_DONE = ("completed", "reused")
+_DONE = ANSWERED
 
 
 def fingerprint(fn: Callable[..., Any]) -> str:
@@ -119,12 +119,12 @@ class Checkpoint(Generic[P, R]):
         if rec is None:
             run.check_cancelled()
             return impl._run(run, idx, new_id(), 1, False, args, kwargs)
-        if rec.kind != "checkpoint" or rec.name != impl.name:
-            raise diverged(idx, rec, "checkpoint", impl.name)
+        if rec.kind != CallKind.CHECKPOINT or rec.name != impl.name:
+            raise diverged(idx, rec, CallKind.CHECKPOINT, impl.name)
         if rec.status in _DONE:
             out = rec.output
             return serde.loads(out.format, out.data) if out is not None else None  # type: ignore[return-value]
-        if rec.status == "skipped":
+        if rec.status == CallStatus.SKIPPED:
             return None  # type: ignore[return-value]
         # failed, interrupted or decided "retry": run again, appending attempts
         run.check_cancelled()
@@ -144,7 +144,7 @@ class Checkpoint(Generic[P, R]):
         policy = self.policy
         last = policy.max_attempts - 1
         for n in range(policy.max_attempts):
-            attempt = AttemptRow(new_id(), call_id, exec_id, first_number + n, "running", now())
+            attempt = AttemptRow(new_id(), call_id, exec_id, first_number + n, AttemptStatus.RUNNING, now())
             if n:
                 journal.start_attempt(attempt)
             elif restart:
@@ -155,9 +155,9 @@ class Checkpoint(Generic[P, R]):
                         call_id,
                         exec_id,
                         idx,
-                        "checkpoint",
+                        CallKind.CHECKPOINT,
                         self.name,
-                        "running",
+                        CallStatus.RUNNING,
                         attempt.started_at,
                         fingerprint=self.fingerprint,
                     ),
@@ -176,16 +176,18 @@ class Checkpoint(Generic[P, R]):
                     self._sleep(policy.delay_before(n + 1))
                     continue
                 if self.on_error == "skip":
-                    journal.finish_call(call_id, attempt.attempt_id, status="skipped", ended_at=now(), failure=failure)
+                    journal.finish_call(
+                        call_id, attempt.attempt_id, status=CallStatus.SKIPPED, ended_at=now(), failure=failure
+                    )
                     notify(run, "call_ended", idx, self.name)
                     return None  # type: ignore[return-value]
                 pause = self.on_error == "pause"
                 journal.finish_call(
-                    call_id, attempt.attempt_id, status="failed", ended_at=now(), failure=failure, paused=pause
+                    call_id, attempt.attempt_id, status=CallStatus.FAILED, ended_at=now(), failure=failure, paused=pause
                 )
                 notify(run, "call_ended", idx, self.name)
                 if pause:
-                    journal.set_execution_status(exec_id, "waiting", expect=("running",))
+                    journal.set_execution_status(exec_id, ExecutionStatus.WAITING, expect=(ExecutionStatus.RUNNING,))
                     raise FlowPaused(f"checkpoint {self.name!r} failed and waits for a retry or skip") from exc
                 raise
             except BaseException as exc:
@@ -197,7 +199,9 @@ class Checkpoint(Generic[P, R]):
                     type_name(exc),
                     format_traceback(exc),
                 )
-                journal.finish_call(call_id, attempt.attempt_id, status="failed", ended_at=now(), failure=failure)
+                journal.finish_call(
+                    call_id, attempt.attempt_id, status=CallStatus.FAILED, ended_at=now(), failure=failure
+                )
                 raise
             finally:
                 run.in_checkpoint = None
@@ -206,12 +210,14 @@ class Checkpoint(Generic[P, R]):
             except serde.SerializationError as exc:
                 message = f"checkpoint {self.name!r} returned a value that cannot be journaled: {exc}"
                 failure = FailureInfo(FailureOrigin.RUNTIME, message, type_name(value), None)
-                journal.finish_call(call_id, attempt.attempt_id, status="failed", ended_at=now(), failure=failure)
+                journal.finish_call(
+                    call_id, attempt.attempt_id, status=CallStatus.FAILED, ended_at=now(), failure=failure
+                )
                 raise CheckpointOutputError(message) from exc
             journal.finish_call(
                 call_id,
                 attempt.attempt_id,
-                status="completed",
+                status=CallStatus.COMPLETED,
                 ended_at=now(),
                 output=StoredValue(fmt, serde.preview(value), data),
             )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kitaru_nb.journal.base import CallRow, Journal
+from kitaru_nb.types import ExecutionStatus
 
 
 class FlowPaused(BaseException):
@@ -68,7 +69,7 @@ class DurableRun:
             return
         self.seen_token = token
         row = self.journal.get_execution(self.exec_id, with_values=False)
-        if row is not None and row.status == "cancelled":
+        if row is not None and row.status == ExecutionStatus.CANCELLED:
             raise FlowCancelled(f"execution {self.exec_id[:8]} was cancelled")
 
     def take_index(self) -> int:

@@ -27,7 +27,7 @@ from kitaru_nb.journal.base import CallRow, ExecutionRow, Journal, RequestRow
 from kitaru_nb.models import FailureInfo
 from kitaru_nb.runtime import engine, owner, registry
 from kitaru_nb.runtime.context import current_run
-from kitaru_nb.types import ExecutionStatus, FailureOrigin
+from kitaru_nb.types import CallKind, CallStatus, ExecutionStatus, FailureOrigin
 
 
 def body_of(row: ExecutionRow) -> Callable[..., Any]:
@@ -57,7 +57,9 @@ def where_defined(row: ExecutionRow) -> str:
     return "run the cell that defines it"
 
 
-def drive_claimed(journal: Journal, row: ExecutionRow, expect: tuple[str, ...], body: Any = None) -> str:
+def drive_claimed(
+    journal: Journal, row: ExecutionRow, expect: tuple[ExecutionStatus, ...], body: Any = None
+) -> ExecutionStatus:
     """Claim the execution (``expect``: the statuses it may have now) and run its body here."""
     body = body if body is not None else body_of(row)
     engine.ensure_outside_flow(row.flow_name)
@@ -72,7 +74,7 @@ def drive_claimed(journal: Journal, row: ExecutionRow, expect: tuple[str, ...], 
 
 def open_items(calls: Sequence[CallRow]) -> tuple[list[str], list[str]]:
     """(names of unanswered waits, names of checkpoints paused on error)."""
-    waits = [c.name for c in calls if c.kind == "wait" and c.status == "waiting"]
+    waits = [c.name for c in calls if c.kind == CallKind.WAIT and c.status == CallStatus.WAITING]
     paused = [c.name for c in calls if c.paused]
     return waits, paused
 
@@ -86,7 +88,7 @@ def continue_if_ready(
     if current_run.get() is not None:
         return False
     row = row if row is not None else journal.get_execution(exec_id, with_values=False)
-    if row is None or row.status != "waiting":
+    if row is None or row.status != ExecutionStatus.WAITING:
         return False
     calls = calls if calls is not None else journal.load_calls(exec_id, with_values=False)
     waits, paused = open_items(calls)
@@ -97,7 +99,7 @@ def continue_if_ready(
     except KitaruStateError:
         return False
     try:
-        drive_claimed(journal, row, ("waiting",), body)
+        drive_claimed(journal, row, (ExecutionStatus.WAITING,), body)
     except (KitaruStateError, KitaruContextError):  # taken by another caller
         return False
     return True
@@ -105,7 +107,7 @@ def continue_if_ready(
 
 def raise_for(row: ExecutionRow) -> None:
     """Raise what a failed or cancelled execution's result raises."""
-    if row.status == "failed":
+    if row.status == ExecutionStatus.FAILED:
         f = row.failure or FailureInfo(FailureOrigin.UNKNOWN, "unknown failure")
         cls: type[KitaruExecutionError] = KitaruExecutionError
         if f.origin is FailureOrigin.USER_CODE:
@@ -120,13 +122,13 @@ def raise_for(row: ExecutionRow) -> None:
             failure_origin=f.origin,
         )
         raise err from engine.live_exception(row.exec_id)
-    if row.status == "cancelled":
+    if row.status == ExecutionStatus.CANCELLED:
         raise KitaruStateError(f"execution {row.exec_id[:8]} of flow {row.flow_name!r} was cancelled")
 
 
 def result(journal: Journal, row: ExecutionRow, *, unpickle: bool = True) -> Any:
     """The flow's return value (``row`` read with its values); raises for a failed or unfinished one."""
-    if row.status == "completed":
+    if row.status == ExecutionStatus.COMPLETED:
         known, value = engine.live_result(row.exec_id)
         if known:
             return value
@@ -231,14 +233,14 @@ def resume_interrupted(journal: Journal, row: ExecutionRow) -> str:
     body = body_of(row)
     dead = row.owner_pid
     journal.recover_interrupted(lambda pid, start: pid != dead and owner.is_alive(pid, start))
-    return drive_claimed(journal, row, ("running",), body)
+    return drive_claimed(journal, row, (ExecutionStatus.RUNNING,), body)
 
 
 def _check_wait_timeouts(journal: Journal, row: ExecutionRow) -> None:
     """A blocking get() gives up once a pending wait's own ``timeout`` has passed unanswered."""
     now = time.time()
     for c in journal.load_calls(row.exec_id, with_values=False):
-        if c.kind != "wait" or c.status != "waiting" or c.wait_timeout is None:
+        if c.kind != CallKind.WAIT or c.status != CallStatus.WAITING or c.wait_timeout is None:
             continue
         if now >= c.started_at + c.wait_timeout:
             raise KitaruTimeoutError(
@@ -274,11 +276,11 @@ def carry_out(journal: Journal, request: RequestRow, *, on_started: Callable[[st
             )
         elif request.kind == "retry":
             row = journal.get_execution(request.exec_id, with_values=False)
-            if row is None or row.status != "failed":
+            if row is None or row.status != ExecutionStatus.FAILED:
                 raise KitaruStateError(
                     f"execution {request.exec_id[:8]} is {row.status if row else 'gone'}; only a failed one retries"
                 )
-            status = drive_claimed(journal, row, ("failed",))
+            status = drive_claimed(journal, row, (ExecutionStatus.FAILED,))
             journal.finish_request(request.request_id, status="done", message=f"retried: {status}")
         else:
             raise KitaruUsageError(f"unknown request kind {request.kind!r}")

@@ -30,7 +30,7 @@ from kitaru_nb.runtime.context import (
     type_name,
 )
 from kitaru_nb.runtime.owner import this_owner
-from kitaru_nb.types import FailureOrigin
+from kitaru_nb.types import ExecutionStatus, FailureOrigin
 
 _MAX_REMEMBERED = 64
 _lock = threading.Lock()
@@ -133,7 +133,7 @@ def new_execution_row(
         exec_id=exec_id,
         flow_name=flow_name,
         kind=kind,
-        status="running",
+        status=ExecutionStatus.RUNNING,
         started_at=now(),
         owner_pid=os.getpid(),
         owner=this_owner(body),
@@ -142,10 +142,10 @@ def new_execution_row(
     )
 
 
-def claim(journal: Journal, exec_id: str, expect: tuple[str, ...], body: Any = None) -> bool:
+def claim(journal: Journal, exec_id: str, expect: tuple[ExecutionStatus, ...], body: Any = None) -> bool:
     """Atomically make this process the one that runs the execution (recorded as its owner)."""
     return journal.set_execution_status(
-        exec_id, "running", owner_pid=os.getpid(), owner=this_owner(body), expect=expect
+        exec_id, ExecutionStatus.RUNNING, owner_pid=os.getpid(), owner=this_owner(body), expect=expect
     )
 
 
@@ -161,23 +161,25 @@ def ensure_outside_flow(flow_name: str) -> None:
         )
 
 
-def drive(journal: Journal, exec_id: str, flow_name: str, body: Callable[..., Any], inputs: dict[str, Any]) -> str:
+def drive(
+    journal: Journal, exec_id: str, flow_name: str, body: Callable[..., Any], inputs: dict[str, Any]
+) -> ExecutionStatus:
     """Run ``body`` for execution ``exec_id`` (already claimed: status running). Returns the new status."""
     ensure_outside_flow(flow_name)
     _journals.setdefault(id(journal), journal)
     _remember(_journal_by_exec, exec_id, journal)
     run = DurableRun(journal, exec_id, flow_name, {c.idx: c for c in journal.load_calls(exec_id)})
     token = current_run.set(run)
-    status = "running"
+    status = ExecutionStatus.RUNNING
     if listeners:
         notify(run, "drive_started", -1, flow_name)
     try:
         try:
             result = call_with_inputs(body, inputs)
         except FlowPaused:
-            status = "waiting"
+            status = ExecutionStatus.WAITING
         except FlowCancelled:
-            status = "cancelled"
+            status = ExecutionStatus.CANCELLED
         except FlowDiverged as exc:
             status = _fail(
                 journal, exec_id, FailureInfo(FailureOrigin.DIVERGENCE, exc.message, "KitaruDivergenceError")
@@ -216,9 +218,9 @@ def drive(journal: Journal, exec_id: str, flow_name: str, body: Callable[..., An
             else:
                 _remember(_results, exec_id, result)
                 if journal.set_execution_status(
-                    exec_id, "completed", ended_at=now(), result=stored, expect=("running",)
+                    exec_id, ExecutionStatus.COMPLETED, ended_at=now(), result=stored, expect=(ExecutionStatus.RUNNING,)
                 ):
-                    status = "completed"
+                    status = ExecutionStatus.COMPLETED
                 else:
                     status = _current_status(journal, exec_id)
     finally:
@@ -236,12 +238,14 @@ def _interrupted(run: DurableRun, exc: BaseException) -> str:
     return f"interrupted ({type(exc).__name__}) {where}; Retry continues from there"
 
 
-def _current_status(journal: Journal, exec_id: str) -> str:
+def _current_status(journal: Journal, exec_id: str) -> ExecutionStatus:
     row = journal.get_execution(exec_id, with_values=False)
-    return row.status if row else "failed"
+    return row.status if row else ExecutionStatus.FAILED
 
 
-def _fail(journal: Journal, exec_id: str, failure: FailureInfo) -> str:
-    if journal.set_execution_status(exec_id, "failed", ended_at=now(), failure=failure, expect=("running",)):
-        return "failed"
+def _fail(journal: Journal, exec_id: str, failure: FailureInfo) -> ExecutionStatus:
+    if journal.set_execution_status(
+        exec_id, ExecutionStatus.FAILED, ended_at=now(), failure=failure, expect=(ExecutionStatus.RUNNING,)
+    ):
+        return ExecutionStatus.FAILED
     return _current_status(journal, exec_id)

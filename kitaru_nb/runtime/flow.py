@@ -55,7 +55,7 @@ class Flow(Generic[P, R]):
         )
         handle: FlowHandle[R] = FlowHandle(exec_id, self.name, journal)
         status = engine.drive(journal, exec_id, self.name, self.fn, inputs)
-        if status == "failed" and settings.raise_on_failure:
+        if status == ExecutionStatus.FAILED and settings.raise_on_failure:
             row = journal.get_execution(exec_id, with_values=False)
             if row is not None:
                 continuation.raise_for(row)

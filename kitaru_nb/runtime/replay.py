@@ -10,7 +10,7 @@ from kitaru_nb.errors import KitaruDivergenceError, KitaruUsageError
 from kitaru_nb.journal.base import CallRow, ExecutionRow, Journal, StoredValue
 from kitaru_nb.runtime import engine, registry
 from kitaru_nb.runtime.context import new_id, now
-from kitaru_nb.types import ExecutionStatus, FailureOrigin
+from kitaru_nb.types import DONE_STATUSES, CallKind, CallStatus, ExecutionStatus, FailureOrigin
 
 
 def _position(calls: list[CallRow], from_: str) -> int:
@@ -22,12 +22,12 @@ def _position(calls: list[CallRow], from_: str) -> int:
         if not k_text.isdigit() or int(k_text) < 1:
             raise KitaruUsageError(f"from_={from_!r}: after '#' comes the call number, 1 for the first call")
         k = int(k_text)
-    matches = [c.idx for c in calls if c.kind == "checkpoint" and c.name == name]
+    matches = [c.idx for c in calls if c.kind == CallKind.CHECKPOINT and c.name == name]
     if len(matches) >= k:
         return matches[k - 1]
     names: list[str] = []
     for c in calls:
-        if c.kind == "checkpoint" and c.name not in names:
+        if c.kind == CallKind.CHECKPOINT and c.name not in names:
             names.append(c.name)
     if matches:
         raise KitaruUsageError(
@@ -63,7 +63,7 @@ def prepare_replay(
     prefix = [c for c in calls if c.idx < position]
     # submission-time divergence: the reused prefix names checkpoints this process does not have
     for c in prefix:
-        if c.kind == "checkpoint" and registry.checkpoint_named(c.name) is None:
+        if c.kind == CallKind.CHECKPOINT and registry.checkpoint_named(c.name) is None:
             raise KitaruDivergenceError(
                 f"cannot replay execution {source.exec_id[:8]} from {from_!r}: position {c.idx} recorded "
                 f"checkpoint {c.name!r}, which is not defined any more. Define it (run its cell) or replay "
@@ -73,7 +73,7 @@ def prepare_replay(
                 failure_origin=FailureOrigin.DIVERGENCE,
             )
     overrides = dict(overrides or {})
-    reused_names = {c.name for c in prefix if c.kind == "checkpoint"}
+    reused_names = {c.name for c in prefix if c.kind == CallKind.CHECKPOINT}
     parsed: dict[str, StoredValue] = {}  # overrides, serialized before anything is written
     for key, value in overrides.items():
         if not isinstance(key, str) or not key.startswith("checkpoint."):
@@ -115,15 +115,15 @@ def prepare_replay(
     copied: list[CallRow] = []
     t = now()
     for c in prefix:
-        done = c.status in ("completed", "reused", "skipped")
+        done = c.status in DONE_STATUSES
         if not done:
             break  # a gap (a failed call the flow handled): run the rest live
         output = c.output
-        if c.kind == "checkpoint" and c.name in parsed:
+        if c.kind == CallKind.CHECKPOINT and c.name in parsed:
             output = parsed[c.name]
         if after and c.idx == at and parsed_at is not None:
             output = parsed_at
-        status = c.status if c.kind == "wait" or c.status == "skipped" else "reused"
+        status = c.status if c.kind == CallKind.WAIT or c.status == CallStatus.SKIPPED else CallStatus.REUSED
         copied.append(
             CallRow(
                 new_id(),

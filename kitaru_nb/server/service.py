@@ -355,7 +355,7 @@ def detail(client: KitaruClient, execution: Execution) -> dict[str, Any]:
     o = execution.owner or {}
     alive = owner_alive(o) if o else None
     out["owner_alive"] = alive
-    if execution.status.is_terminal and execution.status.value != "failed":
+    if execution.status.is_terminal and execution.status.value != ExecutionStatus.FAILED:
         out["owner_hint"] = f"ran in {describe(o)}" if o else ""
     elif alive:
         out["owner_hint"] = f"runs in {describe(o)}; answers and decisions given here are carried out there"

@@ -28,6 +28,7 @@ import ipywidgets as W
 from kitaru_nb.errors import KitaruError, KitaruWaitValidationError
 from kitaru_nb.models import Execution
 from kitaru_nb.runtime.watcher import kernel_loop
+from kitaru_nb.types import ExecutionStatus
 from kitaru_nb.widgets import cards as C
 from kitaru_nb.widgets import render as R
 from kitaru_nb.widgets.form import SchemaForm, error_html
@@ -37,7 +38,7 @@ MIN_REFRESH = 0.15
 # a full refresh reads the whole execution; wait at least this many times its cost before the next
 REFRESH_COST_FACTOR = 16
 POLL_SECONDS = 0.5
-_TERMINAL = ("completed", "failed", "cancelled")
+_TERMINAL = (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
 DISCONNECTED = "not connected to a kernel: re-run this cell, or kitaru.panel()"
 
 
@@ -152,7 +153,7 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         t0 = time.monotonic()
         try:
             ex: Execution = self.client.executions.get(self.exec_id)
-            if self.estimate is None and R.status_text(ex.status) == "running":
+            if self.estimate is None and R.status_text(ex.status) == ExecutionStatus.RUNNING:
                 self.estimate = self.client.executions.estimated_size(ex.flow_name, exclude=ex.exec_id)
         except KitaruError as exc:
             self.notice.value = error_html([str(exc)])
@@ -166,17 +167,21 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
 
     def render(self, ex: Execution) -> None:
         self.execution = ex
-        status = R.status_text(ex.status)
+        status = ex.status
         done, _known = ex.progress
         self._live_done = done
         total, _guess = R.estimated_total(ex, self.estimate)
         self.header.value = R.header_html(ex) + " " + R.owner_html(ex)
         self.progress.max = max(total, 1)
         self.progress.value = min(done, max(total, 1))
-        self.progress.bar_style = {"completed": "success", "failed": "danger", "waiting": "warning"}.get(status, "info")
+        self.progress.bar_style = {
+            ExecutionStatus.COMPLETED: "success",
+            ExecutionStatus.FAILED: "danger",
+            ExecutionStatus.WAITING: "warning",
+        }.get(status, "info")
         self.live.value = R.progress_text(ex, self.estimate)
         self.result.value = R.result_html(ex)
-        if self._ready_notice and status != "waiting":
+        if self._ready_notice and status != ExecutionStatus.WAITING:
             self._ready_notice = False  # the kernel continued it: the hint about the missing flow is moot
             self.notice.value = ""
         self._render_rows(ex)
@@ -205,7 +210,7 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
             f"{hidden} more" if hidden and not self.expanded else ("show fewer rows" if self.expanded else "")
         )
         self.more.layout.display = "" if folded else "none"
-        if R.status_text(ex.status) == "running":
+        if R.status_text(ex.status) == ExecutionStatus.RUNNING:
             # while it runs: one HTML table (cheap to send), no per-row buttons
             if self.rows_box.children:
                 old = list(self.rows_box.children)
@@ -270,8 +275,8 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
             return functools.partial(self._current_only, gen, fn, *args)
 
         cards: list[C.Card] = []
-        status = R.status_text(ex.status)
-        waiting = status == "waiting"  # a cancelled execution keeps its open waits but takes no answers
+        status = ex.status
+        waiting = status == ExecutionStatus.WAITING  # a cancelled execution keeps its open waits but takes no answers
         for call in ex.pending_errors if waiting else []:
             cards.append(
                 C.error_pause_card(call, on_retry=guard(self.retry, call.name), on_skip=guard(self.skip, call.name))
@@ -281,7 +286,7 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
                 cards.append(C.confirmation_card(wait, guard(self.answer, wait.name)))
             else:
                 cards.append(C.wait_form_card(wait, guard(self.submit, wait.name)))
-        if status == "failed":
+        if status == ExecutionStatus.FAILED:
             cards.append(C.failed_card(ex, on_retry=guard(self.retry)))
         self._set_cards(cards)
 
@@ -495,7 +500,7 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
             return
         self._seen_token = token
         ex = self.refresh()
-        if ex is None or R.status_text(ex.status) != "waiting" or ex.pending_waits or ex.pending_errors:
+        if ex is None or R.status_text(ex.status) != ExecutionStatus.WAITING or ex.pending_waits or ex.pending_errors:
             return
         if not self._verbs().defined_here(ex.exec_id):
             self._ready_notice = True

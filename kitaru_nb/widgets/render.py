@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from kitaru_nb.models import CheckpointAttempt, CheckpointCall, Execution, FailureInfo, WaitRecord
+from kitaru_nb.types import ExecutionStatus
 
 MAX_ROWS = 500
 #: rows a big execution shows before "N more" (failures, pauses and the latest rows)
@@ -118,10 +119,10 @@ def estimated_total(ex: Execution, estimate: int | None) -> tuple[int, bool]:
     """(total positions, whether it is an estimate) for the progress bar."""
     done, known = ex.progress
     status = status_text(ex.status)
-    if status in ("completed", "cancelled", "failed"):
+    if status in (ExecutionStatus.COMPLETED, ExecutionStatus.CANCELLED, ExecutionStatus.FAILED):
         return max(known, 1), False
     total = max(known, estimate or 0)
-    if status == "running":
+    if status == ExecutionStatus.RUNNING:
         return max(total, done + 1), True
     return max(total, done + 1), False  # waiting: the open wait or paused checkpoint is not done
 
@@ -146,9 +147,9 @@ def progress_text(ex: Execution, estimate: int | None, now: float | None = None)
     if elapsed > 0 and done:
         rate = done / elapsed
         parts.append(fmt_rate(rate))
-        if status == "running" and estimate is not None and total > done:
+        if status == ExecutionStatus.RUNNING and estimate is not None and total > done:
             parts.append(f"ETA {fmt_duration((total - done) / rate)}")
-    if status == "waiting":
+    if status == ExecutionStatus.WAITING:
         parts.append("waits for " + ("a decision" if ex.waiting_for == "decision" else "input"))
     return " \u00b7 ".join(parts)
 
@@ -297,9 +298,9 @@ def checkpoints_html(ex: Execution, *, expanded: bool = False) -> str:
 
 def result_html(ex: Execution) -> str:
     s = status_text(ex.status)
-    if s == "completed" and ex.result_preview is not None:
+    if s == ExecutionStatus.COMPLETED and ex.result_preview is not None:
         return f"<div class='kitaru-result'>result: <code>{E(ex.result_preview)}</code></div>"
-    if s == "failed" and ex.failure is not None:
+    if s == ExecutionStatus.FAILED and ex.failure is not None:
         return f"<div class='kitaru-exec-failure'>{failure_html(ex.failure)}</div>"
     return ""
 
@@ -328,7 +329,7 @@ def static_html(ex: Execution) -> str:
 def text_summary(ex: Execution) -> str:
     done, total = ex.progress
     line = f"{ex.flow_name} {ex.short_id} {status_text(ex.status)} ({done}/{total} done)"
-    if status_text(ex.status) == "failed" and ex.failure is not None:
+    if status_text(ex.status) == ExecutionStatus.FAILED and ex.failure is not None:
         line += f": {ex.failure.exception_type or 'error'}: {ex.failure.message}"
     for w in ex.pending_waits:
         line += f"; waits for {w.name!r}"

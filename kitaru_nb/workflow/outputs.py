@@ -9,6 +9,7 @@ from kitaru_nb import serde
 from kitaru_nb.errors import KitaruStateError
 from kitaru_nb.journal.base import CallRow, ExecutionRow, Journal
 from kitaru_nb.runtime import engine
+from kitaru_nb.types import CallKind, CallStatus, ExecutionStatus
 from kitaru_nb.workflow.runner import CONFIRM_PREFIX, DONE, to_output
 from kitaru_nb.workflow.types import ConfirmationRequirement, ErrorRequirement, StepOutput
 
@@ -51,7 +52,7 @@ def build_output(
     if live is not None:
         done = journal.get_execution(exec_id, with_values=False)
         known, live_content = engine.live_result(exec_id)
-        if done is not None and done.status == "completed" and known:
+        if done is not None and done.status == ExecutionStatus.COMPLETED and known:
             return WorkflowRunOutput(
                 run_id=done.exec_id,
                 workflow_name=done.flow_name,
@@ -77,8 +78,8 @@ def build_output(
     confirmations: list[ConfirmationRequirement] = []
     token: list[str] = []
     for call in journal.load_calls(row.exec_id, with_values=with_results):
-        if call.kind == "wait":
-            if call.status == "waiting" and call.name.startswith(CONFIRM_PREFIX):
+        if call.kind == CallKind.WAIT:
+            if call.status == CallStatus.WAITING and call.name.startswith(CONFIRM_PREFIX):
                 md = json.loads(call.wait_metadata) if call.wait_metadata else {}
                 name = md.get("step") or call.name.removeprefix(CONFIRM_PREFIX)
                 confirmations.append(
@@ -110,9 +111,9 @@ def build_output(
             continue
         elif call.status in DONE:
             results.append(to_output(_load(call), call.name))
-        elif call.status == "skipped":
+        elif call.status == CallStatus.SKIPPED:
             results.append(StepOutput(step_name=call.name, success=False, skipped=True, error=f.message if f else None))
-        elif call.status == "failed":
+        elif call.status == CallStatus.FAILED:
             what = (
                 f"{short_type(f.exception_type)}: {f.message}" if f and f.exception_type else (f.message if f else None)
             )
@@ -123,7 +124,7 @@ def build_output(
     except Exception:
         inputs = {"input": row.inputs.preview if row.inputs else None}
     content: Any = None
-    if row.status == "completed" and row.result is not None:
+    if row.status == ExecutionStatus.COMPLETED and row.result is not None:
         try:
             content = serde.loads(row.result.format, row.result.data)
         except Exception:

@@ -18,7 +18,7 @@ from kitaru_nb.journal.base import CallRow, ExecutionRow
 from kitaru_nb.runtime import registry
 from kitaru_nb.runtime.context import DurableRun, FlowPaused, current_run, diverged, new_id, notify, now
 from kitaru_nb.runtime.watcher import watcher
-from kitaru_nb.types import ExecutionStatus, FailureOrigin
+from kitaru_nb.types import ANSWERED, DONE_STATUSES, CallKind, CallStatus, ExecutionStatus, FailureOrigin
 from kitaru_nb.workflow.step import AttemptTracker, Step
 from kitaru_nb.workflow.types import OnReject, StepInput, StepOutput
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 CONFIRM_PREFIX = "confirm:"
 CONFIRMATION_KIND = "confirmation"
-DONE = ("completed", "reused")
+DONE = ANSWERED
 
 
 class RunCancelled(FlowPaused):
@@ -123,7 +123,9 @@ def make_body(
             if step.requires_confirmation and not _confirmed(run, step, i, emit, fields):
                 live = _record_skip(run, step)
                 if step.on_reject is OnReject.cancel:
-                    run.journal.set_execution_status(run.exec_id, "cancelled", ended_at=now(), expect=("running",))
+                    run.journal.set_execution_status(
+                        run.exec_id, ExecutionStatus.CANCELLED, ended_at=now(), expect=(ExecutionStatus.RUNNING,)
+                    )
                     raise RunCancelled(f"step {step.name!r} was rejected; the run is cancelled")
                 last = StepOutput(step_name=step.name, success=False, skipped=True, step_id=step.step_id)
                 if live and step_emit is not None:
@@ -132,8 +134,13 @@ def make_body(
                 previous = None
                 continue
             rec = run.recorded.get(run.next_index)
-            live = rec is None or rec.status not in (*DONE, "skipped")
-            if rec is not None and rec.status == "failed" and rec.kind == "checkpoint" and rec.name == step.name:
+            live = rec is None or rec.status not in DONE_STATUSES
+            if (
+                rec is not None
+                and rec.status == CallStatus.FAILED
+                and rec.kind == CallKind.CHECKPOINT
+                and rec.name == step.name
+            ):
                 _count_retry(run, step.name)
             tracker = AttemptTracker(step_emit, i, fields, step.max_retries + 1)
             step_input = StepInput(
@@ -160,7 +167,7 @@ def make_body(
                         )
                     )
                 raise
-            if (rec is not None and rec.status == "skipped") or (live and tracker.error is not None):
+            if (rec is not None and rec.status == CallStatus.SKIPPED) or (live and tracker.error is not None):
                 message = (
                     str(tracker.error)
                     if tracker.error is not None
@@ -224,8 +231,8 @@ def _record_skip(run: DurableRun, step: Step) -> bool:
     idx = run.take_index()
     rec = run.recorded.get(idx)
     if rec is not None:
-        if rec.kind != "checkpoint" or rec.name != step.name:
-            raise diverged(idx, rec, "checkpoint", step.name)
+        if rec.kind != CallKind.CHECKPOINT or rec.name != step.name:
+            raise diverged(idx, rec, CallKind.CHECKPOINT, step.name)
         return False
     t = now()
     run.journal.insert_call(
@@ -233,9 +240,9 @@ def _record_skip(run: DurableRun, step: Step) -> bool:
             new_id(),
             run.exec_id,
             idx,
-            "checkpoint",
+            CallKind.CHECKPOINT,
             step.name,
-            "skipped",
+            CallStatus.SKIPPED,
             t,
             t,
             fingerprint=step._checkpoint.fingerprint,

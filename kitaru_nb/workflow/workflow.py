@@ -21,6 +21,7 @@ from kitaru_nb.run.workflow import (
 )
 from kitaru_nb.runtime import engine
 from kitaru_nb.runtime.context import current_run, new_id, now
+from kitaru_nb.types import CallStatus, ExecutionStatus
 from kitaru_nb.workflow import outputs, runner, streaming
 from kitaru_nb.workflow.session import WorkflowSession
 from kitaru_nb.workflow.step import Step, as_step
@@ -210,9 +211,9 @@ class Workflow:
         runner.check_steps_match(self, row)
         stream_on, step_events = _stream_mode(self, stream, stream_events, stream_intermediate_steps)
         session = row.meta.get("session_id") or session_id
-        expect = "waiting"
+        expect = ExecutionStatus.WAITING
         skipped: frozenset[str] = frozenset()
-        if row.status == "running":
+        if row.status == ExecutionStatus.RUNNING:
             if row.owner_pid is None or _alive(row.owner_pid):
                 raise KitaruStateError(
                     f"run {exec_id[:8]} of workflow {self.name!r} is running (process {row.owner_pid}), not "
@@ -221,8 +222,8 @@ class Workflow:
             # the process that ran it died mid-step: finish it here (completed steps are not run again)
             owner = row.owner_pid
             journal.recover_interrupted(lambda pid, start: pid != owner and _alive(pid, start))
-            expect = "running"
-        elif row.status != "waiting":
+            expect = ExecutionStatus.RUNNING
+        elif row.status != ExecutionStatus.WAITING:
             raise KitaruStateError(
                 f"run {exec_id[:8]} of workflow {self.name!r} is {row.status}, not paused: it was continued "
                 "already or it has ended. Read it again with workflow.get_run(run_id)."
@@ -294,7 +295,7 @@ class Workflow:
             plan.append(("confirm", creq, bool(got.confirmed)))
         for kind, req, decision in plan:
             if kind == "error":
-                status = "failed" if decision == "retry" else "skipped"
+                status = CallStatus.FAILED if decision == "retry" else CallStatus.SKIPPED
                 ok = journal.decide_call(req.step_id, status=status, ended_at=now())
             else:
                 data = b"true" if decision else b"false"
