@@ -61,11 +61,12 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         self.notice.add_class("kitaru-notice")
         self.cards_box = W.VBox([])
         self.cards_box.add_class("kitaru-cards")
-        self.table = W.HTML(value="")
-        self.table.add_class("kitaru-table")
-        self.rows_box = W.VBox([])
+        self.table = W.HTML(value="")  # the timeline while the flow runs: one cheap HTML table
+        self.table.add_class("kitaru-table-live")
+        self.rows_box = W.VBox([])  # the timeline once it settled: rows with their buttons
         self.rows_box.add_class("kitaru-rows")
-        self.rows_box.add_class("kitaru-table")
+        timeline = W.VBox([self.table, self.rows_box])
+        timeline.add_class("kitaru-table")
         self.more = W.Button(description="", layout=W.Layout(width="auto", display="none"))
         self.more.add_class("kitaru-more")
         self.more.on_click(lambda _b: self.toggle_rows())
@@ -79,8 +80,7 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
                 self.result,
                 self.notice,
                 self.cards_box,
-                self.table,
-                self.rows_box,
+                timeline,
                 self.more,
                 self.output,
             ],

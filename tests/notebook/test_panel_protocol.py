@@ -69,7 +69,7 @@ def panel_parts(fe: FakeFrontend) -> dict[str, str]:
 
 def timeline(fe: FakeFrontend, panel: str) -> str:
     """The HTML of the panel's timeline: the live table, or the rows of a settled execution."""
-    ids = [fe.within(panel, "HTMLModel", "kitaru-table")]
+    ids = [fe.within(panel, "HTMLModel", "kitaru-table-live")]
     rows = fe.within(panel, "VBoxModel", "kitaru-rows")
     ids += [c for c in fe.descendants(rows) if fe.models.get(c, {}).get("_model_name") == "HTMLModel"]
     return "".join(str(fe.value(c) or "") for c in ids)
