@@ -549,6 +549,49 @@ class SqliteJournal:
         with self._lock:
             self._conn.close()
 
+    _WAITING_FOR = {
+        "input": "EXISTS (SELECT 1 FROM calls c WHERE c.exec_id = executions.exec_id "
+        "AND c.kind = 'wait' AND c.status = 'waiting')",
+        "decision": "EXISTS (SELECT 1 FROM calls c WHERE c.exec_id = executions.exec_id AND c.paused = 1)",
+    }
+
+    def search_executions(
+        self,
+        *,
+        flow_contains: str | None = None,
+        status: str | None = None,
+        waiting_for: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[ExecutionRow], int]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if flow_contains:
+            clauses.append("instr(lower(flow_name), lower(?)) > 0")
+            params.append(flow_contains)
+        if waiting_for is not None:
+            clauses.append("status = 'waiting'")
+            clauses.append(self._WAITING_FOR[waiting_for])
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        with self._lock:
+            rows = self._read(
+                f"SELECT {_EXEC_COLS} FROM executions{where} ORDER BY seq DESC LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            )
+            total = int(self._read(f"SELECT count(*) FROM executions{where}", params)[0][0])
+        return [_exec_row(r) for r in rows], total
+
+    def count_waiting_for_human(self) -> dict[str, int]:
+        row = self._read(
+            "SELECT "
+            + ", ".join(f"coalesce(sum({cond}), 0)" for cond in self._WAITING_FOR.values())
+            + " FROM executions WHERE status = 'waiting'"
+        )[0]
+        return {"input": int(row[0]), "decision": int(row[1])}
+
 
 _open_journals: dict[str, tuple[SqliteJournal, tuple[int, int] | None]] = {}
 _open_lock = threading.Lock()

@@ -1,0 +1,105 @@
+"""Push: one loop per server watches the journal's change token and tells every sidebar at once.
+
+The loop checks ``journal.change_token()`` (SQLite's ``PRAGMA data_version``: a counter of commits
+by *other* connections, a few microseconds to read) every ``interval`` seconds on a connection of
+its own, so commits by kernels, other processes and this server's own request handlers all move it.
+When it moves, the loop emits a ``journal_changed`` event on Jupyter's event bus (the
+``/api/events/subscribe`` websocket every JupyterLab page already holds) with the counts of
+executions waiting for a human. A heartbeat event every ``heartbeat`` seconds tells the sidebar the
+push is alive, so it can keep its fallback polling slow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from kitaru_nb.errors import KitaruBackendError
+from kitaru_nb.journal.sqlite import SqliteJournal
+
+EVENT_SCHEMA_ID = "https://events.kitaru-nb.dev/journal_changed/v1"
+EVENT_SCHEMA_PATH = Path(__file__).parent / "events" / "journal_changed.yaml"
+
+log = logging.getLogger(__name__)
+
+
+class JournalWatcher:
+    """Watches one journal file; ``emit(data)`` is called with each event's data."""
+
+    def __init__(self, path: Path, emit: Any, *, interval: float = 0.1, heartbeat: float = 10.0):
+        self.path = path
+        self.emit = emit
+        self.interval = interval
+        self.heartbeat = heartbeat
+        self._journal: SqliteJournal | None = None
+        self._token: int | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._last_emit = 0.0
+
+    def check(self) -> dict[str, Any] | None:
+        """One tick (blocking, run off the event loop): the event to emit, or None."""
+        if self._journal is None:
+            if not self.path.exists():
+                return None
+            self._journal = SqliteJournal(self.path)
+        token = self._journal.change_token()
+        changed = self._token is not None and token != self._token
+        first = self._token is None
+        self._token = token
+        due = time.monotonic() - self._last_emit >= self.heartbeat
+        if not (changed or first or due):
+            return None
+        counts = self._journal.count_waiting_for_human()
+        self._last_emit = time.monotonic()
+        return {"reason": "changed" if changed or first else "heartbeat", "token": token, **counts}
+
+    async def run(self) -> None:
+        while True:
+            try:
+                event = await asyncio.to_thread(self.check)
+            except KitaruBackendError as exc:
+                log.warning("kitaru_nb: cannot watch the journal %s: %s", self.path, exc)
+                self._close()
+                event = None
+                await asyncio.sleep(5)
+            if event is not None:
+                try:
+                    self.emit(event)
+                except Exception:  # an event bus problem must not end the loop
+                    log.exception("kitaru_nb: cannot emit a journal_changed event")
+            await asyncio.sleep(self.interval)
+
+    def start(self) -> None:
+        """Start the loop on the running event loop (idempotent)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self.run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._close()
+
+    def _close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+            self._token = None
+
+
+def event_bus_emitter(server_app: Any) -> Any:
+    """``emit(data)`` on the server's event bus, with the journal_changed schema registered."""
+    logger = server_app.event_logger
+    if EVENT_SCHEMA_ID not in logger.schemas.schema_ids:
+        logger.register_event_schema(EVENT_SCHEMA_PATH)
+
+    def emit(data: dict[str, Any]) -> None:
+        logger.emit(schema_id=EVENT_SCHEMA_ID, data=data)
+
+    return emit
