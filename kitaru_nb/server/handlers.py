@@ -84,7 +84,14 @@ class CountsHandler(_Base):
         watcher: JournalWatcher | None = self.settings.get("kitaru_nb_watcher")
         if watcher is not None:
             watcher.start()
-        await self._respond(lambda: api.counts(self.service))
+
+        def counts() -> dict[str, Any]:
+            out = api.counts(self.service)
+            if watcher is not None:  # the token the pushes carry (the watcher's own connection)
+                out["token"] = watcher.token()
+            return out
+
+        await self._respond(counts)
 
 
 class NotFoundHandler(_Base):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -39,23 +40,34 @@ class JournalWatcher:
         self._token: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._last_emit = 0.0
+        self._lock = threading.Lock()
 
     def check(self) -> dict[str, Any] | None:
         """One tick (blocking, run off the event loop): the event to emit, or None."""
-        if self._journal is None:
-            if not self.path.exists():
-                return None
-            self._journal = SqliteJournal(self.path)
-        token = self._journal.change_token()
+        journal = self._open()
+        if journal is None:
+            return None
+        token = journal.change_token()
         changed = self._token is not None and token != self._token
         first = self._token is None
         self._token = token
         due = time.monotonic() - self._last_emit >= self.heartbeat
         if not (changed or first or due):
             return None
-        counts = self._journal.count_waiting_for_human()
+        counts = journal.count_waiting_for_human()
         self._last_emit = time.monotonic()
         return {"reason": "changed" if changed or first else "heartbeat", "token": token, **counts}
+
+    def token(self) -> int:
+        """The change token as the pushes carry it (blocking; 0 before the journal exists)."""
+        journal = self._open()
+        return 0 if journal is None else journal.change_token()
+
+    def _open(self) -> SqliteJournal | None:
+        with self._lock:
+            if self._journal is None and self.path.exists():
+                self._journal = SqliteJournal(self.path)
+            return self._journal
 
     async def run(self) -> None:
         while True:
@@ -87,10 +99,11 @@ class JournalWatcher:
         self._close()
 
     def _close(self) -> None:
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None
-            self._token = None
+        with self._lock:
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
+                self._token = None
 
 
 def event_bus_emitter(server_app: Any) -> Any:
