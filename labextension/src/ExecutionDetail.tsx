@@ -2,9 +2,12 @@ import React, { useState } from 'react';
 
 import { CopyCode } from './CopyCode';
 import {
+  checkpointSeconds,
+  checkpointStatus,
   formatDuration,
   formatProgress,
   notebookName,
+  replayFrom,
   secondsBetween
 } from './format';
 import type { LiveUpdates } from './live';
@@ -29,39 +32,6 @@ export function StatusBadge(props: { status: string }): JSX.Element {
       {props.status}
     </span>
   );
-}
-
-/** A checkpoint's status word, the panel's: "paused" for one paused on error. */
-export function checkpointStatus(call: ICheckpoint): string {
-  return call.display_status ?? (call.paused ? 'paused' : call.status);
-}
-
-/** Seconds a checkpoint's attempts ran (the payload's `duration`, else summed from attempts). */
-export function checkpointSeconds(call: ICheckpoint): number | null {
-  if (call.duration !== undefined) {
-    return call.duration;
-  }
-  if (call.attempts.length === 0) {
-    return secondsBetween(call.started_at, call.ended_at);
-  }
-  let sum = 0;
-  for (const a of call.attempts) {
-    const d = a.duration ?? secondsBetween(a.started_at, a.ended_at);
-    if (d === null) {
-      return null;
-    }
-    sum += d;
-  }
-  return sum;
-}
-
-/** The `from` of a replay starting at this call: `name`, or `name#k` when the name repeats. */
-export function replayFrom(call: ICheckpoint, all: ICheckpoint[]): string {
-  const same = all.filter(c => c.name === call.name);
-  if (same.length <= 1) {
-    return call.name;
-  }
-  return `${call.name}#${same.findIndex(c => c.call_id === call.call_id) + 1}`;
 }
 
 /** A failure: who is to blame, the exception, and its traceback, all as plain text. */
