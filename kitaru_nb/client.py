@@ -4,32 +4,28 @@ from __future__ import annotations
 
 import builtins
 import json
-import os
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from kitaru_nb import serde
-from kitaru_nb.config import _alive, resolve_journal
+from kitaru_nb.config import resolve_journal
 from kitaru_nb.errors import (
-    KitaruContextError,
-    KitaruDivergenceError,
-    KitaruExecutionError,
     KitaruStateError,
-    KitaruTimeoutError,
     KitaruUsageError,
-    KitaruUserCodeError,
 )
-from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, Journal, StoredValue
+from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, Journal, RequestRow, StoredValue
 from kitaru_nb.models import (
     CheckpointAttempt,
     CheckpointCall,
     Execution,
     FailureInfo,
     PendingWait,
+    WaitRecord,
 )
-from kitaru_nb.runtime import engine, registry
+from kitaru_nb.runtime import continuation, engine, owner, registry
+from kitaru_nb.runtime.context import new_id
 from kitaru_nb.types import AttemptStatus, CallStatus, ExecutionStatus, FailureOrigin
 
 _STATUSES = {s.value for s in ExecutionStatus}
@@ -87,6 +83,28 @@ def _wait_model(c: CallRow) -> PendingWait:
     )
 
 
+def _wait_record(c: CallRow) -> WaitRecord:
+    kind = "wait"
+    if c.wait_metadata and '"kitaru_kind"' in c.wait_metadata:
+        try:
+            if json.loads(c.wait_metadata).get("kitaru_kind") == "confirmation":
+                kind = "confirmation"
+        except ValueError:
+            pass
+    answered = c.status in ("completed", "reused")
+    return WaitRecord(
+        name=c.name,
+        index=c.idx,
+        kind=kind,
+        status=c.status,
+        question=c.wait_question,
+        created_at=_ts_req(c.started_at),
+        answered_at=_ts(c.ended_at) if answered else None,
+        answered_by=c.answered_by if answered else None,
+        answer_preview=c.output.preview if answered and c.output else None,
+    )
+
+
 class KitaruClient:
     """Reads the journal and steers executions: ``KitaruClient(db=None).executions``."""
 
@@ -122,7 +140,9 @@ class Executions:
             )
         return row
 
-    def _model(self, row: ExecutionRow, calls: list[CallRow] | None = None) -> Execution:
+    def _model(
+        self, row: ExecutionRow, calls: list[CallRow] | None = None, summary: dict[str, int] | None = None
+    ) -> Execution:
         calls = self._j.load_calls(row.exec_id, with_values=False) if calls is None else calls
         by_call: dict[str, list[CheckpointAttempt]] = {}
         for a in self._j.list_attempts(row.exec_id):
@@ -131,6 +151,7 @@ class Executions:
             lst.sort(key=lambda a: a.number)
         checkpoints = [_call_model(c, by_call.get(c.call_id, [])) for c in calls if c.kind == "checkpoint"]
         waits = [_wait_model(c) for c in calls if c.kind == "wait" and c.status == "waiting"]
+        records = [_wait_record(c) for c in calls if c.kind == "wait"]
         inputs: dict[str, Any] = {}
         if row.inputs is not None:
             try:
@@ -158,6 +179,9 @@ class Executions:
             kind=row.kind,
             result_preview=row.result.preview if row.result else None,
             meta=row.meta,
+            owner=row.owner,
+            waits=records,
+            summary=summary,
             _client=self._client,
         )
 
@@ -183,7 +207,8 @@ class Executions:
         """Executions, newest first (summaries: checkpoints are not loaded; use get() for them)."""
         st = self._check_filters(status, limit, offset)
         rows = self._j.list_executions(flow=flow, status=st, limit=limit, offset=offset)
-        return [self._model(r, calls=[]) for r in rows]
+        sums = self._j.call_summaries([r.exec_id for r in rows])
+        return [self._model(r, calls=[], summary=sums.get(r.exec_id)) for r in rows]
 
     def count(self, *, flow: str | None = None, status: ExecutionStatus | str | None = None) -> int:
         st = self._check_filters(status, 0, 0)
@@ -204,90 +229,44 @@ class Executions:
 
     def _result(self, exec_id: str) -> Any:
         row = self._row(exec_id, with_values=True)
-        if row.status == "completed":
-            known, value = engine.live_result(row.exec_id)
-            if known:
-                return value
-            if row.result is None:
-                return None
-            if not self._client.unpickle:
-                return serde.loads_json_only(row.result.format, row.result.data)
-            return serde.loads(row.result.format, row.result.data)
-        self._raise_for(row)
-        raise KitaruStateError(
-            f"execution {row.exec_id[:8]} of flow {row.flow_name!r} is {row.status}; it has no result yet"
-        )
-
-    def _raise_for(self, row: ExecutionRow) -> None:
-        if row.status == "failed":
-            f = row.failure or FailureInfo(FailureOrigin.UNKNOWN, "unknown failure")
-            cls: type[KitaruExecutionError] = KitaruExecutionError
-            if f.origin is FailureOrigin.USER_CODE:
-                cls = KitaruUserCodeError
-            elif f.origin is FailureOrigin.DIVERGENCE:
-                cls = KitaruDivergenceError
-            what = f"{f.exception_type}: {f.message}" if f.exception_type else f.message
-            err = cls(
-                f"execution {row.exec_id[:8]} of flow {row.flow_name!r} failed ({f.origin.value}): {what}",
-                exec_id=row.exec_id,
-                status=ExecutionStatus.FAILED,
-                failure_origin=f.origin,
-            )
-            raise err from engine.live_exception(row.exec_id)
-        if row.status == "cancelled":
-            raise KitaruStateError(f"execution {row.exec_id[:8]} of flow {row.flow_name!r} was cancelled")
+        return continuation.result(self._j, row, unpickle=self._client.unpickle)
 
     # -- control ------------------------------------------------------------------------
-    def _flow(self, row: ExecutionRow) -> Any:
-        flow = registry.get_flow(row.flow_name)
-        if flow is None:
-            raise KitaruStateError(
-                f"flow {row.flow_name!r} is not defined in this process; run the cell that defines it, then try again"
-            )
-        return flow
-
     def _drive(self, row: ExecutionRow, expect: tuple[str, ...]) -> Execution:
-        body = self._body(row)
-        engine.ensure_outside_flow(row.flow_name)
-        if not engine.claim(self._j, row.exec_id, expect):
-            now_row = self._row(row.exec_id)
-            raise KitaruStateError(
-                f"execution {row.exec_id[:8]} is {now_row.status} now: another caller continued it first"
-            )
-        fresh = self._row(row.exec_id, with_values=True, with_result=False)
-        engine.drive(self._j, row.exec_id, row.flow_name, body, engine.load_inputs(fresh))
+        continuation.drive_claimed(self._j, row, expect)
         return self.get(row.exec_id)
 
-    def _body(self, row: ExecutionRow) -> Any:
-        if row.kind == "workflow":
-            from kitaru_nb.workflow.runner import body_for
-
-            return body_for(row)
-        return self._flow(row).fn
-
-    def input(self, exec_id: str, *, wait: str, value: Any, resume: bool = True) -> Execution:
+    def input(
+        self, exec_id: str, *, wait: str, value: Any, resume: bool = True, answered_by: str | None = None
+    ) -> Execution:
         """Answer a pending wait; resumes the execution at once when this process knows the flow
-        (``resume=False``: only record the answer; the kernel that runs the flow resumes it)."""
+        (``resume=False``: only record the answer; the kernel that defines the flow carries on when
+        it is idle). ``answered_by`` says where the answer came from (default: this process)."""
         from kitaru_nb.wait import validate_answer
 
         row = self._row(exec_id)
-        call = self._pending_wait(row, wait)
+        calls = self._j.load_calls(row.exec_id, with_values=False)
+        call = self._pending_wait(row, wait, calls)
         answer = validate_answer(row.exec_id, wait, call.wait_schema or "{}", value)
         if not self._j.answer_wait(
             call.call_id,
             StoredValue(serde.JSON, serde.preview(answer), json.dumps(answer).encode()),
             answered_at=time.time(),
+            answered_by=answered_by or owner.describe(owner.this_owner()),
         ):
             raise KitaruStateError(f"wait {wait!r} of execution {row.exec_id[:8]} was answered meanwhile")
         if resume:
-            self._resume_if_ready(row.exec_id)
+            call.status = "completed"
+            continuation.continue_if_ready(self._j, row.exec_id, row=row, calls=calls)
         return self.get(row.exec_id)
 
-    def _pending_wait(self, row: ExecutionRow, wait: str) -> CallRow:
+    def _pending_wait(self, row: ExecutionRow, wait: str, calls: builtins.list[CallRow] | None = None) -> CallRow:
         if not isinstance(wait, str) or not wait:
             raise KitaruUsageError(f"wait must be the wait's name (a non-empty str), got {wait!r}")
-        calls = [c for c in self._j.load_calls(row.exec_id, with_values=False) if c.kind == "wait"]
+        calls = calls if calls is not None else self._j.load_calls(row.exec_id, with_values=False)
         for c in calls:
+            if c.kind != "wait":
+                continue
             if c.name == wait:
                 if c.status != "waiting":
                     raise KitaruStateError(
@@ -299,28 +278,14 @@ class Executions:
                         "execution, or replay this one"
                     )
                 return c
-        pending = [c.name for c in calls if c.status == "waiting"]
+        pending = [c.name for c in calls if c.kind == "wait" and c.status == "waiting"]
         raise KitaruUsageError(
             f"execution {row.exec_id[:8]} has no wait named {wait!r}; pending waits: {pending or 'none'}"
         )
 
     def _resume_if_ready(self, exec_id: str) -> bool:
         """Resume a waiting execution whose waits are all answered, if this process knows its flow."""
-        row = self._row(exec_id)
-        if row.status != "waiting":
-            return False
-        calls = self._j.load_calls(row.exec_id, with_values=False)
-        if any((c.kind == "wait" and c.status == "waiting") or c.paused for c in calls):
-            return False
-        try:
-            self._body(row)
-        except KitaruStateError:
-            return False
-        try:
-            self._drive(row, ("waiting",))
-        except (KitaruStateError, KitaruContextError):  # taken by another caller; or called inside a flow
-            return False
-        return True
+        return continuation.continue_if_ready(self._j, self._row(exec_id).exec_id)
 
     def abort_wait(self, exec_id: str, *, wait: str) -> Execution:
         """End the execution as failed, naming the wait that was aborted."""
@@ -362,12 +327,8 @@ class Executions:
                 )
             return self._drive(row, ("waiting",))
         if row.status == "running":
-            if row.owner_pid is not None and row.owner_pid != os.getpid() and _alive(row.owner_pid):
-                raise KitaruStateError(
-                    f"execution {row.exec_id[:8]} is running in process {row.owner_pid}; wait for it or cancel it"
-                )
-            self._j.recover_interrupted(lambda pid: pid != row.owner_pid and _alive(pid))
-            return self._drive(row, ("running",))
+            continuation.resume_interrupted(self._j, row)
+            return self.get(row.exec_id)
         raise KitaruStateError(
             f"execution {row.exec_id[:8]} is {row.status}; only waiting or interrupted executions resume"
             + ("; use retry() for a failed one" if row.status == "failed" else "")
@@ -382,14 +343,15 @@ class Executions:
         """
         row = self._row(exec_id)
         if row.status == "failed" and resume:
-            self._body(row)
             return self._drive(row, ("failed",))
         if row.status == "waiting":
             call = self._paused_call(row, checkpoint)
             if resume:
-                self._body(row)
+                continuation.body_of(row)
             self._decide(row, call, "failed", call.ended_at)
-            return self._drive(row, ("waiting",)) if resume else self.get(row.exec_id)
+            if resume:
+                continuation.continue_if_ready(self._j, row.exec_id, row=row) or self._drive_if_open(row)
+            return self.get(row.exec_id)
         if row.status == "failed":
             raise KitaruStateError(
                 f"execution {row.exec_id[:8]} failed; a failed execution is retried by a process that defines "
@@ -410,9 +372,23 @@ class Executions:
             )
         call = self._paused_call(row, checkpoint)
         if resume:
-            self._body(row)
+            continuation.body_of(row)
         self._decide(row, call, "skipped", time.time())
-        return self._drive(row, ("waiting",)) if resume else self.get(row.exec_id)
+        if resume:
+            continuation.continue_if_ready(self._j, row.exec_id, row=row) or self._drive_if_open(row)
+        return self.get(row.exec_id)
+
+    def _drive_if_open(self, row: ExecutionRow) -> bool:
+        """After a decision: continue even though other waits or pauses are open (the flow stops at the
+        first of them again), as long as nobody else took the execution."""
+        fresh = self._j.get_execution(row.exec_id, with_values=False)
+        if fresh is None or fresh.status != "waiting":
+            return False
+        try:
+            continuation.drive_claimed(self._j, fresh, ("waiting",))
+        except KitaruStateError:
+            return False
+        return True
 
     def _decide(self, row: ExecutionRow, call: CallRow, status: str, ended_at: float | None) -> None:
         if not self._j.decide_call(call.call_id, status=status, ended_at=ended_at):
@@ -453,83 +429,77 @@ class Executions:
         self, exec_id: str, *, from_: str, overrides: dict[str, Any] | None = None, **flow_inputs: Any
     ) -> Execution:
         """A new execution that reuses everything before ``from_`` and runs the rest live."""
-        from kitaru_nb.runtime.replay import prepare_replay
+        from kitaru_nb.runtime.replay import run_replay
 
-        row = self._row(exec_id, with_values=True)
-        if row.kind == "workflow":
-            raise KitaruUsageError(
-                f"execution {row.exec_id[:8]} is a run of step workflow {row.flow_name!r}; replay works for flows. "
-                "Start a new run with workflow.run(...), or retry/skip its paused step."
-            )
-        flow = self._flow(row)
-        engine.ensure_outside_flow(row.flow_name)
-        new_id = prepare_replay(self._j, row, flow, from_, overrides, flow_inputs)
-        new_row = self._row(new_id, with_values=True)
-        engine.drive(self._j, new_id, row.flow_name, flow.fn, engine.load_inputs(new_row))
+        row = self._row(exec_id)
+        new_id = run_replay(self._j, row.exec_id, from_=from_, overrides=overrides, flow_inputs=flow_inputs)
         return self.get(new_id)
+
+    # -- requests for the kernel that defines the flow ------------------------------------
+    def request_replay(
+        self,
+        exec_id: str,
+        *,
+        from_: str,
+        overrides: dict[str, Any] | None = None,
+        after: bool = False,
+        requested_by: str | None = None,
+    ) -> RequestRow:
+        """Record a replay for the kernel that defines the flow to carry out when it is idle (the
+        sidebar's "Replay from here"). Checked now: ``from_`` must name a recorded checkpoint and
+        ``overrides`` must be JSON with keys ``checkpoint.NAME``."""
+        from kitaru_nb.runtime.replay import _position
+
+        row = self._row(exec_id)
+        if row.kind != "flow":
+            raise KitaruUsageError(
+                f"execution {row.exec_id[:8]} is a run of step workflow {row.flow_name!r}; replay works for flows"
+            )
+        _position(self._j.load_calls(row.exec_id, with_values=False), from_)
+        if overrides is not None:
+            if not isinstance(overrides, dict) or not all(
+                isinstance(k, str) and k.startswith("checkpoint.") for k in overrides
+            ):
+                raise KitaruUsageError("overrides is a dict like {'checkpoint.NAME': value}")
+            try:
+                json.dumps(overrides)
+            except (TypeError, ValueError) as exc:
+                raise KitaruUsageError(f"overrides must be JSON values: {exc}") from None
+        params: dict[str, Any] = {"from": from_}
+        if overrides:
+            params["overrides"] = overrides
+        if after:
+            params["after"] = True
+        return self._request(row, "replay", params, requested_by)
+
+    def request_retry(self, exec_id: str, *, requested_by: str | None = None) -> RequestRow:
+        """Record a retry of a failed execution for the kernel that defines the flow."""
+        row = self._row(exec_id)
+        if row.status != "failed":
+            raise KitaruStateError(f"execution {row.exec_id[:8]} is {row.status}; only a failed execution retries")
+        return self._request(row, "retry", {}, requested_by)
+
+    def _request(self, row: ExecutionRow, kind: str, params: dict[str, Any], by: str | None) -> RequestRow:
+        req = RequestRow(
+            request_id=new_id(),
+            exec_id=row.exec_id,
+            flow_name=row.flow_name,
+            kind=kind,
+            status="pending",
+            created_at=time.time(),
+            params=params,
+            created_by=by or owner.describe(owner.this_owner()),
+        )
+        self._j.add_request(req)
+        return req
+
+    def requests(self, exec_id: str) -> builtins.list[RequestRow]:
+        """Requests recorded for this execution (oldest first)."""
+        return self._j.list_requests(exec_id=self._row(exec_id).exec_id)
 
     # -- blocking -----------------------------------------------------------------------
     def _block(self, exec_id: str, *, timeout: float | None, in_kernel: bool) -> ExecutionStatus:
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0):
-            raise KitaruUsageError(f"timeout must be a number of seconds >= 0, got {timeout!r}")
-        deadline = None if timeout is None else time.monotonic() + timeout
-        token = None
-        while True:
-            row = self._row(exec_id)
-            status = ExecutionStatus(row.status)
-            if status.is_terminal:
-                return status
-            if status is ExecutionStatus.WAITING:
-                if self._resume_if_ready(row.exec_id):
-                    continue
-                if in_kernel:
-                    waits = self.pending_waits(row.exec_id)
-                    what = (
-                        (
-                            f"waits for {waits[0].name!r}: answer it in the panel (display the handle), "
-                            f"with `await handle`, or with KitaruClient().executions.input({row.exec_id[:8]!r}, "
-                            f"wait={waits[0].name!r}, value=...)"
-                        )
-                        if waits
-                        else (
-                            "has a checkpoint paused on error: click Retry or Skip in the panel, or call "
-                            f"KitaruClient().executions.retry({row.exec_id[:8]!r}) / .skip(...)"
-                        )
-                    )
-                    raise KitaruStateError(f"execution {row.exec_id[:8]} of flow {row.flow_name!r} {what}")
-                if timeout is None:
-                    self._check_wait_timeouts(row)
-            elif status is ExecutionStatus.RUNNING and row.owner_pid is not None and not _alive(row.owner_pid):
-                try:
-                    self.resume(row.exec_id)
-                    continue
-                except KitaruStateError:
-                    pass
-            if deadline is not None and time.monotonic() >= deadline:
-                raise KitaruTimeoutError(
-                    f"execution {row.exec_id[:8]} of flow {row.flow_name!r} is still {row.status} after {timeout} s"
-                )
-            # sleep until another process commits (cheap to poll), at most 25 ms per step
-            stop = time.monotonic() + 0.25
-            while time.monotonic() < stop and (deadline is None or time.monotonic() < deadline):
-                new = self._j.change_token()
-                if token is not None and new != token:
-                    token = new
-                    break
-                token = new
-                time.sleep(0.01)
-
-    def _check_wait_timeouts(self, row: ExecutionRow) -> None:
-        """A blocking get() gives up once a pending wait's own ``timeout`` has passed unanswered."""
-        now = time.time()
-        for w in self.pending_waits(row.exec_id):
-            if w.timeout is not None and now >= w.created_at.timestamp() + w.timeout:
-                raise KitaruTimeoutError(
-                    f"wait {w.name!r} of execution {row.exec_id[:8]} (flow {row.flow_name!r}) got no answer "
-                    f"within its timeout of {w.timeout} s. The execution stays waiting: answer it later with "
-                    f"KitaruClient().executions.input({row.exec_id[:8]!r}, wait={w.name!r}, value=...), or end "
-                    "it with executions.abort_wait(...)"
-                )
+        return continuation.block(self._j, self._row(exec_id).exec_id, timeout=timeout, in_kernel=in_kernel)
 
     def statuses(self, exec_ids: Sequence[str]) -> dict[str, str]:
         out = {}

@@ -68,6 +68,22 @@ class CheckpointCall:
             return None if any(d is None for d in spans) else sum(d for d in spans if d is not None)
         return None if self.ended_at is None else (self.ended_at - self.started_at).total_seconds()
 
+    @property
+    def paused_seconds(self) -> float:
+        """Seconds between its attempts (paused for a decision, or waiting to be retried)."""
+        if len(self.attempts) < 2:
+            return 0.0
+        total = 0.0
+        for prev, nxt in zip(self.attempts, self.attempts[1:], strict=False):
+            if prev.ended_at is not None:
+                total += max(0.0, (nxt.started_at - prev.ended_at).total_seconds())
+        return total
+
+    @property
+    def display_status(self) -> str:
+        """The status word panel, sidebar and REST use: ``paused`` for a checkpoint paused on error."""
+        return "paused" if self.paused else self.status.value
+
 
 @dataclass(frozen=True, slots=True)
 class PendingWait:
@@ -81,6 +97,21 @@ class PendingWait:
     metadata: dict[str, Any]
     created_at: datetime
     timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WaitRecord:
+    """A wait (or a step confirmation) at its position: what was asked, what was answered, by whom."""
+
+    name: str
+    index: int
+    kind: str  # "wait" or "confirmation"
+    status: str  # waiting, completed (answered), reused (answered in the replayed execution), failed
+    question: str | None
+    created_at: datetime
+    answered_at: datetime | None = None
+    answered_by: str | None = None
+    answer_preview: str | None = None
 
 
 @dataclass(slots=True)
@@ -101,6 +132,10 @@ class Execution:
     kind: str = "flow"
     result_preview: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    owner: dict[str, Any] | None = None
+    waits: list[WaitRecord] = field(default_factory=list)
+    #: counts from the journal when checkpoints were not loaded (lists): done, total, open_waits, paused
+    summary: dict[str, int] | None = None
     _client: Any = field(default=None, repr=False, compare=False)
 
     @property
@@ -111,6 +146,65 @@ class Execution:
     def pending_errors(self) -> list[CheckpointCall]:
         """Checkpoints paused on error, waiting for a retry or skip decision."""
         return [c for c in self.checkpoints if c.paused]
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        """(finished positions, known positions): checkpoints done (completed, reused, skipped) and waits
+        answered, out of every checkpoint and wait reached so far."""
+        if self.summary is not None:
+            return self.summary["done"], self.summary["total"]
+        done = sum(1 for c in self.checkpoints if c.status.value in ("completed", "reused", "skipped"))
+        done += sum(1 for w in self.waits if w.status in ("completed", "reused"))
+        return done, len(self.checkpoints) + len(self.waits)
+
+    @property
+    def waiting_for(self) -> str | None:
+        """For a waiting execution: ``"input"`` (a wait or confirmation) or ``"decision"`` (a checkpoint
+        paused on error)."""
+        if self.status is not ExecutionStatus.WAITING:
+            return None
+        if self.summary is not None:
+            if self.summary["open_waits"]:
+                return "input"
+            return "decision" if self.summary["paused"] else None
+        if self.pending_waits:
+            return "input"
+        return "decision" if self.pending_errors else None
+
+    def timeline(self) -> list[dict[str, Any]]:
+        """Checkpoints and waits in position order, as JSON-ready rows."""
+        rows: list[tuple[int, dict[str, Any]]] = []
+        for c in self.checkpoints:
+            rows.append(
+                (
+                    c.index,
+                    {
+                        "index": c.index,
+                        "kind": "checkpoint",
+                        "name": c.name,
+                        "status": c.display_status,
+                        "attempts": len(c.attempts),
+                        "duration": c.duration,
+                    },
+                )
+            )
+        for w in self.waits:
+            rows.append(
+                (
+                    w.index,
+                    {
+                        "index": w.index,
+                        "kind": w.kind,
+                        "name": w.name,
+                        "status": w.status,
+                        "question": w.question,
+                        "answered_at": w.answered_at.isoformat() if w.answered_at else None,
+                        "answered_by": w.answered_by,
+                        "answer_preview": w.answer_preview,
+                    },
+                )
+            )
+        return [r for _, r in sorted(rows, key=lambda x: x[0])]
 
     @property
     def result(self) -> Any:
@@ -149,6 +243,17 @@ class Execution:
         out = _json_safe(to_jsonable(self))
         out["short_id"] = self.short_id
         out["pending_errors"] = [c.name for c in self.pending_errors]
+        for c, d in zip(self.checkpoints, out["checkpoints"], strict=True):
+            d["duration"] = c.duration
+            d["paused_seconds"] = c.paused_seconds
+            d["display_status"] = c.display_status
+            for a, ad in zip(c.attempts, d["attempts"], strict=True):
+                ad["duration"] = a.duration
+        done, total = self.progress
+        out["progress"] = {"done": done, "total": total}
+        out["waiting_for"] = self.waiting_for
+        out["timeline"] = self.timeline()
+        out.pop("summary", None)
         return out  # type: ignore[no-any-return]
 
 

@@ -35,6 +35,7 @@ class ExecutionRow:
     result: StoredValue | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     seq: int = 0
+    owner: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -56,6 +57,7 @@ class CallRow:
     wait_metadata: str | None = None
     wait_timeout: float | None = None
     output: StoredValue | None = None
+    answered_by: str | None = None
 
 
 @dataclass(slots=True)
@@ -68,6 +70,24 @@ class AttemptRow:
     started_at: float
     ended_at: float | None = None
     failure: FailureInfo | None = None
+
+
+@dataclass(slots=True)
+class RequestRow:
+    """Something recorded for the kernel that owns a flow to carry out (a replay, a retry)."""
+
+    request_id: str
+    exec_id: str
+    flow_name: str
+    kind: str
+    status: str
+    created_at: float
+    params: dict[str, Any] = field(default_factory=dict)
+    created_by: str | None = None
+    taken_by: str | None = None
+    ended_at: float | None = None
+    message: str | None = None
+    result_exec_id: str | None = None
 
 
 def interrupted_failure(pid: int | None) -> FailureInfo:
@@ -112,9 +132,12 @@ class Journal(Protocol):
         failure: FailureInfo | None = None,
         result: StoredValue | None = None,
         owner_pid: int | None = None,
+        owner: dict[str, Any] | None = None,
         expect: Sequence[str] | None = None,
     ) -> bool:
-        """Set status (and clear or set failure/result); False when ``expect`` did not match."""
+        """Set status (and clear or set failure/result); False when ``expect`` did not match.
+
+        ``owner_pid`` / ``owner`` (host, pid, notebook, ...) are set when given, kept otherwise."""
         ...
 
     def set_execution_meta(self, exec_id: str, meta: dict[str, Any]) -> None: ...
@@ -147,8 +170,10 @@ class Journal(Protocol):
         """End a call (and its current attempt, if any) in one write."""
         ...
 
-    def answer_wait(self, call_id: str, value: StoredValue, *, answered_at: float) -> bool:
-        """Record a wait answer; False when the wait was no longer pending."""
+    def answer_wait(
+        self, call_id: str, value: StoredValue, *, answered_at: float, answered_by: str | None = None
+    ) -> bool:
+        """Record a wait answer (and where it came from); False when the wait was no longer pending."""
         ...
 
     def reopen_wait(self, call_id: str) -> bool:
@@ -169,6 +194,36 @@ class Journal(Protocol):
         Running attempts belong to running executions (or ones cancelled while a checkpoint
         ran): only those are looked at, so recovery stays cheap on a large journal."""
         ...
+
+    def ready_to_continue(self, flow_names: Sequence[str]) -> list[ExecutionRow]:
+        """Waiting executions of these flows with every wait answered and every paused checkpoint
+        decided: what a kernel that defines the flow may continue now."""
+        ...
+
+    def last_completed_size(self, flow_name: str) -> int | None:
+        """How many positions the flow's newest completed execution had (None: none completed)."""
+        ...
+
+    def call_summaries(self, exec_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Per execution, counts of its positions by state: ``done`` (completed, reused, skipped, answered),
+        ``total``, ``open_waits``, ``paused``."""
+        ...
+
+    def add_request(self, row: RequestRow) -> None: ...
+
+    def list_requests(
+        self, *, exec_id: str | None = None, status: str | None = None, limit: int = 50
+    ) -> list[RequestRow]:
+        """Requests, oldest first."""
+        ...
+
+    def take_request(self, request_id: str, taken_by: str) -> bool:
+        """Mark a pending request taken by ``taken_by``; False when another took it first."""
+        ...
+
+    def finish_request(
+        self, request_id: str, *, status: str, message: str | None = None, result_exec_id: str | None = None
+    ) -> None: ...
 
     def change_token(self) -> int:
         """A number that changes whenever another connection commits (cheap to poll)."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, StoredValue, interrupted_failure
+from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, RequestRow, StoredValue, interrupted_failure
 from kitaru_nb.models import FailureInfo
 
 
@@ -21,6 +22,7 @@ class MemoryJournal:
         self._execs: dict[str, ExecutionRow] = {}
         self._calls: dict[str, CallRow] = {}
         self._attempts: dict[str, AttemptRow] = {}
+        self._requests: dict[str, RequestRow] = {}
         self._seq = 0
         self._version = 0
 
@@ -86,6 +88,7 @@ class MemoryJournal:
         failure: FailureInfo | None = None,
         result: StoredValue | None = None,
         owner_pid: int | None = None,
+        owner: dict[str, Any] | None = None,
         expect: Sequence[str] | None = None,
     ) -> bool:
         with self._lock:
@@ -97,6 +100,8 @@ class MemoryJournal:
                 row.result = copy.deepcopy(result)
             if owner_pid is not None:
                 row.owner_pid = owner_pid
+            if owner is not None:
+                row.owner = copy.deepcopy(owner)
             self._version += 1
             return True
 
@@ -161,12 +166,15 @@ class MemoryJournal:
             c.output = copy.deepcopy(output)
             self._version += 1
 
-    def answer_wait(self, call_id: str, value: StoredValue, *, answered_at: float) -> bool:
+    def answer_wait(
+        self, call_id: str, value: StoredValue, *, answered_at: float, answered_by: str | None = None
+    ) -> bool:
         with self._lock:
             c = self._calls.get(call_id)
             if c is None or c.kind != "wait" or c.status != "waiting":
                 return False
             c.status, c.ended_at, c.output = "completed", answered_at, copy.deepcopy(value)
+            c.answered_by = answered_by
             self._version += 1
             return True
 
@@ -217,6 +225,74 @@ class MemoryJournal:
                     n += 1
             self._version += n > 0
         return n
+
+    def ready_to_continue(self, flow_names: Sequence[str]) -> list[ExecutionRow]:
+        with self._lock:
+            names = set(flow_names)
+            out = []
+            for r in sorted(self._execs.values(), key=lambda r: r.seq):
+                if r.status != "waiting" or r.flow_name not in names:
+                    continue
+                calls = [c for c in self._calls.values() if c.exec_id == r.exec_id]
+                if any((c.kind == "wait" and c.status == "waiting") or c.paused for c in calls):
+                    continue
+                out.append(copy.deepcopy(r))
+            return out
+
+    def last_completed_size(self, flow_name: str) -> int | None:
+        with self._lock:
+            done = [r for r in self._execs.values() if r.flow_name == flow_name and r.status == "completed"]
+            if not done:
+                return None
+            last = max(done, key=lambda r: r.seq)
+            return sum(1 for c in self._calls.values() if c.exec_id == last.exec_id)
+
+    def call_summaries(self, exec_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        with self._lock:
+            out = {e: {"done": 0, "total": 0, "open_waits": 0, "paused": 0} for e in exec_ids}
+            for c in self._calls.values():
+                s = out.get(c.exec_id)
+                if s is None:
+                    continue
+                s["total"] += 1
+                s["done"] += c.status in ("completed", "reused", "skipped")
+                s["open_waits"] += c.kind == "wait" and c.status == "waiting"
+                s["paused"] += c.paused
+            return out
+
+    def add_request(self, row: RequestRow) -> None:
+        with self._lock:
+            self._requests[row.request_id] = copy.deepcopy(row)
+            self._version += 1
+
+    def list_requests(
+        self, *, exec_id: str | None = None, status: str | None = None, limit: int = 50
+    ) -> list[RequestRow]:
+        with self._lock:
+            rows = [
+                copy.deepcopy(r)
+                for r in self._requests.values()
+                if (exec_id is None or r.exec_id == exec_id) and (status is None or r.status == status)
+            ]
+            rows.sort(key=lambda r: r.created_at)
+            return rows[:limit]
+
+    def take_request(self, request_id: str, taken_by: str) -> bool:
+        with self._lock:
+            r = self._requests.get(request_id)
+            if r is None or r.status != "pending":
+                return False
+            r.status, r.taken_by = "taken", taken_by
+            self._version += 1
+            return True
+
+    def finish_request(
+        self, request_id: str, *, status: str, message: str | None = None, result_exec_id: str | None = None
+    ) -> None:
+        with self._lock:
+            r = self._requests[request_id]
+            r.status, r.ended_at, r.message, r.result_exec_id = status, time.time(), message, result_exec_id
+            self._version += 1
 
     def change_token(self) -> int:
         with self._lock:

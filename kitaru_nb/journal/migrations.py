@@ -131,10 +131,39 @@ def _m003_attempts_by_call(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m004_owner_answers_requests(db: sqlite_utils.Database) -> None:
+    # who owns an execution (host, pid and its start time, notebook, kernel), where a wait's answer
+    # came from, and requests (replay, retry) recorded by one process for the kernel that owns the flow
+    _run_statements(
+        db,
+        """
+        ALTER TABLE executions ADD COLUMN owner TEXT;
+        ALTER TABLE calls ADD COLUMN answered_by TEXT;
+        CREATE TABLE requests (
+            request_id TEXT PRIMARY KEY,
+            exec_id TEXT NOT NULL,
+            flow_name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            params TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            created_by TEXT,
+            taken_by TEXT,
+            ended_at REAL,
+            message TEXT,
+            result_exec_id TEXT
+        );
+        CREATE INDEX requests_by_status ON requests(status, created_at);
+        CREATE INDEX requests_by_exec ON requests(exec_id, created_at)
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("001_initial", _m001_initial),
     ("002_drop_attempts_running_index", _m002_drop_attempts_running),
     ("003_attempts_by_call", _m003_attempts_by_call),
+    ("004_owner_answers_requests", _m004_owner_answers_requests),
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -6,6 +6,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +15,14 @@ from typing import Any
 import sqlite_utils
 
 from kitaru_nb.errors import KitaruBackendError
-from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, StoredValue, interrupted_failure
+from kitaru_nb.journal.base import (
+    AttemptRow,
+    CallRow,
+    ExecutionRow,
+    RequestRow,
+    StoredValue,
+    interrupted_failure,
+)
 from kitaru_nb.journal.migrations import LATEST_VERSION, MIGRATIONS
 from kitaru_nb.models import FailureInfo
 from kitaru_nb.types import FailureOrigin
@@ -26,12 +34,12 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _EXEC_COLS = (
     "seq, exec_id, flow_name, kind, status, started_at, ended_at, owner_pid, original_exec_id, "
     "replay_from, failure_origin, failure_type, failure_message, failure_traceback, meta, "
-    "inputs_format, inputs_preview, result_format, result_preview"
+    "inputs_format, inputs_preview, result_format, result_preview, owner"
 )
 _CALL_COLS = (
     "call_id, exec_id, idx, kind, name, status, started_at, ended_at, fingerprint, original_call_id, "
     "failure_origin, failure_type, failure_message, failure_traceback, paused, wait_schema, "
-    "wait_question, wait_metadata, wait_timeout, output_format, output_preview"
+    "wait_question, wait_metadata, wait_timeout, output_format, output_preview, answered_by"
 )
 _ATTEMPT_COLS = (
     "attempt_id, call_id, exec_id, number, status, started_at, ended_at, "
@@ -69,6 +77,7 @@ def _exec_row(r: Sequence[Any], blobs: Sequence[Any] | None = None) -> Execution
         meta=json.loads(r[14]) if r[14] else {},
         inputs=inputs,
         result=result,
+        owner=json.loads(r[19]) if r[19] else None,
     )
 
 
@@ -91,6 +100,7 @@ def _call_row(r: Sequence[Any], output: bytes | None = None) -> CallRow:
         wait_metadata=r[17],
         wait_timeout=r[18],
         output=StoredValue(r[19], r[20] or "", output) if r[19] else None,
+        answered_by=r[21],
     )
 
 
@@ -258,7 +268,7 @@ class SqliteJournal:
                 "INSERT INTO executions (exec_id, flow_name, kind, status, started_at, ended_at, owner_pid, "
                 "original_exec_id, replay_from, failure_origin, failure_type, failure_message, "
                 "failure_traceback, meta, inputs_format, inputs_preview, result_format, result_preview, "
-                "inputs, result) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "inputs, result, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     row.exec_id,
                     row.flow_name,
@@ -277,6 +287,7 @@ class SqliteJournal:
                     r.preview if r else None,
                     i.data if i else None,
                     r.data if r else None,
+                    json.dumps(row.owner) if row.owner is not None else None,
                 ),
             )
             row.seq = cur.lastrowid or 0
@@ -287,7 +298,7 @@ class SqliteJournal:
         if not rows:
             return None
         r = rows[0]
-        return _exec_row(r, r[19:21] if with_values else None)
+        return _exec_row(r, r[20:22] if with_values else None)
 
     def find_exec_ids(self, prefix: str, limit: int = 2) -> list[str]:
         hi = prefix + "\uffff"
@@ -331,6 +342,7 @@ class SqliteJournal:
         failure: FailureInfo | None = None,
         result: StoredValue | None = None,
         owner_pid: int | None = None,
+        owner: dict[str, Any] | None = None,
         expect: Sequence[str] | None = None,
     ) -> bool:
         sql = (
@@ -338,6 +350,9 @@ class SqliteJournal:
             "failure_message = ?, failure_traceback = ?, owner_pid = coalesce(?, owner_pid)"
         )
         params: list[Any] = [status, ended_at, *_failure_cols(failure), owner_pid]
+        if owner is not None:
+            sql += ", owner = ?"
+            params.append(json.dumps(owner))
         if result is not None:
             sql += ", result_format = ?, result_preview = ?, result = ?"
             params += [result.format, result.preview, result.data]
@@ -357,8 +372,8 @@ class SqliteJournal:
     _INSERT_CALL = (
         "INSERT INTO calls (call_id, exec_id, idx, kind, name, status, started_at, ended_at, fingerprint, "
         "original_call_id, failure_origin, failure_type, failure_message, failure_traceback, paused, "
-        "wait_schema, wait_question, wait_metadata, wait_timeout, output_format, output_preview, output) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        "wait_schema, wait_question, wait_metadata, wait_timeout, output_format, output_preview, output, "
+        "answered_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
     )
     _INSERT_ATTEMPT = (
         "INSERT INTO attempts (attempt_id, call_id, exec_id, number, status, started_at, ended_at, "
@@ -388,6 +403,7 @@ class SqliteJournal:
             o.format if o else None,
             o.preview if o else None,
             o.data if o else None,
+            c.answered_by,
         )
 
     @staticmethod
@@ -474,12 +490,14 @@ class SqliteJournal:
         )
         self._write_many((attempt_update, call_update))
 
-    def answer_wait(self, call_id: str, value: StoredValue, *, answered_at: float) -> bool:
+    def answer_wait(
+        self, call_id: str, value: StoredValue, *, answered_at: float, answered_by: str | None = None
+    ) -> bool:
         with self._write() as db:
             cur = db.execute(
                 "UPDATE calls SET status = 'completed', ended_at = ?, output_format = ?, output_preview = ?, "
-                "output = ? WHERE call_id = ? AND kind = 'wait' AND status = 'waiting'",
-                (answered_at, value.format, value.preview, value.data, call_id),
+                "output = ?, answered_by = ? WHERE call_id = ? AND kind = 'wait' AND status = 'waiting'",
+                (answered_at, value.format, value.preview, value.data, answered_by, call_id),
             )
             return cur.rowcount == 1
 
@@ -505,7 +523,7 @@ class SqliteJournal:
         cols = _CALL_COLS + (", output" if with_values else "")
         rows = self._read(f"SELECT {cols} FROM calls WHERE exec_id = ? ORDER BY idx", (exec_id,))
         if with_values:
-            return [_call_row(r, r[21]) for r in rows]
+            return [_call_row(r, r[22]) for r in rows]
         return [_call_row(r) for r in rows]
 
     def list_attempts(self, exec_id: str) -> list[AttemptRow]:
@@ -538,6 +556,123 @@ class SqliteJournal:
                 [(*_failure_cols(interrupted_failure(pid))[:3], c) for _, c, pid in dead],
             )
         return len(dead)
+
+    # -- what a kernel that defines a flow may carry out ------------------------------------
+    def ready_to_continue(self, flow_names: Sequence[str]) -> list[ExecutionRow]:
+        if not flow_names:
+            return []
+        marks = ",".join("?" * len(flow_names))
+        rows = self._read(
+            f"SELECT {_EXEC_COLS} FROM executions e WHERE e.status = 'waiting' AND e.flow_name IN ({marks}) "
+            "AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.exec_id = e.exec_id AND "
+            "((c.kind = 'wait' AND c.status = 'waiting') OR c.paused = 1)) ORDER BY e.seq",
+            list(flow_names),
+        )
+        return [_exec_row(r) for r in rows]
+
+    def last_completed_size(self, flow_name: str) -> int | None:
+        rows = self._read(
+            "SELECT exec_id FROM executions WHERE flow_name = ? AND status = 'completed' ORDER BY seq DESC LIMIT 1",
+            (flow_name,),
+        )
+        if not rows:
+            return None
+        return int(self._read("SELECT count(*) FROM calls WHERE exec_id = ?", (rows[0][0],))[0][0])
+
+    def call_summaries(self, exec_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        if not exec_ids:
+            return {}
+        marks = ",".join("?" * len(exec_ids))
+        rows = self._read(
+            "SELECT exec_id, count(*), "
+            "sum(status IN ('completed', 'reused', 'skipped')), "
+            "sum(kind = 'wait' AND status = 'waiting'), sum(paused) "
+            f"FROM calls WHERE exec_id IN ({marks}) GROUP BY exec_id",
+            list(exec_ids),
+        )
+        out = {e: {"done": 0, "total": 0, "open_waits": 0, "paused": 0} for e in exec_ids}
+        for e, total, done, waits, paused in rows:
+            out[e] = {
+                "done": int(done or 0),
+                "total": int(total),
+                "open_waits": int(waits or 0),
+                "paused": int(paused or 0),
+            }
+        return out
+
+    _REQUEST_COLS = (
+        "request_id, exec_id, flow_name, kind, params, status, created_at, created_by, taken_by, ended_at, "
+        "message, result_exec_id"
+    )
+
+    def add_request(self, row: RequestRow) -> None:
+        with self._write() as db:
+            db.execute(
+                f"INSERT INTO requests ({self._REQUEST_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    row.request_id,
+                    row.exec_id,
+                    row.flow_name,
+                    row.kind,
+                    json.dumps(row.params),
+                    row.status,
+                    row.created_at,
+                    row.created_by,
+                    row.taken_by,
+                    row.ended_at,
+                    row.message,
+                    row.result_exec_id,
+                ),
+            )
+
+    def list_requests(
+        self, *, exec_id: str | None = None, status: str | None = None, limit: int = 50
+    ) -> list[RequestRow]:
+        clauses, params = [], []
+        if exec_id is not None:
+            clauses.append("exec_id = ?")
+            params.append(exec_id)
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        rows = self._read(
+            f"SELECT {self._REQUEST_COLS} FROM requests{where} ORDER BY created_at LIMIT ?", (*params, limit)
+        )
+        return [
+            RequestRow(
+                request_id=r[0],
+                exec_id=r[1],
+                flow_name=r[2],
+                kind=r[3],
+                params=json.loads(r[4]) if r[4] else {},
+                status=r[5],
+                created_at=r[6],
+                created_by=r[7],
+                taken_by=r[8],
+                ended_at=r[9],
+                message=r[10],
+                result_exec_id=r[11],
+            )
+            for r in rows
+        ]
+
+    def take_request(self, request_id: str, taken_by: str) -> bool:
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE requests SET status = 'taken', taken_by = ? WHERE request_id = ? AND status = 'pending'",
+                (taken_by, request_id),
+            )
+            return cur.rowcount == 1
+
+    def finish_request(
+        self, request_id: str, *, status: str, message: str | None = None, result_exec_id: str | None = None
+    ) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE requests SET status = ?, ended_at = ?, message = ?, result_exec_id = ? WHERE request_id = ?",
+                (status, time.time(), message, result_exec_id, request_id),
+            )
 
     def change_token(self) -> int:
         return int(self._read("PRAGMA data_version")[0][0])

@@ -29,6 +29,7 @@ from kitaru_nb.runtime.context import (
     now,
     type_name,
 )
+from kitaru_nb.runtime.owner import this_owner
 from kitaru_nb.types import FailureOrigin
 
 _MAX_REMEMBERED = 64
@@ -106,7 +107,7 @@ def load_inputs(row: ExecutionRow) -> dict[str, Any]:
 
 
 def new_execution_row(
-    exec_id: str, flow_name: str, inputs: dict[str, Any], *, kind: str = "flow", **extra: Any
+    exec_id: str, flow_name: str, inputs: dict[str, Any], *, kind: str = "flow", body: Any = None, **extra: Any
 ) -> ExecutionRow:
     try:
         stored = store_value(inputs)
@@ -119,14 +120,17 @@ def new_execution_row(
         status="running",
         started_at=now(),
         owner_pid=os.getpid(),
+        owner=this_owner(body),
         inputs=stored,
         **extra,
     )
 
 
-def claim(journal: Journal, exec_id: str, expect: tuple[str, ...]) -> bool:
-    """Atomically make this process the one that runs the execution."""
-    return journal.set_execution_status(exec_id, "running", owner_pid=os.getpid(), expect=expect)
+def claim(journal: Journal, exec_id: str, expect: tuple[str, ...], body: Any = None) -> bool:
+    """Atomically make this process the one that runs the execution (recorded as its owner)."""
+    return journal.set_execution_status(
+        exec_id, "running", owner_pid=os.getpid(), owner=this_owner(body), expect=expect
+    )
 
 
 def ensure_outside_flow(flow_name: str) -> None:
@@ -147,6 +151,8 @@ def drive(journal: Journal, exec_id: str, flow_name: str, body: Callable[..., An
     run = DurableRun(journal, exec_id, flow_name, {c.idx: c for c in journal.load_calls(exec_id)})
     token = current_run.set(run)
     status = "running"
+    if listeners:
+        notify(run, "drive_started", -1, flow_name)
     try:
         try:
             result = call_with_inputs(body, inputs)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,3 +38,27 @@ def current_checkpoint(key: str) -> Checkpoint[Any, Any] | None:
 
 def checkpoint_named(name: str) -> Checkpoint[Any, Any] | None:
     return _checkpoints_by_name.get(name)
+
+
+# Faces other than plain flows (the step-workflow face) register how the engine finds the body
+# of their executions and which names this process defines, so the runtime never imports them.
+_faces: dict[str, tuple[Callable[[Any], Callable[..., Any]], Callable[[], list[str]]]] = {}
+
+
+def register_face(kind: str, *, body: Callable[[Any], Callable[..., Any]], names: Callable[[], list[str]]) -> None:
+    """``body(execution_row)`` gives the callable that continues an execution of ``kind``;
+    ``names()`` the names of what this process defines."""
+    with _lock:
+        _faces[kind] = (body, names)
+
+
+def face(kind: str) -> tuple[Callable[[Any], Callable[..., Any]], Callable[[], list[str]]] | None:
+    return _faces.get(kind)
+
+
+def defined_names() -> list[str]:
+    """Names of every flow and workflow defined in this process."""
+    names = list(_flows)
+    for _body, listed in list(_faces.values()):
+        names.extend(listed())
+    return names

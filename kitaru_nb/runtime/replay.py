@@ -36,6 +36,9 @@ def _position(calls: list[CallRow], from_: str) -> int:
     raise KitaruUsageError(f"from_={from_!r} names no recorded checkpoint; recorded checkpoints: {names}")
 
 
+_NO_OUTPUT: Any = object()
+
+
 def prepare_replay(
     journal: Journal,
     source: ExecutionRow,
@@ -43,10 +46,20 @@ def prepare_replay(
     from_: str,
     overrides: dict[str, Any] | None,
     flow_inputs: dict[str, Any],
+    *,
+    after: bool = False,
+    output: Any = _NO_OUTPUT,
 ) -> str:
-    """Create the replay execution (status running) with the reused prefix; return its exec_id."""
+    """Create the replay execution (status running) with the reused prefix; return its exec_id.
+
+    ``after=True``: the checkpoint ``from_`` is reused too and the replay runs live from the
+    position after it; ``output`` (when given) replaces that checkpoint's output.
+    """
     calls = journal.load_calls(source.exec_id)
     position = _position(calls, from_)
+    at = position
+    if after:
+        position += 1
     prefix = [c for c in calls if c.idx < position]
     # submission-time divergence: the reused prefix names checkpoints this process does not have
     for c in prefix:
@@ -74,6 +87,12 @@ def prepare_replay(
             parsed[name] = engine.store_value(value)
         except serde.SerializationError as exc:
             raise KitaruUsageError(f"override for checkpoint {name!r} cannot be journaled: {exc}") from None
+    parsed_at: StoredValue | None = None
+    if output is not _NO_OUTPUT:
+        try:
+            parsed_at = engine.store_value(output)
+        except serde.SerializationError as exc:
+            raise KitaruUsageError(f"the new output for {from_!r} cannot be journaled: {exc}") from None
     params = inspect.signature(flow.fn).parameters
     unknown = [k for k in flow_inputs if k not in params]
     if unknown:
@@ -87,6 +106,7 @@ def prepare_replay(
             source.flow_name,
             inputs,
             kind=source.kind,
+            body=flow.fn,
             original_exec_id=source.exec_id,
             replay_from=from_,
             meta=dict(source.meta),
@@ -101,6 +121,8 @@ def prepare_replay(
         output = c.output
         if c.kind == "checkpoint" and c.name in parsed:
             output = parsed[c.name]
+        if after and c.idx == at and parsed_at is not None:
+            output = parsed_at
         status = c.status if c.kind == "wait" or c.status == "skipped" else "reused"
         copied.append(
             CallRow(
@@ -124,3 +146,39 @@ def prepare_replay(
     if copied:
         journal.insert_calls(copied)
     return exec_id
+
+
+def run_replay(
+    journal: Journal,
+    exec_id: str,
+    *,
+    from_: str,
+    overrides: dict[str, Any] | None = None,
+    flow_inputs: dict[str, Any] | None = None,
+    after: bool = False,
+    output: Any = _NO_OUTPUT,
+) -> str:
+    """Replay ``exec_id`` from ``from_`` as a new execution and run it here; returns the new exec_id."""
+    from kitaru_nb.runtime.continuation import where_defined
+
+    source = journal.get_execution(exec_id, with_values=True)
+    if source is None:
+        raise KitaruUsageError(f"no execution {exec_id!r} in the journal {journal.location}")
+    if source.kind != "flow":
+        raise KitaruUsageError(
+            f"execution {source.exec_id[:8]} is a run of step workflow {source.flow_name!r}; replay works for "
+            "flows. Start a new run with workflow.run(...), or retry/skip its paused step."
+        )
+    flow = registry.get_flow(source.flow_name)
+    if flow is None:
+        from kitaru_nb.errors import KitaruStateError
+
+        raise KitaruStateError(
+            f"flow {source.flow_name!r} is not defined in this process; {where_defined(source)}, then try again"
+        )
+    engine.ensure_outside_flow(source.flow_name)
+    new_id = prepare_replay(journal, source, flow, from_, overrides, flow_inputs or {}, after=after, output=output)
+    new_row = journal.get_execution(new_id, with_values=True)
+    assert new_row is not None
+    engine.drive(journal, new_id, source.flow_name, flow.fn, engine.load_inputs(new_row))
+    return new_id

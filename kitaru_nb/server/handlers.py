@@ -94,6 +94,22 @@ class CountsHandler(_Base):
         await self._respond(counts)
 
 
+class ReplayHandler(_Base):
+    @tornado.web.authenticated
+    async def post(self, exec_id: str) -> None:
+        body = self.request.body
+        self.set_status(202)
+        await self._respond(lambda: self.service.replay(exec_id, body))
+
+
+class RetryHandler(_Base):
+    @tornado.web.authenticated
+    async def post(self, exec_id: str) -> None:
+        body = self.request.body
+        self.set_status(202)
+        await self._respond(lambda: self.service.retry(exec_id, body))
+
+
 class NotFoundHandler(_Base):
     """Anything else under the prefix: a JSON 404 (no route serves files)."""
 
@@ -121,6 +137,8 @@ def setup_handlers(web_app: Any, service: JournalService) -> None:
             (url_path_join(base, "executions", "([^/]+)", "input"), InputHandler, kwargs),
             (url_path_join(base, "executions", "([^/]+)", "decision"), DecisionHandler, kwargs),
             (url_path_join(base, "counts"), CountsHandler, kwargs),
+            (url_path_join(base, "executions", "([^/]+)", "replay"), ReplayHandler, kwargs),
+            (url_path_join(base, "executions", "([^/]+)", "retry"), RetryHandler, kwargs),
             (url_path_join(base, "(.*)"), NotFoundHandler, kwargs),
         ],
     )

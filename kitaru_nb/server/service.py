@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from kitaru_nb.errors import (
     KitaruUsageError,
     KitaruWaitValidationError,
 )
+from kitaru_nb.journal.base import RequestRow
+from kitaru_nb.models import Execution
+from kitaru_nb.runtime.owner import describe, owner_alive
 from kitaru_nb.types import ExecutionStatus
 
 #: exec ids are uuid4 hex (32 digits); a prefix of at least 8 (the short id) is accepted too
@@ -181,7 +185,7 @@ class JournalService:
         check_exec_id(exec_id)
         client = self._need_client(exec_id)
         try:
-            return client.executions.get(exec_id).to_dict()
+            return detail(client, client.executions.get(exec_id))
         except KitaruUsageError as exc:
             raise ApiError(404, str(exc)) from None
         except KitaruBackendError as exc:
@@ -197,7 +201,10 @@ class JournalService:
         except KitaruUsageError as exc:
             raise ApiError(404, str(exc)) from None
         try:
-            return client.executions.input(execution.exec_id, wait=wait, value=value, resume=False).to_dict()
+            answered = client.executions.input(
+                execution.exec_id, wait=wait, value=value, resume=False, answered_by="sidebar"
+            )
+            return detail(client, answered)
         except KitaruWaitValidationError as exc:
             raise ApiError(400, str(exc), _jsonable_errors(exc.errors)) from None
         except KitaruStateError as exc:
@@ -227,7 +234,109 @@ class JournalService:
             raise ApiError(409, str(exc)) from None
         except KitaruBackendError as exc:
             raise ApiError(503, str(exc)) from None
-        return out.to_dict()
+        return detail(client, out)
+
+    def replay(self, exec_id: str, body: bytes) -> dict[str, Any]:
+        """Record a replay from a checkpoint; the kernel that defines the flow carries it out."""
+        check_exec_id(exec_id)
+        from_, overrides, after = parse_replay_body(body)
+        client = self._need_client(exec_id)
+        try:
+            execution = client.executions.get(exec_id)
+        except KitaruUsageError as exc:
+            raise ApiError(404, str(exc)) from None
+        try:
+            req = client.executions.request_replay(
+                execution.exec_id, from_=from_, overrides=overrides, after=after, requested_by="sidebar"
+            )
+        except KitaruUsageError as exc:
+            raise ApiError(400, str(exc)) from None
+        except KitaruBackendError as exc:
+            raise ApiError(503, str(exc)) from None
+        return {"request": request_dict(req), "message": carried_out_by(execution)}
+
+    def retry(self, exec_id: str, body: bytes) -> dict[str, Any]:
+        """Record a retry of a failed execution; the kernel that defines the flow carries it out."""
+        check_exec_id(exec_id)
+        data = _json_object(body or b"{}", "{}")
+        if data:
+            raise ApiError(400, f"unexpected keys {sorted(data)}: the body of a retry is {{}}")
+        client = self._need_client(exec_id)
+        try:
+            execution = client.executions.get(exec_id)
+        except KitaruUsageError as exc:
+            raise ApiError(404, str(exc)) from None
+        try:
+            req = client.executions.request_retry(execution.exec_id, requested_by="sidebar")
+        except KitaruStateError as exc:
+            raise ApiError(409, str(exc)) from None
+        except KitaruBackendError as exc:
+            raise ApiError(503, str(exc)) from None
+        return {"request": request_dict(req), "message": carried_out_by(execution)}
+
+
+def parse_replay_body(body: bytes) -> tuple[str, dict[str, Any] | None, bool]:
+    """``{"from": "name" | "name#k", "overrides"?: {"checkpoint.NAME": value}, "after"?: bool}``."""
+    shape = '{"from": "name" or "name#k", "overrides": {"checkpoint.NAME": value}}'
+    data = _json_object(body, shape)
+    from_ = data.get("from")
+    if not isinstance(from_, str) or not from_ or len(from_) > MAX_NAME_CHARS:
+        raise ApiError(400, f'"from" must name a recorded checkpoint ("name" or "name#k"); the body is {shape}')
+    overrides = data.get("overrides")
+    if overrides is not None and not isinstance(overrides, dict):
+        raise ApiError(400, '"overrides" must be an object like {"checkpoint.NAME": value}')
+    after = data.get("after", False)
+    if not isinstance(after, bool):
+        raise ApiError(400, '"after" must be true or false')
+    extra = sorted(set(data) - {"from", "overrides", "after"})
+    if extra:
+        raise ApiError(400, f"unexpected keys {extra}: the body is {shape}")
+    return from_, overrides or None, after
+
+
+def request_dict(req: RequestRow) -> dict[str, Any]:
+    return {
+        "request_id": req.request_id,
+        "kind": req.kind,
+        "params": req.params,
+        "status": req.status,
+        "message": req.message,
+        "created_at": datetime.fromtimestamp(req.created_at, tz=UTC).isoformat(),
+        "created_by": req.created_by,
+        "taken_by": req.taken_by,
+        "result_exec_id": req.result_exec_id,
+    }
+
+
+def carried_out_by(execution: Execution) -> str:
+    """Who carries out what the sidebar records for ``execution``, and what to do when nobody can."""
+    o = execution.owner or {}
+    what = "flow" if execution.kind == "flow" else execution.kind
+    alive = owner_alive(o) if o else None
+    if alive:
+        return f"recorded; {describe(o)} carries it out when it is idle"
+    where = f"open {o['notebook']}" if o.get("notebook") else "open the notebook that defines it"
+    cell = f" (it was cell In[{o['cell']}])" if o.get("cell") else ""
+    return (
+        f"recorded; no live kernel is known to define {what} {execution.flow_name!r}: {where} and run the cell "
+        f"that defines {what} {execution.flow_name!r}{cell}; that kernel carries it out when it is idle"
+    )
+
+
+def detail(client: KitaruClient, execution: Execution) -> dict[str, Any]:
+    """The detail payload: the execution, who owns it, and its requests."""
+    out = execution.to_dict()
+    o = execution.owner or {}
+    alive = owner_alive(o) if o else None
+    out["owner_alive"] = alive
+    if execution.status.is_terminal and execution.status.value != "failed":
+        out["owner_hint"] = f"ran in {describe(o)}" if o else ""
+    elif alive:
+        out["owner_hint"] = f"runs in {describe(o)}; answers and decisions given here are carried out there"
+    else:
+        out["owner_hint"] = carried_out_by(execution).removeprefix("recorded; ")
+    out["requests"] = [request_dict(r) for r in client.executions.requests(execution.exec_id)]
+    return out
 
 
 #: list filters beyond the execution statuses: what a waiting execution waits for

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from kitaru_nb.errors import KitaruDivergenceError, KitaruStateError
 from kitaru_nb.journal.base import CallRow, ExecutionRow
+from kitaru_nb.runtime import registry
 from kitaru_nb.runtime.context import DurableRun, FlowPaused, current_run, diverged, new_id, notify, now
 from kitaru_nb.types import ExecutionStatus, FailureOrigin
 from kitaru_nb.workflow.step import AttemptTracker, Step
@@ -57,6 +58,9 @@ def body_for(row: ExecutionRow) -> Callable[..., Any]:
         )
     check_steps_match(workflow, row)
     return make_body(workflow, None, {})
+
+
+registry.register_face("workflow", body=body_for, names=lambda: list(_workflows))
 
 
 # -- the definition signature, kept in the execution's meta ------------------------------

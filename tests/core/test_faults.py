@@ -345,14 +345,19 @@ def test_answering_a_wait_with_a_value_that_is_not_json(client: KitaruClient) ->
 
 
 def test_an_older_journal_is_migrated_in_place_and_keeps_its_data(tmp_path: Path) -> None:
+    import sqlite_utils
+
+    from kitaru_nb.journal.migrations import LATEST_VERSION, MIGRATIONS
+    from kitaru_nb.journal.sqlite import APPLICATION_ID
+
     path = tmp_path / "old.db"
-    journal = SqliteJournal(path)
-    latest = journal.db.execute("PRAGMA user_version").fetchone()[0]
-    journal.close()
-    # make it look like a version-1 journal with one execution in it
+    latest = LATEST_VERSION
+    # a version-1 journal (only the first migration applied) with one execution in it
     conn = sqlite3.connect(path)
-    conn.execute("CREATE INDEX attempts_running ON attempts(status) WHERE status = 'running'")
-    conn.execute("DELETE FROM _kitaru_migrations WHERE name != '001_initial'")
+    MIGRATIONS[0][1](sqlite_utils.Database(conn))
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute("CREATE TABLE _kitaru_migrations (name TEXT PRIMARY KEY, applied_at REAL)")
+    conn.execute("INSERT INTO _kitaru_migrations VALUES ('001_initial', 1.0)")
     conn.execute("PRAGMA user_version = 1")
     conn.execute(
         "INSERT INTO executions (exec_id, flow_name, status, started_at) VALUES ('old1', 'legacy', 'completed', 1.0)"

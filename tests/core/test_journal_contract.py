@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, Journal, StoredValue
+from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, Journal, RequestRow, StoredValue
 from kitaru_nb.journal.memory import MemoryJournal
 from kitaru_nb.journal.sqlite import SqliteJournal
 from kitaru_nb.models import FailureInfo
@@ -77,6 +77,7 @@ def test_create_and_get_execution_round_trips_every_field(j: Journal) -> None:
         inputs=StoredValue("json", "{'x': 1}", b'{"x":1}'),
         result=StoredValue("pickle", "<obj>", b"\x80\x05N."),
         meta={"fingerprint": "abc", "nested": [1, 2]},
+        owner={"host": "h", "pid": 4242, "notebook": "a/b.ipynb"},
     )
     j.create_execution(row)
     assert row.seq > 0
@@ -397,6 +398,69 @@ def test_close_keeps_what_was_written(pair: Pair, tmp_path: Path) -> None:
         again = SqliteJournal(j.path)
         assert [c.call_id for c in again.load_calls("e1")] == ["e1-c0"]
         again.close()
+
+
+def test_owner_is_kept_and_replaced_by_a_claim(pair: Pair) -> None:
+    j = pair.journal
+    j.create_execution(ex("o1", owner={"host": "h", "pid": 1}))
+    assert j.set_execution_status("o1", "waiting", expect=("running",))
+    assert j.get_execution("o1").owner == {"host": "h", "pid": 1}  # type: ignore[union-attr]
+    assert j.set_execution_status("o1", "running", owner={"host": "h", "pid": 2}, expect=("waiting",))
+    assert pair.other.get_execution("o1").owner == {"host": "h", "pid": 2}  # type: ignore[union-attr]
+
+
+def test_an_answer_records_where_it_came_from(pair: Pair) -> None:
+    j = pair.journal
+    j.create_execution(ex("w1", status="waiting"))
+    j.insert_call(call("w1", 0, kind="wait", status="waiting", name="ok"))
+    assert j.answer_wait("w1-c0", StoredValue("json", "true", b"true"), answered_at=5.0, answered_by="sidebar")
+    (c,) = pair.other.load_calls("w1")
+    assert (c.status, c.answered_by, c.ended_at) == ("completed", "sidebar", 5.0)
+
+
+def test_ready_to_continue_lists_waiting_executions_with_nothing_open(pair: Pair) -> None:
+    j = pair.journal
+    for e in ("r1", "r2", "r3", "r4"):
+        j.create_execution(ex(e, flow="g" if e != "r4" else "other", status="waiting"))
+    j.insert_call(call("r1", 0, kind="wait", status="waiting"))  # open wait: not ready
+    j.insert_call(call("r2", 0, kind="wait", status="completed"))  # answered: ready
+    c = call("r3", 0)
+    j.insert_call(c)
+    j.finish_call(c.call_id, None, status="failed", ended_at=1.0, failure=FAILURE, paused=True)  # paused: not ready
+    j.insert_call(call("r4", 0, kind="wait", status="completed"))  # another flow
+    assert [r.exec_id for r in pair.other.ready_to_continue(["g"])] == ["r2"]
+    assert j.decide_call(c.call_id, status="failed", ended_at=None)
+    assert [r.exec_id for r in pair.other.ready_to_continue(["g", "other"])] == ["r2", "r3", "r4"]
+    assert j.ready_to_continue([]) == []
+
+
+def test_call_summaries_and_last_completed_size(pair: Pair) -> None:
+    j = pair.journal
+    assert j.last_completed_size("f") is None
+    j.create_execution(ex("s1", status="completed"))
+    j.insert_calls([call("s1", i, status="completed") for i in range(3)])
+    j.create_execution(ex("s2", status="waiting"))
+    j.insert_calls([call("s2", 0, status="reused"), call("s2", 1, kind="wait", status="waiting")])
+    assert pair.other.last_completed_size("f") == 3
+    sums = pair.other.call_summaries(["s1", "s2", "none"])
+    assert sums["s1"] == {"done": 3, "total": 3, "open_waits": 0, "paused": 0}
+    assert sums["s2"] == {"done": 1, "total": 2, "open_waits": 1, "paused": 0}
+    assert sums["none"] == {"done": 0, "total": 0, "open_waits": 0, "paused": 0}
+
+
+def test_requests_are_taken_once(pair: Pair) -> None:
+    j = pair.journal
+    j.add_request(RequestRow("q1", "e1", "f", "replay", "pending", 10.0, params={"from": "a#2"}, created_by="sidebar"))
+    j.add_request(RequestRow("q2", "e2", "f", "retry", "pending", 11.0))
+    assert [r.request_id for r in pair.other.list_requests(status="pending")] == ["q1", "q2"]
+    assert pair.other.list_requests(exec_id="e1")[0].params == {"from": "a#2"}
+    assert j.take_request("q1", "kernel 1")
+    assert not pair.other.take_request("q1", "kernel 2")
+    j.finish_request("q1", status="done", message="replayed", result_exec_id="e9")
+    (r,) = pair.other.list_requests(exec_id="e1")
+    assert (r.status, r.taken_by, r.message, r.result_exec_id) == ("done", "kernel 1", "replayed", "e9")
+    assert r.ended_at is not None
+    assert [x.request_id for x in j.list_requests(status="pending")] == ["q2"]
 
 
 def test_every_protocol_method_is_exercised_here() -> None:
