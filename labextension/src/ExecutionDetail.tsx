@@ -7,8 +7,7 @@ import {
   formatDuration,
   formatProgress,
   notebookName,
-  replayFrom,
-  secondsBetween
+  replayFrom
 } from './format';
 import type { LiveUpdates } from './live';
 import { ExecutionsAPI, KitaruApiError } from './request';
@@ -63,10 +62,7 @@ export function Failure(props: {
 
 function Attempt(props: { attempt: IAttempt }): JSX.Element {
   const { attempt } = props;
-  const seconds =
-    attempt.duration !== undefined
-      ? attempt.duration
-      : secondsBetween(attempt.started_at, attempt.ended_at);
+  const seconds = attempt.duration;
   return (
     <li
       className="kitaru-nb-attempt"
@@ -231,7 +227,7 @@ function Checkpoint(props: {
   const { call } = props;
   const status = checkpointStatus(call);
   const failed = call.attempts.some(a => a.status !== 'completed');
-  const paused = call.paused_seconds ?? null;
+  const paused = call.paused_seconds;
   return (
     <li
       className="kitaru-nb-checkpoint kitaru-nb-timeline-row"
@@ -282,6 +278,10 @@ function Checkpoint(props: {
 /** A wait or a confirmation in the timeline: the question, and what was answered, from where, when. */
 function HumanRow(props: { row: ITimelineRow }): JSX.Element {
   const { row } = props;
+  const question = row.question ?? null;
+  const answeredAt = row.answered_at ?? null;
+  const preview = row.answer_preview ?? null;
+  const by = row.answered_by ?? null;
   return (
     <li
       className="kitaru-nb-human kitaru-nb-timeline-row"
@@ -294,24 +294,19 @@ function HumanRow(props: { row: ITimelineRow }): JSX.Element {
       <span className="kitaru-nb-kind">{row.kind}</span>{' '}
       <span className="kitaru-nb-checkpoint-name">{row.name}</span>{' '}
       <StatusBadge status={row.status} />
-      {row.question !== null && (
-        <div className="kitaru-nb-question-text">{row.question}</div>
+      {question !== null && (
+        <div className="kitaru-nb-question-text">{question}</div>
       )}
-      {row.answered_at !== null && (
+      {answeredAt !== null && (
         <div className="kitaru-nb-answer">
           answered{' '}
-          {row.answer_preview !== null && (
-            <code className="kitaru-nb-answer-preview">
-              {row.answer_preview}
-            </code>
+          {preview !== null && (
+            <code className="kitaru-nb-answer-preview">{preview}</code>
           )}
-          {row.answered_by !== null && (
-            <span className="kitaru-nb-answered-by">
-              {' '}
-              from {row.answered_by}
-            </span>
+          {by !== null && (
+            <span className="kitaru-nb-answered-by"> from {by}</span>
           )}{' '}
-          <When iso={row.answered_at} />
+          <When iso={answeredAt} />
         </div>
       )}
     </li>
@@ -590,11 +585,11 @@ export function ExecutionDetail(props: IDetailProps): JSX.Element {
           ))}
           <h4>Timeline</h4>
           {execution.checkpoints.length === 0 &&
-          (execution.timeline ?? []).length === 0 ? (
+          execution.timeline.length === 0 ? (
             <p className="kitaru-nb-empty">No checkpoint ran yet.</p>
           ) : (
             <ol className="kitaru-nb-checkpoints">
-              {execution.timeline !== undefined
+              {execution.timeline.length > 0
                 ? execution.timeline.map(row => {
                     const c =
                       row.kind === 'checkpoint'

@@ -90,26 +90,12 @@ export function notebookName(path: string | null | undefined): string {
 
 /** A checkpoint's status word, the panel's: "paused" for one paused on error. */
 export function checkpointStatus(call: ICheckpoint): string {
-  return call.display_status ?? (call.paused ? 'paused' : call.status);
+  return call.display_status;
 }
 
-/** Seconds a checkpoint's attempts ran (the payload's `duration`, else summed from attempts). */
+/** Seconds a checkpoint's attempts ran (time paused for a decision does not count). */
 export function checkpointSeconds(call: ICheckpoint): number | null {
-  if (call.duration !== undefined) {
-    return call.duration;
-  }
-  if (call.attempts.length === 0) {
-    return secondsBetween(call.started_at, call.ended_at);
-  }
-  let sum = 0;
-  for (const a of call.attempts) {
-    const d = a.duration ?? secondsBetween(a.started_at, a.ended_at);
-    if (d === null) {
-      return null;
-    }
-    sum += d;
-  }
-  return sum;
+  return call.duration;
 }
 
 /** The `from` of a replay starting at this call: `name`, or `name#k` when the name repeats. */

@@ -26,7 +26,7 @@ export interface IAttempt {
   ended_at: string | null;
   failure: IFailure | null;
   /** seconds the attempt ran; null while it runs */
-  duration?: number | null;
+  duration: number | null;
 }
 
 export interface ICheckpoint {
@@ -44,11 +44,11 @@ export interface ICheckpoint {
   fingerprint: string | null;
   code_changed: boolean | null;
   /** seconds its attempts ran (time paused for a decision does not count); null while running */
-  duration?: number | null;
+  duration: number | null;
   /** seconds it sat paused on error, waiting for a decision */
-  paused_seconds?: number | null;
+  paused_seconds: number | null;
   /** "paused" for a checkpoint paused on error, else its status */
-  display_status?: string;
+  display_status: string;
 }
 
 export interface IPendingWait {
@@ -66,8 +66,13 @@ export interface IPendingWait {
 export interface IOwner {
   host: string;
   pid: number;
-  notebook: string | null;
-  kernel_id: string | null;
+  /** start time of the process (tells a reused pid apart) */
+  pid_start?: number | null;
+  /** the notebook's path, when the kernel knows it */
+  notebook?: string | null;
+  kernel_id?: string | null;
+  /** the execution count of the cell that defined the flow */
+  cell?: number | null;
 }
 
 export interface IProgress {
@@ -81,10 +86,29 @@ export interface ITimelineRow {
   kind: 'checkpoint' | 'wait' | 'confirmation';
   name: string;
   status: string;
+  /** checkpoints: how many attempts ran */
+  attempts?: number;
+  /** checkpoints: seconds the attempts ran */
+  duration?: number | null;
+  /** waits and confirmations: the question, when it was asked, what was answered, from where */
+  question?: string | null;
+  created_at?: string;
+  answered_at?: string | null;
+  answered_by?: string | null;
+  answer_preview?: string | null;
+}
+
+/** A wait or confirmation of the execution, answered or not. */
+export interface IWaitRecord {
+  name: string;
+  index: number;
+  kind: 'wait' | 'confirmation';
+  status: string;
+  question: string | null;
+  created_at: string;
   answered_at: string | null;
   answered_by: string | null;
   answer_preview: string | null;
-  question: string | null;
 }
 
 /** A replay or retry asked for from the sidebar; the owning kernel carries it out. */
@@ -95,6 +119,10 @@ export interface IRequest {
   status: 'pending' | 'taken' | 'done' | 'failed';
   message: string | null;
   created_at: string;
+  /** where it was asked for ("sidebar", ...) */
+  created_by: string | null;
+  /** the kernel that carries it out */
+  taken_by: string | null;
   result_exec_id: string | null;
 }
 
@@ -115,13 +143,17 @@ export interface IExecution {
   kind: string;
   result_preview: string | null;
   meta: Record<string, unknown>;
-  owner?: IOwner | null;
-  /** detail only: what to do when no live kernel defines the flow */
+  owner: IOwner | null;
+  /** waits and confirmations, answered or not (detail; empty in list rows) */
+  waits: IWaitRecord[];
+  waiting_for: 'input' | 'decision' | null;
+  progress: IProgress;
+  /** checkpoints, waits and confirmations in position order (detail; empty in list rows) */
+  timeline: ITimelineRow[];
+  /** detail only: whether the owning process is alive (null: unknown) */
+  owner_alive?: boolean | null;
+  /** detail only: one sentence on where the execution runs or what to do to continue it */
   owner_hint?: string | null;
-  waiting_for?: 'input' | 'decision' | null;
-  progress?: IProgress;
-  /** detail only */
-  timeline?: ITimelineRow[];
   /** detail only */
   requests?: IRequest[];
 }
