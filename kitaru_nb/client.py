@@ -527,7 +527,8 @@ class Executions:
         rows, total = self._j.search_executions(
             flow_contains=flow_contains, status=st, waiting_for=waiting_for, limit=limit, offset=offset
         )
-        return [self._model(r, calls=[]) for r in rows], total
+        sums = self._j.call_summaries([r.exec_id for r in rows])
+        return [self._model(r, calls=[], summary=sums.get(r.exec_id)) for r in rows], total
 
     def waiting_counts(self) -> dict[str, int]:
         """How many executions wait for a human: ``{"input": n, "decision": m, "total": n + m}``."""

@@ -108,6 +108,7 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
   const [selected, setSelected] = useState<string | null>(null);
   const [journal, setJournal] = useState<IJournalStatus | null>(null);
   const [counts, setCounts] = useState<IWaitingCounts | null>(live.counts);
+  const [mode, setMode] = useState(live.mode);
 
   useEffect(() => {
     api.status().then(setJournal, () => setJournal(null));
@@ -115,9 +116,12 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
 
   useEffect(() => {
     const onCounts = (_: unknown, c: IWaitingCounts): void => setCounts(c);
+    const onMode = (_: unknown, m: 'push' | 'poll'): void => setMode(m);
     live.countsChanged.connect(onCounts);
+    live.modeChanged.connect(onMode);
     return () => {
       live.countsChanged.disconnect(onCounts);
+      live.modeChanged.disconnect(onMode);
     };
   }, [live]);
 
@@ -171,7 +175,7 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
   const total = page?.total ?? 0;
   const stale = flow !== flowDraft.trim();
   return (
-    <div className="kitaru-nb-list" data-live={live.mode}>
+    <div className="kitaru-nb-list" data-live={mode}>
       <div className="kitaru-nb-header">
         <h2>Executions</h2>
         {counts !== null && counts.total > 0 && (

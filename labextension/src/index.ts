@@ -64,7 +64,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
     panel.title.icon = listIcon;
     panel.title.caption = 'Executions';
     live.countsChanged.connect((_, counts) => {
-      panel.title.dataset = { waiting: String(counts.total) };
+      // keep the shell's data-id: the sidebar finds its tab by it
+      panel.title.dataset = {
+        ...panel.title.dataset,
+        waiting: String(counts.total)
+      };
       panel.title.caption = badgeCaption(counts);
     });
     app.shell.add(panel, 'left', { rank: 900 });

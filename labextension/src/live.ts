@@ -74,6 +74,11 @@ export class LiveUpdates {
     return this._countsChanged;
   }
 
+  /** The mode changed: pushes started or stopped arriving. */
+  get modeChanged(): ISignal<this, 'push' | 'poll'> {
+    return this._modeChanged;
+  }
+
   get counts(): IWaitingCounts | null {
     return this._counts;
   }
@@ -123,6 +128,7 @@ export class LiveUpdates {
     if (frequency.interval !== this._poll.frequency.interval) {
       this._poll.frequency = frequency;
     }
+    this._emitMode();
   }
 
   private _onEvent = (_: unknown, emission: Event.Emission): void => {
@@ -139,7 +145,16 @@ export class LiveUpdates {
     if (!wasAlive) {
       this._poll.frequency = this._frequency();
     }
+    this._emitMode();
   };
+
+  private _emitMode(): void {
+    const mode = this.mode;
+    if (mode !== this._lastMode) {
+      this._lastMode = mode;
+      this._modeChanged.emit(mode);
+    }
+  }
 
   private _setCounts(input: number, decision: number, token: number): void {
     const prev = this._counts;
@@ -159,4 +174,6 @@ export class LiveUpdates {
   private _lastPush: number | null = null;
   private _changed = new Signal<this, void>(this);
   private _countsChanged = new Signal<this, IWaitingCounts>(this);
+  private _modeChanged = new Signal<this, 'push' | 'poll'>(this);
+  private _lastMode: 'push' | 'poll' = 'poll';
 }

@@ -49,8 +49,11 @@ async def test_list_filters_by_part_of_the_flow_name_and_by_what_a_waiting_execu
 
     code, body = await api("GET", "executions", params={"status": "needs_input"})
     assert (code, [e["exec_id"] for e in body["executions"]]) == (200, [asking])
+    assert body["executions"][0]["waiting_for"] == "input"
+    assert body["executions"][0]["progress"] == {"done": 0, "total": 1}
     code, body = await api("GET", "executions", params={"status": "paused_on_error"})
     assert (code, [e["exec_id"] for e in body["executions"]]) == (200, [paused])
+    assert body["executions"][0]["waiting_for"] == "decision"
     code, body = await api("GET", "executions", params={"status": "waiting", "flow_contains": "request"})
     assert [e["exec_id"] for e in body["executions"]] == [asking]
 
