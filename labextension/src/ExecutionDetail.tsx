@@ -33,6 +33,14 @@ export function StatusBadge(props: { status: string }): JSX.Element {
   );
 }
 
+function nextCheckpointFrom(
+  call: ICheckpoint,
+  all: ICheckpoint[]
+): string | null {
+  const later = all.filter(c => c.index > call.index);
+  return later.length > 0 ? replayFrom(later[0], all) : null;
+}
+
 /** A failure: who is to blame, the exception, and its traceback, all as plain text. */
 export function Failure(props: {
   failure: IFailure;
@@ -138,10 +146,12 @@ function ReplayFromHere(props: {
   api: ExecutionsAPI;
   execId: string;
   from: string;
+  /** the `from` of the next checkpoint, null for the last one */
+  nextFrom: string | null;
   name: string;
   onRequested: (text: string) => void;
 }): JSX.Element {
-  const { api, execId, from, name, onRequested } = props;
+  const { api, execId, from, nextFrom, name, onRequested } = props;
   const [open, setOpen] = useState(false);
   const [override, setOverride] = useState('');
   const [busy, setBusy] = useState(false);
@@ -163,7 +173,13 @@ function ReplayFromHere(props: {
     setBusy(true);
     setError(null);
     try {
-      const accepted = await api.replay(execId, from, overrides);
+      // with an override this checkpoint is reused with the new output and what follows runs
+      const accepted = await api.replay(
+        execId,
+        from,
+        overrides,
+        overrides !== undefined
+      );
       onRequested(accepted.message);
       setOpen(false);
       setOverride('');
@@ -186,7 +202,8 @@ function ReplayFromHere(props: {
   return (
     <div className="kitaru-nb-replay" data-from={from}>
       <label className="kitaru-nb-label">
-        Override the output of {name} (JSON, optional; empty: run it again)
+        Override the output of {name} (JSON, optional; empty: run it again, else
+        keep this output and run what follows)
         <textarea
           className="jp-mod-styled kitaru-nb-override"
           value={override}
@@ -214,7 +231,15 @@ function ReplayFromHere(props: {
           Cancel
         </button>
       </div>
-      <CopyCode what="replay" code={replaySnippet(execId, from, overrides)} />
+      <CopyCode
+        what="replay"
+        code={replaySnippet(
+          execId,
+          from,
+          overrides,
+          overrides !== undefined ? { nextFrom } : undefined
+        )}
+      />
     </div>
   );
 }
@@ -241,13 +266,20 @@ function Checkpoint(props: {
           <span className="kitaru-nb-index">{call.index + 1}.</span>{' '}
           <span className="kitaru-nb-checkpoint-name">{call.name}</span>{' '}
           <StatusBadge status={status} />{' '}
-          <span className="kitaru-nb-attempt-count">
-            {call.attempts.length}{' '}
-            {call.attempts.length === 1 ? 'attempt' : 'attempts'}
-          </span>{' '}
-          <span className="kitaru-nb-duration" title="time its attempts ran">
-            {formatDuration(checkpointSeconds(call))}
-          </span>
+          {call.attempts.length > 0 && (
+            <>
+              <span className="kitaru-nb-attempt-count">
+                {call.attempts.length}{' '}
+                {call.attempts.length === 1 ? 'attempt' : 'attempts'}
+              </span>{' '}
+              <span
+                className="kitaru-nb-duration"
+                title="time its attempts ran"
+              >
+                {formatDuration(checkpointSeconds(call))}
+              </span>
+            </>
+          )}
           {paused !== null && paused > 0 && (
             <span
               className="kitaru-nb-paused-time"
@@ -466,6 +498,7 @@ export function ExecutionDetail(props: IDetailProps): JSX.Element {
             api={api}
             execId={e.exec_id}
             from={replayFrom(c, e.checkpoints)}
+            nextFrom={nextCheckpointFrom(c, e.checkpoints)}
             name={c.name}
             onRequested={onRequested}
           />

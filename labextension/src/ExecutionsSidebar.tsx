@@ -161,6 +161,7 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
   if (selected !== null) {
     return (
       <ExecutionDetail
+        key={selected}
         api={api}
         live={live}
         execId={selected}

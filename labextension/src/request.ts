@@ -197,17 +197,23 @@ export class ExecutionsAPI {
 
   /**
    * Ask for a replay from a checkpoint (`name` or `name#k`), optionally overriding checkpoint
-   * outputs (`{"checkpoint.NAME": value}`, validated by the server). 202 with the request; 400
-   * with the recorded names when `from` is unknown.
+   * outputs (`{"checkpoint.NAME": value}`, validated by the server). `after`: the checkpoint
+   * `from` is reused too (with its output overridden when given) and the replay runs live from
+   * the position after it. 202 with the request; 400 with the recorded names when `from` is
+   * unknown.
    */
   replay(
     execId: string,
     from: string,
-    overrides?: Record<string, unknown>
+    overrides?: Record<string, unknown>,
+    after = false
   ): Promise<IRequestAccepted> {
     const body: Record<string, unknown> = { from };
     if (overrides !== undefined) {
       body['overrides'] = overrides;
+    }
+    if (after) {
+      body['after'] = true;
     }
     return requestAPI<IRequestAccepted>(
       `executions/${encodeURIComponent(execId)}/replay`,

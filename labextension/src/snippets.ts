@@ -50,15 +50,27 @@ export function retrySnippet(execId: string): string {
   return `${PRELUDE}executions.retry(${JSON.stringify(execId)})\n`;
 }
 
-/** Replay from a checkpoint, optionally overriding checkpoint outputs. */
+/**
+ * Replay from a checkpoint, optionally overriding checkpoint outputs. `after`: the checkpoint
+ * `from` is reused (with its output overridden) and the replay runs live after it; the snippet
+ * then replays from `nextFrom` (the next checkpoint), which means the same, or, for the last
+ * checkpoint, records the request for the kernel that defines the flow as the sidebar does.
+ */
 export function replaySnippet(
   execId: string,
   from: string,
-  overrides?: Record<string, unknown>
+  overrides?: Record<string, unknown>,
+  after?: { nextFrom: string | null }
 ): string {
-  const args = [JSON.stringify(execId), `from_=${JSON.stringify(from)}`];
+  const start =
+    after !== undefined && after.nextFrom !== null ? after.nextFrom : from;
+  const args = [JSON.stringify(execId), `from_=${JSON.stringify(start)}`];
   if (overrides !== undefined && Object.keys(overrides).length > 0) {
     args.push(`overrides=${pythonLiteral(overrides)}`);
+  }
+  if (after !== undefined && after.nextFrom === null) {
+    args.push('after=True');
+    return `${PRELUDE}executions.request_replay(${args.join(', ')})\n`;
   }
   return `${PRELUDE}executions.replay(${args.join(', ')})\n`;
 }

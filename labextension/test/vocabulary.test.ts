@@ -107,6 +107,26 @@ describe('copy as code', () => {
     ).toContain(
       'executions.replay("abc123", from_="load", overrides={"checkpoint.load": [1, 2]})'
     );
+    expect(
+      replaySnippet(
+        'abc123',
+        'load',
+        { 'checkpoint.load': 1 },
+        { nextFrom: 'total' }
+      )
+    ).toContain(
+      'executions.replay("abc123", from_="total", overrides={"checkpoint.load": 1})'
+    );
+    expect(
+      replaySnippet(
+        'abc123',
+        'total',
+        { 'checkpoint.total': 1 },
+        { nextFrom: null }
+      )
+    ).toContain(
+      'executions.request_replay("abc123", from_="total", overrides={"checkpoint.total": 1}, after=True)'
+    );
     expect(answerSnippet('abc123', 'approve', { approved: false })).toContain(
       'executions.input("abc123", wait="approve", value={"approved": False})'
     );

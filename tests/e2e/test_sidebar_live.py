@@ -287,3 +287,95 @@ def test_a_journal_change_reaches_the_sidebar_by_push_in_under_half_a_second_wit
         assert max(latencies) < 0.5, latencies
     finally:
         put_settings(lab, {})
+
+
+def carry_out_pending(journal: Path) -> int:
+    """What the kernel that defines the flows does when it is idle: carry out pending requests."""
+    from kitaru_nb.runtime.continuation import carry_out, pending_requests
+
+    j = kitaru.KitaruClient().journal
+    requests = pending_requests(j)
+    for req in requests:
+        carry_out(j, req)
+    return len(requests)
+
+
+def test_retry_and_replay_from_the_sidebar_are_recorded_carried_out_by_the_kernel_and_copyable_as_code(
+    lab: JupyterLabServer, journal: Path, page: Page, artifacts: Path
+) -> None:
+    tries = {"n": 0}
+
+    @kitaru.checkpoint
+    def sba_load() -> list[int]:
+        return [1, 2, 3]
+
+    @kitaru.checkpoint
+    def sba_total(xs: list[int]) -> int:
+        tries["n"] += 1
+        if tries["n"] == 1:
+            raise ValueError("first run fails")
+        return sum(xs)
+
+    @kitaru.flow
+    def sba_report() -> int:
+        return sba_total(sba_load())
+
+    failed = sba_report.run().exec_id
+    page.goto(lab.url("/lab/workspaces/sbactions"))
+    panel = open_sidebar(page)
+    row(panel, failed).locator("button").click()
+    detail = panel.locator(f".kitaru-nb-detail[data-exec-id='{failed}']")
+
+    # a failed execution offers Retry and the same call as code
+    retry = detail.locator("button.kitaru-nb-retry-execution")
+    expect(retry).to_have_text("Retry")
+    code = detail.locator(".kitaru-nb-copy-code[data-what='retry']")
+    code.locator("summary").click()
+    expect(code.locator("pre")).to_contain_text(f'executions.retry("{failed}")')
+    retry.click()
+    expect(detail.locator(".kitaru-nb-notice")).to_contain_text("recorded")
+    req = detail.locator(".kitaru-nb-request[data-kind='retry']")
+    expect(req).to_have_attribute("data-status", "pending")
+    expect(retry).to_have_text("Retry requested")
+    expect(retry).to_be_disabled()
+    page.screenshot(path=str(artifacts / "sidebar_retry_requested.png"))
+
+    # the kernel carries it out; the push brings the outcome
+    assert carry_out_pending(journal) == 1
+    expect(detail.locator(".kitaru-nb-title .kitaru-nb-badge")).to_have_text("completed")
+    expect(req).to_have_attribute("data-status", "done")
+    expect(detail.locator("button.kitaru-nb-retry-execution")).to_have_count(0)
+
+    # Replay from here on a completed row, with its output overridden
+    total_row = detail.locator(".kitaru-nb-checkpoint[data-name='sba_load']")
+    total_row.locator("summary").click()
+    total_row.locator("button.kitaru-nb-replay-open").click()
+    replay = total_row.locator(".kitaru-nb-replay")
+    replay.locator("textarea").fill("[10, 20]")
+    replay.locator(".kitaru-nb-copy-code summary").click()
+    expect(replay.locator("pre")).to_contain_text(
+        f'executions.replay("{failed}", from_="sba_total", overrides={{"checkpoint.sba_load": [10, 20]}})'
+    )
+    page.screenshot(path=str(artifacts / "sidebar_replay_override.png"))
+    replay.locator("button.kitaru-nb-replay-submit").click()
+    expect(detail.locator(".kitaru-nb-notice")).to_contain_text("recorded")
+    rep = detail.locator(".kitaru-nb-request[data-kind='replay']")
+    expect(rep).to_have_attribute("data-status", "pending")
+    assert carry_out_pending(journal) == 1
+    expect(rep).to_have_attribute("data-status", "done")
+    rep.locator("button.kitaru-nb-open-result").click()
+    new = panel.locator(".kitaru-nb-detail").filter(has_not=page.locator(f"[data-exec-id='{failed}']"))
+    expect(new.locator(".kitaru-nb-title .kitaru-nb-badge")).to_have_text("completed")
+    expect(new.locator(".kitaru-nb-checkpoint[data-name='sba_load']")).to_have_attribute("data-status", "reused")
+    expect(new.locator("dd code").first).to_have_text("30")
+    page.screenshot(path=str(artifacts / "sidebar_replay_result.png"))
+
+    # an override the server cannot take is refused with its reason, nothing recorded
+    new.locator("button.kitaru-nb-back").click()
+    row(panel, failed).locator("button").click()
+    total_row = detail.locator(".kitaru-nb-checkpoint[data-name='sba_load']")
+    total_row.locator("summary").click()
+    total_row.locator("button.kitaru-nb-replay-open").click()
+    total_row.locator("textarea").fill("{not json")
+    total_row.locator("button.kitaru-nb-replay-submit").click()
+    expect(total_row.locator(".kitaru-nb-replay .kitaru-nb-error")).to_contain_text("not JSON")
