@@ -5,14 +5,16 @@ import type { LiveUpdates } from './live';
 /**
  * Run `task` now, again whenever `deps` change, and whenever the journal changes (pushed by the
  * server or seen by the fallback poll) while `active()` is true (the sidebar is shown). A run
- * does not start while the previous one is still going; a change seen meanwhile runs it once
- * more afterwards.
+ * does not start while the previous one is still going, nor sooner than `minGapMs` after it
+ * (a flow committing hundreds of checkpoints a second moves the journal all the time); a change
+ * seen meanwhile runs it once more afterwards.
  */
 export function useLive(
   live: LiveUpdates,
   task: () => Promise<void>,
   deps: readonly unknown[],
-  active: () => boolean = () => true
+  active: () => boolean = () => true,
+  minGapMs = 250
 ): void {
   const taskRef = useRef(task);
   taskRef.current = task;
@@ -23,6 +25,9 @@ export function useLive(
     let stopped = false;
     let running = false;
     let again = false;
+    let lastStart = -Infinity;
+    const wait = (ms: number) =>
+      new Promise<void>(resolve => window.setTimeout(resolve, ms));
     const run = async (): Promise<void> => {
       if (stopped || !activeRef.current()) {
         return;
@@ -35,6 +40,11 @@ export function useLive(
       try {
         do {
           again = false;
+          const gap = lastStart + minGapMs - Date.now();
+          if (gap > 0) {
+            await wait(gap);
+          }
+          lastStart = Date.now();
           await taskRef.current();
         } while (again && !stopped);
       } finally {
@@ -54,5 +64,5 @@ export function useLive(
       window.clearInterval(clock);
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [live, ...deps]);
+  }, [live, minGapMs, ...deps]);
 }
