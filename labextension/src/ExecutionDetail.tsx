@@ -493,7 +493,8 @@ export function ExecutionDetail(props: IDetailProps): JSX.Element {
       }
       replay={
         (c.status === 'completed' || c.status === 'reused') &&
-        e.status !== 'running' ? (
+        e.status !== 'running' &&
+        e.kind === 'flow' ? (
           <ReplayFromHere
             api={api}
             execId={e.exec_id}

@@ -41,7 +41,8 @@ export function waitingWord(e: IExecution): string | null {
   if (e.waiting_for === 'input') {
     return 'needs input';
   }
-  return null;
+  // everything asked was answered: the kernel that defines the flow resumes it when idle
+  return 'answered, resumes in its kernel';
 }
 
 function Row(props: { e: IExecution; onOpen: () => void }): JSX.Element {
