@@ -10,6 +10,7 @@ import type {
   RegistryWidgetsType,
   SubmitButtonProps,
   TemplatesType,
+  TitleFieldProps,
   WidgetProps
 } from '@rjsf/utils';
 import { getSubmitButtonOptions } from '@rjsf/utils';
@@ -77,6 +78,21 @@ export function FieldTemplate(props: FieldTemplateProps): JSX.Element {
         ))}
       </div>
     </div>
+  );
+}
+
+/** The title of a nested model's fieldset, with the same required mark as fields. */
+export function TitleFieldTemplate(props: TitleFieldProps): JSX.Element {
+  return (
+    <legend id={props.id} className="kitaru-nb-legend">
+      {props.title}
+      {props.required && (
+        <span className="kitaru-nb-required" title="required">
+          {' '}
+          *
+        </span>
+      )}
+    </legend>
   );
 }
 
@@ -151,6 +167,7 @@ type Templates = Partial<Omit<TemplatesType, 'ButtonTemplates'>> & {
 
 export const TEMPLATES: Templates = {
   FieldTemplate,
+  TitleFieldTemplate,
   ButtonTemplates: {
     SubmitButton,
     AddButton: IconText('Add item', 'jp-mod-accept kitaru-nb-add'),

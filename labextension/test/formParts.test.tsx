@@ -1,13 +1,19 @@
 import type {
   FieldTemplateProps,
   SubmitButtonProps,
+  TitleFieldProps,
   WidgetProps
 } from '@rjsf/utils';
 import React from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 
-import { CheckboxWidget, FieldTemplate, SubmitButton } from '../src/formParts';
+import {
+  CheckboxWidget,
+  FieldTemplate,
+  SubmitButton,
+  TitleFieldTemplate
+} from '../src/formParts';
 
 function field(over: Partial<FieldTemplateProps>): string {
   const props = {
@@ -116,6 +122,25 @@ describe('SubmitButton', () => {
     );
     expect(html).toContain(
       '<button type="submit" class="jp-mod-styled jp-mod-accept kitaru-nb-submit">Submit</button>'
+    );
+  });
+});
+
+describe('TitleFieldTemplate', () => {
+  it("marks a required nested model's fieldset like a field", () => {
+    const html = renderToStaticMarkup(
+      <TitleFieldTemplate
+        {...({
+          id: 'root_contact__title',
+          title: 'Contact',
+          required: true,
+          schema: {},
+          registry: {}
+        } as unknown as TitleFieldProps)}
+      />
+    );
+    expect(html).toBe(
+      '<legend id="root_contact__title" class="kitaru-nb-legend">Contact<span class="kitaru-nb-required" title="required"> *</span></legend>'
     );
   });
 });
