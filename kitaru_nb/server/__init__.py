@@ -39,7 +39,7 @@ class KitaruNb(Configurable):
     push_interval = Float(
         0.1,
         help=(
-            "Seconds between two checks of the journal's change token (PRAGMA data_version) by the "
+            "Seconds between two checks of the journal's change token (SQLite's data_version counter) by the "
             "loop that pushes changes to the Executions sidebar over Jupyter's event bus."
         ),
     ).tag(config=True)

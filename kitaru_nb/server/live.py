@@ -1,6 +1,6 @@
 """Push: one loop per server watches the journal's change token and tells every sidebar at once.
 
-The loop checks ``journal.change_token()`` (SQLite's ``PRAGMA data_version``: a counter of commits
+The loop checks ``journal.change_token()`` (SQLite's ``data_version``: a counter of commits
 by *other* connections, a few microseconds to read) every ``interval`` seconds on a connection of
 its own, so commits by kernels, other processes and this server's own request handlers all move it.
 When it moves, the loop emits a ``journal_changed`` event on Jupyter's event bus (the
