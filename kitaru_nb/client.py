@@ -26,6 +26,7 @@ from kitaru_nb.models import (
 )
 from kitaru_nb.runtime import continuation, engine, owner, registry
 from kitaru_nb.runtime.context import new_id
+from kitaru_nb.runtime.watcher import watcher
 from kitaru_nb.types import AttemptStatus, CallStatus, ExecutionStatus, FailureOrigin
 
 _STATUSES = {s.value for s in ExecutionStatus}
@@ -113,6 +114,8 @@ class KitaruClient:
         # unpickle=False: values stored as pickle are shown by their preview only (servers use this)
         self.unpickle = unpickle
         self.executions = Executions(self)
+        # in a notebook kernel: executions display as panels, answers given elsewhere are carried out
+        watcher.ensure_started()
 
 
 class Executions:
@@ -500,6 +503,23 @@ class Executions:
     # -- blocking -----------------------------------------------------------------------
     def _block(self, exec_id: str, *, timeout: float | None, in_kernel: bool) -> ExecutionStatus:
         return continuation.block(self._j, self._row(exec_id).exec_id, timeout=timeout, in_kernel=in_kernel)
+
+    def estimated_size(self, flow_name: str, *, exclude: str | None = None) -> int | None:
+        """How many positions the flow's newest completed execution had: the estimated total of a
+        running one (None when none completed yet)."""
+        return self._j.last_completed_size(flow_name)
+
+    def defined_here(self, exec_id: str) -> bool:
+        """This process defines the flow (or workflow) of ``exec_id``, so it can continue it."""
+        try:
+            continuation.body_of(self._row(exec_id))
+        except KitaruStateError:
+            return False
+        return True
+
+    def where_defined(self, exec_id: str) -> str:
+        """What to run so that a kernel defines the flow of ``exec_id`` (which notebook, which cell)."""
+        return continuation.where_defined(self._row(exec_id))
 
     def statuses(self, exec_ids: Sequence[str]) -> dict[str, str]:
         out = {}

@@ -16,16 +16,43 @@ ENV_VAR = "KITARU_NB_DB"
 _lock = threading.Lock()
 _configured: Any = None
 _recovered: set[int] = set()
+_UNSET: Any = object()
 
 
-def configure(*, db: str | os.PathLike[str] | Journal | Any | None = None) -> None:
-    """Choose the journal for flows and clients of this process.
+class Settings:
+    """Process-wide switches set with ``configure``."""
 
-    ``db`` is a path to the SQLite journal, a journal object, a ``SqliteDb``, or None
-    to go back to the default (``KITARU_NB_DB`` or ``kitaru.db`` in the working folder).
+    #: a run started from a notebook cell shows its live panel in that cell at once
+    auto_display: bool = True
+    #: ``flow.run()`` raises the flow's error (after showing the panel) when the execution failed
+    raise_on_failure: bool = False
+
+
+settings = Settings()
+
+
+def configure(
+    *,
+    db: str | os.PathLike[str] | Journal | Any | None = _UNSET,
+    auto_display: bool | None = None,
+    raise_on_failure: bool | None = None,
+) -> None:
+    """Set up kitaru_nb for this process. Only the options given change.
+
+    ``db``: a path to the SQLite journal, a journal object, a ``SqliteDb``, or None to go back to
+    the default (``KITARU_NB_DB`` or ``kitaru.db`` in the working folder).
+    ``auto_display`` (default True): a run started from a notebook cell shows its live panel in
+    that cell at once; False leaves displaying to you (``display(handle)``).
+    ``raise_on_failure`` (default False, Kitaru's semantics): True makes ``flow.run()`` raise the
+    flow's error after showing the panel, so Run All and papermill stop at a failed flow.
     """
     global _configured
-    if (
+    for name, value in (("auto_display", auto_display), ("raise_on_failure", raise_on_failure)):
+        if value is not None and not isinstance(value, bool):
+            raise KitaruUsageError(f"configure({name}=...) takes True or False, got {value!r}")
+    if db is _UNSET:
+        db = _configured
+    elif (
         db is not None
         and not isinstance(db, (str, os.PathLike))
         and not hasattr(db, "load_calls")
@@ -34,6 +61,10 @@ def configure(*, db: str | os.PathLike[str] | Journal | Any | None = None) -> No
         raise KitaruUsageError(f"configure(db=...) takes a file path, a journal or a SqliteDb, not {type(db).__name__}")
     with _lock:
         _configured = db
+        if auto_display is not None:
+            settings.auto_display = auto_display
+        if raise_on_failure is not None:
+            settings.raise_on_failure = raise_on_failure
 
 
 def default_path() -> Path:

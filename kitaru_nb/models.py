@@ -233,11 +233,6 @@ class Execution:
         out: Execution = self._client.executions.cancel(self.exec_id)
         return out
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from kitaru_nb.widgets.display import mimebundle
-
-        return mimebundle(self, include=include, exclude=exclude)
-
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (enums as values, times as ISO strings)."""
         out = _json_safe(to_jsonable(self))

@@ -284,8 +284,3 @@ class WorkflowRunOutput:
             "failure": to_jsonable(self.failure),
             "created_at": self.created_at,
         }
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from kitaru_nb.widgets.display import mimebundle
-
-        return mimebundle(self, include=include, exclude=exclude)

@@ -166,6 +166,7 @@ class Checkpoint(Generic[P, R]):
             if listeners:
                 notify(run, "call_started", idx, self.name)
             run.in_checkpoint = self.name
+            run.last_call = (idx, self.name)
             try:
                 value = self.fn(*args, **kwargs)
             except Exception as exc:
@@ -191,7 +192,8 @@ class Checkpoint(Generic[P, R]):
                 # KeyboardInterrupt and friends: the attempt did not finish
                 failure = FailureInfo(
                     FailureOrigin.RUNTIME,
-                    f"interrupted by {type(exc).__name__}",
+                    f"interrupted ({type(exc).__name__}) at checkpoint {self.name!r} (#{idx}); Retry continues "
+                    "from there",
                     type_name(exc),
                     format_traceback(exc),
                 )

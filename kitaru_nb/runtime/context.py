@@ -7,6 +7,8 @@ ContextVar; a name check at each recorded position catches divergence.
 from __future__ import annotations
 
 import os
+import re
+import sys
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -54,6 +56,7 @@ class DurableRun:
     wait_names: set[str] = field(default_factory=set)
     attempt_counts: dict[str, int] | None = None
     seen_token: int | None = None
+    last_call: tuple[int, str] | None = None
 
     def check_cancelled(self) -> None:
         """Raise FlowCancelled when the execution was cancelled meanwhile.
@@ -120,10 +123,46 @@ def diverged(idx: int, rec: CallRow, kind: str, name: str) -> FlowDiverged:
     )
 
 
-def format_traceback(exc: BaseException) -> str:
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_CELL_MARK = "\x00cell:"
+
+
+def _cell_names() -> dict[str, int]:
+    """IPython's map from a cell's compiled file name to its execution count (``In[n]``)."""
+    ipython = sys.modules.get("IPython")
+    get = getattr(ipython, "get_ipython", None) if ipython else None
+    shell = get() if get else None
+    mapping = getattr(getattr(shell, "compile", None), "_filename_map", None)
+    return mapping if isinstance(mapping, dict) else {}
+
+
+def _tidy(te: Any, cells: dict[str, int], seen: set[int]) -> None:
     import traceback
 
-    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    if te is None or id(te) in seen:
+        return
+    seen.add(id(te))
+    frames = []
+    for f in te.stack:
+        if f.filename.startswith(_PACKAGE_DIR + os.sep):
+            continue  # kitaru_nb's own frames say nothing about the user's code
+        if f.filename in cells:
+            f.filename = f"{_CELL_MARK}{cells[f.filename]}"
+        frames.append(f)
+    te.stack = traceback.StackSummary.from_list(frames)
+    _tidy(te.__cause__, cells, seen)
+    _tidy(te.__context__, cells, seen)
+
+
+def format_traceback(exc: BaseException) -> str:
+    """The traceback as the user reads it: notebook cells named as IPython names them
+    (``Cell In[3], line 12``), kitaru_nb's own frames left out."""
+    import traceback
+
+    te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    _tidy(te, _cell_names(), set())
+    text = "".join(te.format())
+    return re.sub(r'File "\x00cell:(\d+)", line (\d+)', r"Cell In[\1], line \2", text)
 
 
 def type_name(obj: Any) -> str:

@@ -47,6 +47,22 @@ def _remember(store: OrderedDict[str, Any], exec_id: str, value: Any) -> None:
             store.popitem(last=False)
 
 
+# journals flows of this process used (the kernel watcher looks at each)
+_journals: dict[int, Journal] = {}
+
+
+_journal_by_exec: OrderedDict[str, Journal] = OrderedDict()
+
+
+def journals_in_use() -> list[Journal]:
+    return list(_journals.values())
+
+
+def journal_of(exec_id: str) -> Journal | None:
+    """The journal a recent drive in this process used for ``exec_id``."""
+    return _journal_by_exec.get(exec_id)
+
+
 def live_exception(exec_id: str) -> BaseException | None:
     return _exceptions.get(exec_id)
 
@@ -148,6 +164,8 @@ def ensure_outside_flow(flow_name: str) -> None:
 def drive(journal: Journal, exec_id: str, flow_name: str, body: Callable[..., Any], inputs: dict[str, Any]) -> str:
     """Run ``body`` for execution ``exec_id`` (already claimed: status running). Returns the new status."""
     ensure_outside_flow(flow_name)
+    _journals.setdefault(id(journal), journal)
+    _remember(_journal_by_exec, exec_id, journal)
     run = DurableRun(journal, exec_id, flow_name, {c.idx: c for c in journal.load_calls(exec_id)})
     token = current_run.set(run)
     status = "running"
@@ -184,9 +202,7 @@ def drive(journal: Journal, exec_id: str, flow_name: str, body: Callable[..., An
             _fail(
                 journal,
                 exec_id,
-                FailureInfo(
-                    FailureOrigin.RUNTIME, f"interrupted by {type(exc).__name__}", type_name(exc), format_traceback(exc)
-                ),
+                FailureInfo(FailureOrigin.RUNTIME, _interrupted(run, exc), type_name(exc), format_traceback(exc)),
             )
             raise
         else:
@@ -214,6 +230,15 @@ def drive(journal: Journal, exec_id: str, flow_name: str, body: Callable[..., An
         current_run.reset(token)
         notify(None, "drive_ended", -1, status, exec_id=exec_id)
     return status
+
+
+def _interrupted(run: DurableRun, exc: BaseException) -> str:
+    where = (
+        f"at checkpoint {run.last_call[1]!r} (#{run.last_call[0]})"
+        if run.last_call is not None
+        else f"at position {run.next_index}"
+    )
+    return f"interrupted ({type(exc).__name__}) {where}; Retry continues from there"
 
 
 def _current_status(journal: Journal, exec_id: str) -> str:

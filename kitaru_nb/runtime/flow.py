@@ -4,31 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import sys
-import time
 from collections.abc import Callable, Generator
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from kitaru_nb.config import resolve_journal
-from kitaru_nb.errors import KitaruUsageError
+from kitaru_nb.config import resolve_journal, settings
+from kitaru_nb.errors import KitaruStateError, KitaruUsageError
 from kitaru_nb.journal.base import Journal
-from kitaru_nb.runtime import engine, registry
+from kitaru_nb.runtime import continuation, engine, registry
 from kitaru_nb.runtime.checkpoint import fingerprint
 from kitaru_nb.runtime.context import new_id
+from kitaru_nb.runtime.watcher import in_kernel, watcher
 from kitaru_nb.types import ExecutionStatus
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def in_kernel() -> bool:
-    """True inside a Jupyter kernel (where blocking on a human would freeze the notebook)."""
-    if "ipykernel" not in sys.modules:
-        return False
-    ipython = sys.modules.get("IPython")
-    get = getattr(ipython, "get_ipython", None) if ipython else None
-    shell = get() if get else None
-    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 class Flow(Generic[P, R]):
@@ -41,6 +30,7 @@ class Flow(Generic[P, R]):
         self.fingerprint = fingerprint(fn)
         functools.update_wrapper(self, fn)
         registry.register_flow(self)
+        watcher.ensure_started()
 
     def __repr__(self) -> str:
         return f"<flow {self.name}>"
@@ -61,10 +51,14 @@ class Flow(Generic[P, R]):
         inputs = engine.bind_inputs(self.fn, args, kwargs)
         exec_id = new_id()
         journal.create_execution(
-            engine.new_execution_row(exec_id, self.name, inputs, meta={"fingerprint": self.fingerprint})
+            engine.new_execution_row(exec_id, self.name, inputs, body=self.fn, meta={"fingerprint": self.fingerprint})
         )
         handle: FlowHandle[R] = FlowHandle(exec_id, self.name, journal)
-        engine.drive(journal, exec_id, self.name, self.fn, inputs)
+        status = engine.drive(journal, exec_id, self.name, self.fn, inputs)
+        if status == "failed" and settings.raise_on_failure:
+            row = journal.get_execution(exec_id, with_values=False)
+            if row is not None:
+                continuation.raise_for(row)
         return handle
 
 
@@ -117,6 +111,10 @@ class FlowHandle(Generic[R]):
         return KitaruClient(db=self._journal)
 
     @property
+    def _db(self) -> Journal:
+        return self._journal
+
+    @property
     def status(self) -> ExecutionStatus:
         """The execution's status, read from the journal now."""
         row = self._journal.get_execution(self.exec_id, with_values=False)
@@ -132,38 +130,29 @@ class FlowHandle(Generic[R]):
     def get(self, timeout: float | None = None) -> R:
         """The flow's return value; raises if it failed; see ``wait`` for waiting executions."""
         self.wait(timeout=timeout)
-        result: R = self._client.executions._result(self.exec_id)
-        return result
+        return self._result()
+
+    def _result(self) -> R:
+        row = self._journal.get_execution(self.exec_id, with_values=True)
+        if row is None:
+            raise KitaruStateError(f"execution {self.exec_id[:8]} is gone from the journal {self._journal.location}")
+        out: R = continuation.result(self._journal, row)
+        return out
 
     def wait(self, timeout: float | None = None) -> ExecutionStatus:
         """Block until the execution is completed, failed or cancelled (not in a kernel)."""
-        status: ExecutionStatus = self._client.executions._block(self.exec_id, timeout=timeout, in_kernel=in_kernel())
-        return status
+        return continuation.block(self._journal, self.exec_id, timeout=timeout, in_kernel=in_kernel())
 
     async def result(self, poll: float = 0.02) -> R:
         """Await the terminal state without blocking the kernel, then return the result."""
-        client = self._client
         while True:
             status = self.status
             if status.is_terminal:
                 break
             if status is ExecutionStatus.WAITING:
-                client.executions._resume_if_ready(self.exec_id)
+                continuation.continue_if_ready(self._journal, self.exec_id)
             await asyncio.sleep(poll)
-        out: R = client.executions._result(self.exec_id)
-        return out
+        return self._result()
 
     def __await__(self) -> Generator[Any, None, R]:
         return self.result().__await__()
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from kitaru_nb.widgets.display import mimebundle
-
-        return mimebundle(self, include=include, exclude=exclude)
-
-
-def sleep_until(deadline: float | None, step: float) -> None:
-    if deadline is None:
-        time.sleep(step)
-    else:
-        time.sleep(max(0.0, min(step, deadline - time.monotonic())))

@@ -77,10 +77,13 @@ def is_me(owner: dict[str, Any] | None) -> bool:
 
 
 def _kernel_id() -> str | None:
-    connect = sys.modules.get("ipykernel.connect")
-    get = getattr(connect, "get_connection_file", None)
+    """The Jupyter kernel id of this process, when it is a running kernel (nothing is imported)."""
+    app_module = sys.modules.get("ipykernel.kernelapp")
+    app = getattr(app_module, "IPKernelApp", None)
     try:
-        path = get() if get else None
+        if app is None or not app.initialized():
+            return None
+        path = app.instance().connection_file
     except Exception:
         return None
     if not path:

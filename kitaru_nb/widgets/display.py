@@ -31,7 +31,7 @@ def client_for(obj: Any) -> Any:
 
 
 def _widgets_available() -> bool:
-    from kitaru_nb.runtime.flow import in_kernel
+    from kitaru_nb.runtime.watcher import in_kernel
 
     if not in_kernel():
         return False
@@ -69,3 +69,19 @@ def mimebundle(obj: Any, include: Any = None, exclude: Any = None) -> dict[str, 
     if exclude:
         data = {k: v for k, v in data.items() if k not in exclude}
     return data
+
+
+def ipython_display(obj: Any) -> None:
+    """Display ``obj`` in a notebook: when this cell already shows its execution's live panel (the
+    run's auto-display), bring that panel up to date instead of adding a second one."""
+    from IPython.display import display
+
+    exec_id = getattr(obj, "exec_id", None)
+    if exec_id is not None:
+        from kitaru_nb.widgets import kernel
+
+        shown = kernel.auto.in_this_cell(str(exec_id)) if kernel.auto is not None else None
+        if shown is not None:
+            shown.refresh()
+            return
+    display(mimebundle(obj), raw=True)  # type: ignore[no-untyped-call]

@@ -17,9 +17,6 @@ class Hub:
     def __init__(self) -> None:
         self.panels: dict[str, list[weakref.ref[ExecutionPanel]]] = {}
         self.followers: list[weakref.ref[ExecutionPanel]] = []
-        # one panel per execution checks the journal for answers given elsewhere; a resume it
-        # triggers reaches every panel of that execution through the engine's events
-        self.pollers: dict[str, weakref.ref[ExecutionPanel]] = {}
         self.watchers: list[weakref.ref[Any]] = []
         self.installed = False
 
@@ -49,20 +46,6 @@ class Hub:
     def panels_for(self, exec_id: str) -> list[ExecutionPanel]:
         return [p for p in (r() for r in self.panels.get(exec_id, [])) if p is not None]
 
-    def claim_poll(self, exec_id: str, panel: ExecutionPanel) -> bool:
-        """True if ``panel`` may poll for ``exec_id`` (no other live panel does)."""
-        ref = self.pollers.get(exec_id)
-        current = ref() if ref is not None else None
-        if current is not None and current is not panel and current.polling:
-            return False
-        self.pollers[exec_id] = weakref.ref(panel)
-        return True
-
-    def release_poll(self, exec_id: str, panel: ExecutionPanel) -> None:
-        ref = self.pollers.get(exec_id)
-        if ref is not None and ref() in (None, panel):
-            del self.pollers[exec_id]
-
     def watch(self, watcher: Any) -> None:
         """``watcher.on_any(event, exec_id)`` for every event of every execution (the overview)."""
         self.install()
@@ -77,17 +60,15 @@ class Hub:
             if w is not None:
                 w.on_any(event, exec_id)
         refs = self.panels.get(exec_id)
-        if refs is None:
-            if not self.followers:
-                return
+        if self.followers and (refs is None or event == "drive_started"):
             followers, self.followers = self.followers, []
             for ref in followers:
                 p = ref()
-                if p is not None:
+                if p is not None and p.exec_id is None:
                     p.adopt(exec_id)
             refs = self.panels.get(exec_id)
-            if refs is None:
-                return
+        if refs is None:
+            return
         for ref in refs:
             p = ref()
             if p is not None:
@@ -95,16 +76,3 @@ class Hub:
 
 
 hub = Hub()
-
-
-def kernel_loop() -> Any:
-    """The kernel's asyncio loop (callbacks on it run only when no cell is executing), or None."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - ipywidgets depends on IPython
-        return None
-    ip = get_ipython()
-    kernel = getattr(ip, "kernel", None)
-    io_loop = getattr(kernel, "io_loop", None)
-    loop = getattr(io_loop, "asyncio_loop", None)
-    return loop

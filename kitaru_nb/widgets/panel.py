@@ -6,14 +6,16 @@ every ``MIN_REFRESH`` seconds and never more often than ``REFRESH_COST_FACTOR`` 
 own cost; in between, the progress bar moves from the events alone. So a flow with
 thousands of checkpoints sends a few dozen widget messages, not thousands.
 
-A panel that shows an unfinished execution also checks the journal on the kernel's
-event loop (callbacks there run only while no cell executes): an answer given elsewhere
-- the JupyterLab sidebar, another process - resumes the flow here.
+The panel never continues an execution on its own schedule: clicks call client verbs, and
+answers given elsewhere are carried out by the kernel watcher (``runtime/watcher.py``). A
+panel of an unfinished execution only looks at the journal's change token when the kernel is
+idle, to redraw what changed elsewhere.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import io
 import threading
@@ -25,46 +27,60 @@ import ipywidgets as W
 
 from kitaru_nb.errors import KitaruError, KitaruWaitValidationError
 from kitaru_nb.models import Execution
+from kitaru_nb.runtime.watcher import kernel_loop
 from kitaru_nb.widgets import cards as C
 from kitaru_nb.widgets import render as R
 from kitaru_nb.widgets.form import SchemaForm, error_html
-from kitaru_nb.widgets.hub import hub, kernel_loop
+from kitaru_nb.widgets.hub import hub
 
 MIN_REFRESH = 0.15
 # a full refresh reads the whole execution; wait at least this many times its cost before the next
 REFRESH_COST_FACTOR = 16
 POLL_SECONDS = 0.5
 _TERMINAL = ("completed", "failed", "cancelled")
+DISCONNECTED = "not connected to a kernel: re-run this cell, or kitaru.panel()"
 
 
 class ExecutionPanel(W.VBox):  # type: ignore[misc]
-    """Name, short id, status badge, progress, checkpoint rows, cards and an output area."""
+    """Name, short id, status badge, progress, the timeline (checkpoints and waits), cards and output."""
 
-    def __init__(self, exec_id: str | None, client: Any, *, poll: bool = True, **kwargs: Any):
+    def __init__(self, exec_id: str | None, client: Any, *, poll: bool = True, auto: bool = False, **kwargs: Any):
         self.header = W.HTML(value="")
         self.header.add_class("kitaru-header")
         self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="260px"))
         self.progress.add_class("kitaru-progress")
         self.live = W.Label(value="")
         self.live.add_class("kitaru-live")
+        # shown by the front end's stylesheet only once the panel lost its kernel (a reopened notebook)
+        self.disconnected = W.HTML(value=f"<span>{R.E(DISCONNECTED)}</span>")
+        self.disconnected.add_class("kitaru-disconnected-line")
         self.result = W.HTML(value="")
         self.result.add_class("kitaru-result-box")
-        self.table = W.HTML(value="")
-        self.table.add_class("kitaru-table")
         self.notice = W.HTML(value="")
         self.notice.add_class("kitaru-notice")
         self.cards_box = W.VBox([])
         self.cards_box.add_class("kitaru-cards")
+        self.table = W.HTML(value="")
+        self.table.add_class("kitaru-table")
+        self.rows_box = W.VBox([])
+        self.rows_box.add_class("kitaru-rows")
+        self.rows_box.add_class("kitaru-table")
+        self.more = W.Button(description="", layout=W.Layout(width="auto", display="none"))
+        self.more.add_class("kitaru-more")
+        self.more.on_click(lambda _b: self.toggle_rows())
         self.output = W.Output(layout=W.Layout(max_height="300px", overflow="auto"))
         self.output.add_class("kitaru-output")
         super().__init__(
             [
                 self.header,
                 W.HBox([self.progress, self.live]),
+                self.disconnected,
                 self.result,
                 self.notice,
                 self.cards_box,
                 self.table,
+                self.rows_box,
+                self.more,
                 self.output,
             ],
             **kwargs,
@@ -73,15 +89,21 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         self.layout.border = "1px solid var(--jp-border-color2, #ddd)"
         self.layout.padding = "6px 10px"
         self.client = client
+        self.auto = auto
         self.exec_id: str | None = None
         self.execution: Execution | None = None
         self.cards: list[C.Card] = []
+        self.expanded = False
+        self.estimate: int | None = None
         self._card_sig: Any = None
+        self._rows_sig: Any = None
         self._card_gen = 0
         self._busy = False
         self._closed = False
         self._poll_enabled = poll
         self._poll_handle: Any = None
+        self._seen_token: int | None = None
+        self._ready_notice = False
         self._next_refresh = 0.0
         self._next_light = 0.0
         self._live_done = 0
@@ -104,12 +126,13 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
     def on_event(self, event: str, index: int, name: str) -> None:
         if self._closed:
             return
-        if event == "drive_ended":
-            self.live.value = ""
+        if event == "drive_ended" or (event == "drive_started" and time.monotonic() >= self._next_refresh):
             self.refresh()
             return
+        if event == "drive_started":
+            return
         if event == "call_ended":
-            self._live_done = max(self._live_done, index + 1)
+            self._live_done += 1
         else:
             self._live_name, self._live_index = name, index
         now = time.monotonic()
@@ -118,8 +141,8 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         elif now >= self._next_light:
             # between full refreshes (which read the journal), move the bar from the events alone
             self._next_light = now + MIN_REFRESH
-            self.progress.max = max(self.progress.max, self._live_index + 1, self._live_done)
-            self.progress.value = min(max(self.progress.value, self._live_done), self.progress.max)
+            self.progress.max = max(self.progress.max, self._live_index + 1)
+            self.progress.value = min(max(self.progress.value, self._live_done), self.progress.max - 1)
             self.live.value = f"running {self._live_name} (#{self._live_index})"
 
     def refresh(self) -> Execution | None:
@@ -129,6 +152,8 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         t0 = time.monotonic()
         try:
             ex: Execution = self.client.executions.get(self.exec_id)
+            if self.estimate is None and R.status_text(ex.status) == "running":
+                self.estimate = self.client.executions.estimated_size(ex.flow_name, exclude=ex.exec_id)
         except KitaruError as exc:
             self.notice.value = error_html([str(exc)])
             return None
@@ -142,13 +167,19 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
     def render(self, ex: Execution) -> None:
         self.execution = ex
         status = R.status_text(ex.status)
-        done, total = R.progress(ex)
-        self.header.value = R.header_html(ex)
+        done, _known = ex.progress
+        self._live_done = done
+        total, _guess = R.estimated_total(ex, self.estimate)
+        self.header.value = R.header_html(ex) + " " + R.owner_html(ex)
         self.progress.max = max(total, 1)
         self.progress.value = min(done, max(total, 1))
         self.progress.bar_style = {"completed": "success", "failed": "danger", "waiting": "warning"}.get(status, "info")
+        self.live.value = R.progress_text(ex, self.estimate)
         self.result.value = R.result_html(ex)
-        self.table.value = R.checkpoints_html(ex)
+        if self._ready_notice and status != "waiting":
+            self._ready_notice = False  # the kernel continued it: the hint about the missing flow is moot
+            self.notice.value = ""
+        self._render_rows(ex)
         sig = (
             status,
             tuple(w.name for w in ex.pending_waits),
@@ -165,6 +196,71 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         else:
             self._ensure_polling()
 
+    # -- the timeline -----------------------------------------------------------------
+    def _render_rows(self, ex: Execution) -> None:
+        all_rows = R.rows(ex)
+        shown, hidden = R.visible_rows(all_rows, expanded=self.expanded)
+        folded = len(all_rows) > R.COLLAPSED_ROWS
+        self.more.description = (
+            f"{hidden} more" if hidden and not self.expanded else ("show fewer rows" if self.expanded else "")
+        )
+        self.more.layout.display = "" if folded else "none"
+        if R.status_text(ex.status) == "running":
+            # while it runs: one HTML table (cheap to send), no per-row buttons
+            if self.rows_box.children:
+                old = list(self.rows_box.children)
+                self.rows_box.children = []
+                for w in old:
+                    C.close_tree(w)
+                self._rows_sig = None
+            self.table.value = R.table_html(shown, hidden)
+            return
+        sig: Any = (
+            tuple((r.index, r.status, r.name, len(r.call.attempts) if r.call else 0, r.wait) for r in shown),
+            hidden,
+            self.expanded,
+        )
+        if sig == self._rows_sig:
+            return
+        self._rows_sig = sig
+        self.table.value = (
+            "" if shown else '<div class="kitaru-checkpoints" style="opacity:.7">no checkpoints yet</div>'
+        )
+        widgets = [self._row_widget(r) for r in shown]
+        old = list(self.rows_box.children)
+        self.rows_box.children = widgets
+        for w in old:
+            C.close_tree(w)
+
+    def _row_widget(self, r: R.Row) -> W.HBox:
+        shared = _shared()
+        cells = W.HTML(
+            value=f"<table style='border-collapse:collapse'>{R.row_html(r)}</table>",
+            layout=shared["auto"],
+        )
+        cells.add_class("kitaru-row-cells")
+        parts: list[Any] = [cells]
+        if r.replayable:
+            b = W.Button(description="Replay from here", layout=shared["auto"], style=shared["button"])
+            b.add_class("kitaru-replay-from")
+            b.on_click(lambda _b, row=r: self.show_replay(row))
+            parts.append(b)
+        box = W.HBox(parts, layout=shared["row"])
+        box.add_class("kitaru-row-box")
+        box.add_class(f"kitaru-row-{r.status}")
+        return box
+
+    def timeline_html(self) -> str:
+        """The timeline as shown: the live table, or the rows of a settled execution."""
+        rows = "".join(str(ch.children[0].value) for ch in self.rows_box.children if getattr(ch, "children", None))
+        return str(self.table.value) + rows
+
+    def toggle_rows(self) -> None:
+        self.expanded = not self.expanded
+        self._rows_sig = None
+        if self.execution is not None:
+            self._render_rows(self.execution)
+
     # -- cards and actions ------------------------------------------------------------
     def _build_cards(self, ex: Execution) -> None:
         self._card_gen += 1
@@ -177,7 +273,9 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         status = R.status_text(ex.status)
         waiting = status == "waiting"  # a cancelled execution keeps its open waits but takes no answers
         for call in ex.pending_errors if waiting else []:
-            cards.append(C.error_pause_card(call, on_retry=guard(self.retry), on_skip=guard(self.skip, call.name)))
+            cards.append(
+                C.error_pause_card(call, on_retry=guard(self.retry, call.name), on_skip=guard(self.skip, call.name))
+            )
         for wait in ex.pending_waits if waiting else []:
             if C.is_confirmation(wait):
                 cards.append(C.confirmation_card(wait, guard(self.answer, wait.name)))
@@ -185,6 +283,9 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
                 cards.append(C.wait_form_card(wait, guard(self.submit, wait.name)))
         if status == "failed":
             cards.append(C.failed_card(ex, on_retry=guard(self.retry)))
+        self._set_cards(cards)
+
+    def _set_cards(self, cards: list[C.Card]) -> None:
         old, self.cards = self.cards, cards
         self.cards_box.children = [c.widget for c in cards]
         self._set_disabled(self._busy)
@@ -197,9 +298,24 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
             return None
         return fn(*args)
 
-    def retry(self) -> None:
+    def _unchanged_code_note(self, name: str | None) -> str:
+        ex = self.execution
+        if ex is None:
+            return ""
+        failed = [c for c in ex.checkpoints if c.failure is not None and (name is None or c.name == name)]
+        if failed and failed[-1].code_changed is False:
+            return (
+                f"The code of checkpoint {failed[-1].name!r} is unchanged since it failed: Retry runs the same "
+                "code again. To change it, re-run the cell that defines it first."
+            )
+        return ""
+
+    def retry(self, checkpoint: str | None = None) -> None:
         """Retry the failed execution, or the checkpoint paused on error, with the current code."""
-        self.act("retrying", lambda: self._verbs().retry(self.exec_id))
+        note = self._unchanged_code_note(checkpoint)
+        self.act("retrying", lambda: self._verbs().retry(self.exec_id, checkpoint=checkpoint))
+        if note and not self.notice.value:
+            self.notice.value = f"<div class='kitaru-unchanged' style='opacity:.8'>{R.E(note)}</div>"
 
     def skip(self, checkpoint: str | None = None) -> None:
         """Skip the checkpoint paused on error (it returns None) and continue."""
@@ -213,10 +329,7 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
             c.set_disabled(disabled)
 
     def act(self, what: str, fn: Callable[[], Any], *, capture: str = "widget", quiet: bool = False) -> Any:
-        """Run a verb (which runs the flow's continuation) with buttons disabled and output captured.
-
-        ``quiet``: no "working" notice and no refresh unless the verb did something (the idle check).
-        """
+        """Run a verb (which runs the flow's continuation) with buttons disabled and output captured."""
         if self._busy or self._closed:
             return None
         self._busy = True
@@ -246,8 +359,6 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
             with self.output:
                 yield
             return
-        # outside a frontend request (the idle poll) the Output widget's message routing has no live
-        # parent request: capture text and append it to the widget's state instead
         out, err = io.StringIO(), io.StringIO()
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -259,7 +370,10 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
                 self.output.append_stderr(err.getvalue())
 
     def answer(self, wait: str, value: Any) -> None:
-        self.act(f"answering {wait}", lambda: self._verbs().input(self.exec_id, wait=wait, value=value))
+        self.act(
+            f"answering {wait}",
+            lambda: self._verbs().input(self.exec_id, wait=wait, value=value, answered_by="panel"),
+        )
 
     def submit(self, wait: str, form: SchemaForm) -> bool:
         """Validate and record the form's value; inline errors (and nothing recorded) when invalid."""
@@ -274,7 +388,7 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
 
         def send() -> None:
             try:
-                self._verbs().input(self.exec_id, wait=wait, value=value)
+                self._verbs().input(self.exec_id, wait=wait, value=value, answered_by="panel")
             except KitaruWaitValidationError as exc:
                 problems.extend(exc.errors)
 
@@ -286,21 +400,68 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
             )
         return not problems
 
-    # -- answers given elsewhere --------------------------------------------------------
+    # -- replay from a row --------------------------------------------------------------
+    def show_replay(self, row: R.Row) -> None:
+        """A card for "Replay from here": run that checkpoint again, or reuse it with a new output."""
+        if self._busy or self.exec_id is None or row.call is None:
+            return
+        earlier = [c for c in (self.execution.checkpoints if self.execution else []) if c.name == row.name]
+        k = 1 + sum(1 for c in earlier if c.index < row.index)
+        from_ = f"{row.name}#{k}"
+        card = C.replay_card(
+            row.call,
+            from_,
+            on_replay=lambda output_text: self.replay(from_, output_text, card),
+            on_cancel=lambda: self._drop_card(card),
+        )
+        self._set_cards([*self.cards, card])
+
+    def _drop_card(self, card: C.Card) -> None:
+        self._set_cards([c for c in self.cards if c is not card])
+
+    def replay(self, from_: str, output_text: str | None, card: C.Card | None = None) -> Any:
+        """Replay this execution from ``from_`` (``output_text``: JSON for that checkpoint's new output;
+        it is then reused with that output and the replay runs from the next position). The new
+        execution's live panel appears in this panel's output area."""
+        from kitaru_nb.runtime.replay import run_replay
+
+        kwargs: dict[str, Any] = {}
+        if output_text is not None:
+            name = from_.partition("#")[0]
+            value, problems = C.parse_output(name, output_text)
+            if problems:
+                if card is not None and card.form_error is not None:
+                    card.form_error.value = error_html(problems)
+                return None
+            kwargs = {"after": True, "output": value}
+        if card is not None:
+            self._drop_card(card)
+        follower = ExecutionPanel(None, self.client)
+        with self.output:
+            from IPython.display import display
+
+            display(follower)  # type: ignore[no-untyped-call]
+        result = self.act(
+            f"replaying from {from_}",
+            lambda: run_replay(self.client.journal, str(self.exec_id), from_=from_, **kwargs),
+        )
+        if result is None and follower.exec_id is None:
+            follower.close()
+        return result
+
+    # -- changes made elsewhere ---------------------------------------------------------
     def _ensure_polling(self) -> None:
         if not self._poll_enabled or self._poll_handle is not None or self._closed or self.exec_id is None:
             return
-        if not hub.claim_poll(self.exec_id, self):
-            return  # another panel of this execution polls; its resume updates this one too
         loop = kernel_loop()
         if loop is None:
             return
         try:
             if threading.current_thread() is not threading.main_thread():
-                # a flow running in a thread of its own: schedule from the loop's thread
-                loop.call_soon_threadsafe(self._ensure_polling)
+                loop.call_soon_threadsafe(self._ensure_polling, context=contextvars.Context())
                 return
-            self._poll_handle = loop.call_later(POLL_SECONDS, self._poll)
+            # a fresh context: the callback must not carry the context of a flow running now
+            self._poll_handle = loop.call_later(POLL_SECONDS, self._poll, context=contextvars.Context())
         except RuntimeError:  # loop closed (kernel shutting down)
             self._poll_handle = None
 
@@ -312,8 +473,6 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         if self._poll_handle is not None:
             self._poll_handle.cancel()
             self._poll_handle = None
-        if self.exec_id is not None:
-            hub.release_poll(self.exec_id, self)
 
     def _poll(self) -> None:
         self._poll_handle = None
@@ -327,55 +486,39 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
             self._ensure_polling()
 
     def check_journal(self) -> None:
-        """Pick up changes made elsewhere; resume here when every wait got its answer and every
-        checkpoint paused on error its decision."""
+        """Redraw when the journal changed since the last look (an answer given elsewhere, say); when
+        every answer is in but no kernel here defines the flow, say what to run."""
         if self._busy or self.exec_id is None:
             return
-        statuses = self._verbs().statuses([self.exec_id])
-        status = statuses.get(self.exec_id)
-        current = self.execution
-        if status == "waiting":
-            waits = self._verbs().pending_waits(self.exec_id)
-            paused = self._verbs().paused_checkpoints(self.exec_id)
-            known = tuple(w.name for w in current.pending_waits) if current else ()
-            known_paused = [c.name for c in current.pending_errors] if current else []
-            # every answer and every retry/skip decision is in (given here or elsewhere): resume
-            if not waits and not paused:
-                resumed = self.act(
-                    "resuming with the answer given elsewhere",
-                    lambda: self._verbs()._resume_if_ready(self.exec_id),
-                    capture="text",
-                    quiet=True,
-                )
-                if resumed:
-                    self.notice.value = ""
-                elif self._verbs().statuses([self.exec_id]).get(self.exec_id) == "waiting":
-                    self.notice.value = error_html(
-                        [
-                            "Every answer and decision is in, but this kernel does not know the flow: run the cell that "
-                            "defines it and the panel resumes it."
-                        ]
-                    )
-                    if current is not None and (current.pending_waits or current.pending_errors):
-                        self.refresh()  # the answered wait's form (or the decided error card) goes away
-                return
-            if (
-                tuple(w.name for w in waits) == known
-                and paused == known_paused
-                and current is not None
-                and R.status_text(current.status) == status
-            ):
-                return
-        elif current is not None and status == R.status_text(current.status) and status != "running":
+        token = self.client.journal.change_token()
+        if token == self._seen_token:
             return
-        for panel in hub.panels_for(self.exec_id) or [self]:
-            panel.refresh()
+        self._seen_token = token
+        ex = self.refresh()
+        if ex is None or R.status_text(ex.status) != "waiting" or ex.pending_waits or ex.pending_errors:
+            return
+        if not self._verbs().defined_here(ex.exec_id):
+            self._ready_notice = True
+            self.notice.value = error_html(
+                [
+                    "Every answer and decision is in, but this kernel does not know the flow: "
+                    f"{self._verbs().where_defined(ex.exec_id)}, and this kernel continues it when idle."
+                ]
+            )
 
     # -- display ------------------------------------------------------------------------
     def close(self) -> None:
+        """Close the panel and every widget in it (cards, rows, forms)."""
+        if self._closed:
+            return
         self._closed = True
         self._stop_polling()
         hub.remove(self)
+        for card in self.cards:
+            card.close()
+        self.cards = []
+        for child in list(self.children):
+            C.close_tree(child)
         super().close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
@@ -386,10 +529,27 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         return data
 
 
+_SHARED: dict[str, Any] = {}
+
+
+def _shared() -> dict[str, Any]:
+    """Layout and style models every row shares (a row costs three widget models, not eight)."""
+    if not _SHARED or any(getattr(w, "comm", None) is None for w in _SHARED.values()):
+        _SHARED.update(
+            auto=W.Layout(width="auto"),
+            row=W.Layout(align_items="center"),
+            button=W.ButtonStyle(),
+        )
+        for w in _SHARED.values():
+            w._kitaru_shared = True
+    return _SHARED
+
+
 def follow(client: Any = None) -> ExecutionPanel:
     """A panel that attaches to the next execution that runs in this kernel and shows it live.
 
-    Display it, then run a flow in the same or a later cell.
+    Runs started from a cell show their panel on their own; ``follow()`` is for runs started
+    elsewhere in the kernel (a thread, a callback).
     """
     if client is None:
         from kitaru_nb.client import KitaruClient

@@ -8,12 +8,16 @@ string that can come from user code goes through ``html.escape``.
 from __future__ import annotations
 
 import html
+import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kitaru_nb.models import CheckpointAttempt, CheckpointCall, Execution, FailureInfo
+from kitaru_nb.models import CheckpointAttempt, CheckpointCall, Execution, FailureInfo, WaitRecord
 
-MAX_ROWS = 200
+MAX_ROWS = 500
+#: rows a big execution shows before "N more" (failures, pauses and the latest rows)
+COLLAPSED_ROWS = 25
 
 STATUS_COLORS = {
     "running": "#1f6feb",
@@ -62,34 +66,122 @@ def fmt_duration(seconds: float | None) -> str:
 
 
 def call_status(call: CheckpointCall) -> str:
-    s = status_text(call.status)
-    return "paused" if call.paused else s
+    return call.display_status
 
 
-def progress(ex: Execution) -> tuple[int, int]:
-    """(finished checkpoints, known checkpoints)."""
-    done = sum(1 for c in ex.checkpoints if status_text(c.status) in ("completed", "reused", "skipped"))
-    return done, len(ex.checkpoints)
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One position of the timeline: a checkpoint call, or a wait / confirmation with its answer."""
+
+    index: int
+    kind: str  # checkpoint, wait, confirmation
+    name: str
+    status: str
+    call: CheckpointCall | None = None
+    wait: WaitRecord | None = None
+
+    @property
+    def notable(self) -> bool:
+        if self.call is not None:
+            return self.call.failure is not None or len(self.call.attempts) > 1 or self.call.paused
+        return self.status in ("waiting", "failed")
+
+    @property
+    def replayable(self) -> bool:
+        return self.call is not None and self.status in ("completed", "reused")
+
+
+def rows(ex: Execution) -> list[Row]:
+    out = [Row(c.index, "checkpoint", c.name, c.display_status, call=c) for c in ex.checkpoints]
+    out += [Row(w.index, w.kind, w.name, w.status, wait=w) for w in ex.waits]
+    out.sort(key=lambda r: r.index)
+    return out
+
+
+def visible_rows(all_rows: list[Row], *, expanded: bool) -> tuple[list[Row], int]:
+    """Rows to show and how many are folded away: failures, pauses, open waits and the latest rows
+    stay visible; "N more" (``expanded``) shows up to MAX_ROWS."""
+    limit = MAX_ROWS if expanded else COLLAPSED_ROWS
+    if len(all_rows) <= limit:
+        return all_rows, 0
+    notable = [r.index for r in all_rows if r.notable][: limit // 2]
+    keep = set(notable)
+    for r in reversed(all_rows):
+        if len(keep) >= limit:
+            break
+        keep.add(r.index)
+    shown = [r for r in all_rows if r.index in keep]
+    return shown, len(all_rows) - len(shown)
+
+
+def estimated_total(ex: Execution, estimate: int | None) -> tuple[int, bool]:
+    """(total positions, whether it is an estimate) for the progress bar."""
+    done, known = ex.progress
+    status = status_text(ex.status)
+    if status in ("completed", "cancelled", "failed"):
+        return max(known, 1), False
+    total = max(known, estimate or 0)
+    if status == "running":
+        return max(total, done + 1), True
+    return max(total, done + 1), False  # waiting: the open wait or paused checkpoint is not done
+
+
+def fmt_rate(per_second: float) -> str:
+    return f"{per_second:.1f}/s" if per_second < 100 else f"{per_second:.0f}/s"
+
+
+def progress_text(ex: Execution, estimate: int | None, now: float | None = None) -> str:
+    """tqdm-like: ``done/total`` (total marked as an estimate until known), elapsed, rate and ETA."""
+    done, _known = ex.progress
+    total, guess = estimated_total(ex, estimate)
+    status = status_text(ex.status)
+    now = time.time() if now is None else now
+    end = ex.ended_at.timestamp() if ex.ended_at is not None else now
+    elapsed = max(0.0, end - ex.started_at.timestamp())
+    if guess and estimate is None:
+        parts = [f"{done}/?"]  # no completed execution of this flow yet: the total is not known
+    else:
+        parts = [f"{done}/{total}{' (est.)' if guess else ''}"]
+    parts.append(f"{fmt_duration(elapsed) or '0 s'} elapsed")
+    if elapsed > 0 and done:
+        rate = done / elapsed
+        parts.append(fmt_rate(rate))
+        if status == "running" and estimate is not None and total > done:
+            parts.append(f"ETA {fmt_duration((total - done) / rate)}")
+    if status == "waiting":
+        parts.append("waits for " + ("a decision" if ex.waiting_for == "decision" else "input"))
+    return " \u00b7 ".join(parts)
 
 
 def header_html(ex: Execution) -> str:
-    done, total = progress(ex)
     extra = ""
     if ex.original_exec_id:
         extra = f' <span style="opacity:.7">replay of {E(ex.original_exec_id[:8])}'
         extra += f" from {E(ex.replay_from)}</span>" if ex.replay_from else "</span>"
+    done, known = ex.progress
     return (
         f'<b class="kitaru-flow-name">{E(ex.flow_name)}</b> '
         f'<code class="kitaru-short-id">{E(ex.short_id)}</code> {badge(ex.status)} '
-        f'<span class="kitaru-progress-text" style="opacity:.8">{done}/{total} checkpoints</span>{extra}'
+        f'<span class="kitaru-progress-text" style="opacity:.8">{done}/{known} done</span>{extra}'
     )
 
 
-def failure_html(f: FailureInfo, *, open_traceback: bool = False) -> str:
+def owner_html(ex: Execution) -> str:
+    o = ex.owner or {}
+    if not o:
+        return ""
+    where = f"{o.get('notebook')}" if o.get("notebook") else f"process {o.get('pid')}"
+    cell = f", cell In[{o['cell']}]" if o.get("cell") else ""
+    return f"<span class='kitaru-owner' style='opacity:.6;font-size:11px'>runs in {E(str(where))}{E(cell)}</span>"
+
+
+def failure_html(f: FailureInfo, *, open_traceback: bool = False, same_as: int | None = None) -> str:
     kind = f"{E(f.exception_type)}: " if f.exception_type else ""
     out = f'<div class="kitaru-failure"><b>{kind}</b><span class="kitaru-failure-message">{E(f.message)}</span>'
     out += f' <span style="opacity:.6">({E(status_text(f.origin))})</span></div>'
-    if f.traceback:
+    if same_as is not None:
+        out += f"<div class='kitaru-same-traceback' style='opacity:.7'>same traceback as attempt {same_as}</div>"
+    elif f.traceback:
         opened = " open" if open_traceback else ""
         out += (
             f"<details{opened}><summary>traceback</summary>"
@@ -99,56 +191,100 @@ def failure_html(f: FailureInfo, *, open_traceback: bool = False) -> str:
     return out
 
 
-def attempt_html(a: CheckpointAttempt) -> str:
+def attempt_html(a: CheckpointAttempt, previous: CheckpointAttempt | None = None) -> str:
     line = (
         f"<div class='kitaru-attempt'>attempt {a.number}: {E(status_text(a.status))}"
         f" <span style='opacity:.7'>{E(fmt_duration(a.duration))}</span></div>"
     )
     if a.failure is not None:
-        line += f"<div style='margin-left:1.5em'>{failure_html(a.failure)}</div>"
+        same = None
+        if (
+            previous is not None
+            and previous.failure is not None
+            and previous.failure.traceback
+            and previous.failure.traceback == a.failure.traceback
+        ):
+            same = previous.number
+        line += f"<div style='margin-left:1.5em'>{failure_html(a.failure, same_as=same)}</div>"
     return line
 
 
-def _visible_calls(calls: list[CheckpointCall]) -> tuple[list[CheckpointCall], int]:
-    if len(calls) <= MAX_ROWS:
-        return calls, 0
-    notable = [c for c in calls if c.failure is not None or len(c.attempts) > 1 or c.paused]
-    notable_ids = {c.call_id for c in notable[: MAX_ROWS // 2]}
-    room = MAX_ROWS - len(notable_ids)
-    tail_ids = {c.call_id for c in calls[-room:]}
-    keep = [c for c in calls if c.call_id in notable_ids or c.call_id in tail_ids]
-    return keep, len(calls) - len(keep)
+def history_html(c: CheckpointCall) -> str:
+    parts = []
+    prev: CheckpointAttempt | None = None
+    for a in c.attempts:
+        parts.append(attempt_html(a, prev))
+        prev = a
+    return (
+        f"<details class='kitaru-history'><summary>attempt history ({len(c.attempts)})</summary>"
+        f"{''.join(parts)}</details>"
+    )
 
 
-def checkpoints_html(ex: Execution) -> str:
-    """One row per checkpoint (at most MAX_ROWS), each with its attempt history when it has one."""
-    if not ex.checkpoints:
-        return '<div class="kitaru-checkpoints" style="opacity:.7">no checkpoints yet</div>'
-    calls, hidden = _visible_calls(ex.checkpoints)
-    cell = "padding:1px 8px;text-align:left"
-    rows = [
-        f"<tr><th style='{cell}'></th><th style='{cell}'>#</th><th style='{cell}'>checkpoint</th>"
-        f"<th style='{cell}'>status</th><th style='{cell}'>attempts</th><th style='{cell}'>duration</th></tr>"
-    ]
-    for c in calls:
-        st = call_status(c)
-        icon = CALL_ICONS.get("waiting" if c.paused else st, "?")
-        color = STATUS_COLORS.get({"paused": "waiting", "reused": "completed", "skipped": "cancelled"}.get(st, st), "")
+CELL = "padding:1px 8px;text-align:left"
+_ICON_STATUS = {"paused": "waiting", "reused": "completed", "skipped": "cancelled", "answered": "completed"}
+
+
+def row_cells(r: Row) -> str:
+    """The cells of one timeline row (icon, #, name, status, attempts, duration / answer)."""
+    st = r.status
+    if r.wait is not None and st in ("completed", "reused"):
+        st = "answered"
+    icon = CALL_ICONS.get("waiting" if st in ("paused", "waiting") else ("completed" if st == "answered" else st), "?")
+    color = STATUS_COLORS.get(_ICON_STATUS.get(st, st), "")
+    if r.call is not None:
+        c = r.call
         changed = " <span title='code changed since'>(code changed)</span>" if c.code_changed else ""
-        rows.append(
-            f"<tr class='kitaru-row kitaru-row-{st}'><td style='{cell};color:{color}'>{icon}</td>"
-            f"<td style='{cell}'>{c.index}</td><td style='{cell}'>{E(c.name)}{changed}</td>"
-            f"<td style='{cell}' class='kitaru-row-status'>{E(st)}</td><td style='{cell}'>{len(c.attempts)}</td>"
-            f"<td style='{cell}'>{E(fmt_duration(c.duration))}</td></tr>"
-        )
-        if c.failure is not None or len(c.attempts) > 1:
-            history = "".join(attempt_html(a) for a in c.attempts)
-            rows.append(
-                f"<tr><td></td><td colspan='5' style='{cell}'><details class='kitaru-history'>"
-                f"<summary>attempt history ({len(c.attempts)})</summary>{history}</details></td></tr>"
+        what = f"{E(c.name)}{changed}"
+        detail = f"<td style='{CELL}'>{len(c.attempts)}</td><td style='{CELL}'>{E(fmt_duration(c.duration))}</td>"
+    else:
+        w = r.wait
+        assert w is not None
+        label = "confirm" if r.kind == "confirmation" else "wait"
+        what = f"<i>{label}</i> {E(w.name)}"
+        if st == "answered":
+            by = f" in the {w.answered_by}" if w.answered_by in ("panel", "sidebar") else f" by {w.answered_by}"
+            when = w.answered_at.astimezone().strftime("%H:%M:%S") if w.answered_at else ""
+            answer = (
+                f"<code class='kitaru-answer'>{E(w.answer_preview or '')}</code>"
+                f" <span style='opacity:.7'>answered{E(by if w.answered_by else '')} at {E(when)}</span>"
             )
-    note = f"<div style='opacity:.7'>{hidden} earlier completed checkpoints not shown</div>" if hidden else ""
-    return f"{note}<table class='kitaru-checkpoints' style='border-collapse:collapse'>{''.join(rows)}</table>"
+        else:
+            answer = f"<span style='opacity:.7'>{E(w.question or '')}</span>"
+        detail = f"<td style='{CELL}' colspan='2' class='kitaru-answer-cell'>{answer}</td>"
+    return (
+        f"<td style='{CELL};color:{color}'>{icon}</td><td style='{CELL}'>{r.index}</td>"
+        f"<td style='{CELL}'>{what}</td><td style='{CELL}' class='kitaru-row-status'>{E(st)}</td>{detail}"
+    )
+
+
+def row_html(r: Row) -> str:
+    out = f"<tr class='kitaru-row kitaru-row-{E(r.status)}'>{row_cells(r)}</tr>"
+    if r.call is not None and (r.call.failure is not None or len(r.call.attempts) > 1):
+        out += f"<tr><td></td><td colspan='5' style='{CELL}'>{history_html(r.call)}</td></tr>"
+    return out
+
+
+def table_html(shown: list[Row], hidden: int) -> str:
+    if not shown:
+        return '<div class="kitaru-checkpoints" style="opacity:.7">no checkpoints yet</div>'
+    head = (
+        f"<tr><th style='{CELL}'></th><th style='{CELL}'>#</th><th style='{CELL}'>checkpoint / wait</th>"
+        f"<th style='{CELL}'>status</th><th style='{CELL}'>attempts</th><th style='{CELL}'>duration</th></tr>"
+    )
+    note = (
+        f"<div class='kitaru-folded' style='opacity:.7'>{hidden} more rows folded (completed checkpoints)</div>"
+        if hidden
+        else ""
+    )
+    body = "".join(row_html(r) for r in shown)
+    return f"<table class='kitaru-checkpoints' style='border-collapse:collapse'>{head}{body}</table>{note}"
+
+
+def checkpoints_html(ex: Execution, *, expanded: bool = False) -> str:
+    """The timeline: one row per checkpoint and per wait, folded for big executions."""
+    shown, hidden = visible_rows(rows(ex), expanded=expanded)
+    return table_html(shown, hidden)
 
 
 def result_html(ex: Execution) -> str:
@@ -182,8 +318,8 @@ def static_html(ex: Execution) -> str:
 
 
 def text_summary(ex: Execution) -> str:
-    done, total = progress(ex)
-    line = f"{ex.flow_name} {ex.short_id} {status_text(ex.status)} ({done}/{total} checkpoints)"
+    done, total = ex.progress
+    line = f"{ex.flow_name} {ex.short_id} {status_text(ex.status)} ({done}/{total} done)"
     if status_text(ex.status) == "failed" and ex.failure is not None:
         line += f": {ex.failure.exception_type or 'error'}: {ex.failure.message}"
     for w in ex.pending_waits:

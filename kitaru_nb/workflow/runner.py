@@ -17,6 +17,7 @@ from kitaru_nb.errors import KitaruDivergenceError, KitaruStateError
 from kitaru_nb.journal.base import CallRow, ExecutionRow
 from kitaru_nb.runtime import registry
 from kitaru_nb.runtime.context import DurableRun, FlowPaused, current_run, diverged, new_id, notify, now
+from kitaru_nb.runtime.watcher import watcher
 from kitaru_nb.types import ExecutionStatus, FailureOrigin
 from kitaru_nb.workflow.step import AttemptTracker, Step
 from kitaru_nb.workflow.types import OnReject, StepInput, StepOutput
@@ -43,6 +44,7 @@ Emit = Callable[[Any], None]
 def register(workflow: Workflow) -> None:
     with _lock:
         _workflows[workflow.name] = workflow
+    watcher.ensure_started()
 
 
 def get_workflow(name: str) -> Workflow | None:

@@ -40,10 +40,13 @@ def test_keyboard_interrupt_in_a_checkpoint_is_journaled_and_retry_continues(cli
     assert ex is not None
     assert ex.status is ExecutionStatus.FAILED
     assert ex.failure is not None and ex.failure.origin is FailureOrigin.RUNTIME
-    assert "KeyboardInterrupt" in ex.failure.message
+    # the message says where it stopped and that nothing needs fixing
+    assert (
+        ex.failure.message == "interrupted (KeyboardInterrupt) at checkpoint 'ki_long' (#1); Retry continues from there"
+    )
     (attempt,) = ex.checkpoints[1].attempts
     assert attempt.status is AttemptStatus.FAILED
-    assert attempt.failure is not None and attempt.failure.message == "interrupted by KeyboardInterrupt"
+    assert attempt.failure is not None and attempt.failure.message == ex.failure.message
 
     state["interrupt"] = False
     done = client.executions.retry(ex.exec_id)

@@ -170,7 +170,7 @@ def test_failed_execution_card_retries_with_the_fixed_code(client: kitaru.Kitaru
     panel = ExecutionPanel(handle.exec_id, client)
     (card,) = panel.cards
     assert "kitaru-card-failed" in card.widget._dom_classes
-    assert XSS not in panel.table.value and "&lt;img src=x onerror=alert(1)&gt;" in panel.table.value
+    assert XSS not in panel.timeline_html() and "&lt;img src=x onerror=alert(1)&gt;" in panel.timeline_html()
     assert "&lt;img" in panel.result.value
 
     @kitaru.checkpoint
@@ -180,7 +180,7 @@ def test_failed_execution_card_retries_with_the_fixed_code(client: kitaru.Kitaru
     card.buttons[0].click()
     assert handle.get() == 42
     assert "kitaru-status-completed" in panel.header.value
-    assert "attempt history (2)" in panel.table.value
+    assert "attempt history (2)" in panel.timeline_html()
 
 
 def test_verb_errors_show_in_the_panel(client: kitaru.KitaruClient) -> None:
@@ -243,7 +243,7 @@ def test_follow_attaches_to_the_next_run_and_throttles(client: kitaru.KitaruClie
     assert panel.exec_id is None
     handle = loop.run(300)
     assert panel.exec_id == handle.exec_id
-    assert "300/300 checkpoints" in panel.header.value
+    assert "300/300 done" in panel.header.value
     assert (panel.progress.value, panel.progress.max) == (300, 300)
     assert panel.refreshes < 20  # not one refresh per checkpoint
     other = loop.run(3)  # a follower adopts one execution only

@@ -113,7 +113,9 @@ def test_a_failed_run_is_retried_with_fixed_code(db: SqliteDb) -> None:
 
 def test_display_uses_the_panel(db: SqliteDb) -> None:
     run = pipeline(db, []).run("go")
-    bundle = run._repr_mimebundle_()
+    from kitaru_nb.widgets.display import mimebundle
+
+    bundle = mimebundle(run)
     assert "text/plain" in bundle
     assert run.exec_id == run.run_id
     assert run._journal is not None

@@ -61,5 +61,7 @@ def test_streamed_prints_reach_the_cell_and_the_paused_run_displays(tmp_path: Pa
     ]
     last = nb.cells[3].outputs
     assert "PAUSED needs a human" in "".join(o.get("text", "") for o in last if o.output_type == "stream")
-    displayed = [o for o in last if o.output_type == "execute_result"]
+    # the run output as the cell's last line shows its panel (with the static summary for saved notebooks)
+    displayed = [o for o in last if o.output_type in ("execute_result", "display_data")]
     assert displayed and "text/plain" in displayed[0]["data"]
+    assert "kitaru-status-waiting" in displayed[0]["data"]["text/html"]
