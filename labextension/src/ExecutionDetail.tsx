@@ -263,7 +263,7 @@ function Checkpoint(props: {
     >
       <details open={failed}>
         <summary>
-          <span className="kitaru-nb-index">{call.index + 1}.</span>{' '}
+          <span className="kitaru-nb-index">{call.index}</span>{' '}
           <span className="kitaru-nb-checkpoint-name">{call.name}</span>{' '}
           <StatusBadge status={status} />{' '}
           {call.attempts.length > 0 && (
@@ -322,7 +322,7 @@ function HumanRow(props: { row: ITimelineRow }): JSX.Element {
       data-status={row.status}
       data-index={row.index}
     >
-      <span className="kitaru-nb-index">{row.index + 1}.</span>{' '}
+      <span className="kitaru-nb-index">{row.index}</span>{' '}
       <span className="kitaru-nb-kind">{row.kind}</span>{' '}
       <span className="kitaru-nb-checkpoint-name">{row.name}</span>{' '}
       <StatusBadge status={row.status} />

@@ -67,7 +67,7 @@ export function exactTime(iso: string | null): string {
   return Time.format(iso);
 }
 
-/** `3/20` or `3/20 checkpoints`. */
+/** `3/20` or `3/20 done` (positions finished: checkpoints and answered waits), as the panel. */
 export function formatProgress(
   progress: { done: number; total: number } | undefined,
   long = false
@@ -76,7 +76,7 @@ export function formatProgress(
     return '';
   }
   const text = `${progress.done}/${progress.total}`;
-  return long ? `${text} checkpoints` : text;
+  return long ? `${text} done` : text;
 }
 
 /** The notebook's file name (without folders) of an owner path. */

@@ -79,9 +79,7 @@ describe('checkpoint numbers and words', () => {
 
   it('shows progress and the notebook file name', () => {
     expect(formatProgress({ done: 3, total: 20 })).toBe('3/20');
-    expect(formatProgress({ done: 3, total: 20 }, true)).toBe(
-      '3/20 checkpoints'
-    );
+    expect(formatProgress({ done: 3, total: 20 }, true)).toBe('3/20 done');
     expect(notebookName('work/reports/budget.ipynb')).toBe('budget.ipynb');
     expect(notebookName(null)).toBe('');
   });

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 from playwright.sync_api import Page, expect
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
@@ -20,7 +21,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 import kitaru_nb as kitaru
 
 from .harness import JupyterLabServer
-from .test_sidebar import TAB, open_sidebar, row
+from .test_sidebar import TAB, open_sidebar, row, run_all_in_own_workspace
 
 SETTINGS = "/lab/api/settings/kitaru-nb:executions"
 
@@ -379,3 +380,69 @@ def test_retry_and_replay_from_the_sidebar_are_recorded_carried_out_by_the_kerne
     total_row.locator("textarea").fill("{not json")
     total_row.locator("button.kitaru-nb-replay-submit").click()
     expect(total_row.locator(".kitaru-nb-replay .kitaru-nb-error")).to_contain_text("not JSON")
+
+
+KERNEL_NB = """\
+import kitaru_nb as kitaru
+
+tries = {"n": 0}
+
+@kitaru.checkpoint
+def sbk_load() -> list[int]:
+    return [1, 2, 3]
+
+@kitaru.checkpoint
+def sbk_total(xs: list[int]) -> int:
+    tries["n"] += 1
+    if tries["n"] == 1:
+        raise ValueError("first run fails")
+    return sum(xs)
+
+@kitaru.flow
+def sbk_report() -> int:
+    return sbk_total(sbk_load())
+
+h = sbk_report.run()
+print("started", h.exec_id)
+"""
+
+
+def test_sidebar_retry_and_replay_are_carried_out_by_the_notebook_kernel_that_defines_the_flow(
+    lab: JupyterLabServer, lab_root: Path, page: Page, artifacts: Path
+) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(KERNEL_NB)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, lab_root / "sbk_actions.ipynb")
+    run_all_in_own_workspace(page, lab, "sbk_actions.ipynb", "sbk", "started ")
+    (entry,) = lab.api("GET", "/kitaru-nb/api/executions?flow=sbk_report")["executions"]
+    failed = entry["exec_id"]
+    assert entry["status"] == "failed"
+    assert entry["owner"]["notebook"].endswith("sbk_actions.ipynb")
+
+    panel = open_sidebar(page)
+    expect(row(panel, failed).locator(".kitaru-nb-owner-notebook")).to_have_text("sbk_actions.ipynb")
+    row(panel, failed).locator("button").click()
+    detail = panel.locator(f".kitaru-nb-detail[data-exec-id='{failed}']")
+    expect(detail.locator(".kitaru-nb-owner-notebook")).to_contain_text("sbk_actions.ipynb")
+    expect(detail.locator(".kitaru-nb-owner-hint")).not_to_be_empty()
+    detail.locator("button.kitaru-nb-retry-execution").click()
+    expect(detail.locator(".kitaru-nb-notice")).to_contain_text("recorded")
+    # the idle kernel of the notebook carries the retry out; the push brings the outcome
+    expect(detail.locator(".kitaru-nb-title .kitaru-nb-badge")).to_have_text("completed", timeout=30_000)
+    expect(detail.locator(".kitaru-nb-request[data-kind='retry']")).to_have_attribute("data-status", "done")
+    page.screenshot(path=str(artifacts / "sidebar_retry_carried_out_by_kernel.png"))
+
+    load = detail.locator(".kitaru-nb-checkpoint[data-name='sbk_load']")
+    load.locator("summary").click()
+    load.locator("button.kitaru-nb-replay-open").click()
+    load.locator("textarea").fill("[10, 20]")
+    load.locator("button.kitaru-nb-replay-submit").click()
+    rep = detail.locator(".kitaru-nb-request[data-kind='replay']")
+    expect(rep).to_have_attribute("data-status", "done", timeout=30_000)
+    rep.locator("button.kitaru-nb-open-result").click()
+    new = panel.locator(".kitaru-nb-detail").filter(has_not=page.locator(f"[data-exec-id='{failed}']"))
+    expect(new.locator(".kitaru-nb-title .kitaru-nb-badge")).to_have_text("completed", timeout=30_000)
+    expect(new.locator(".kitaru-nb-checkpoint[data-name='sbk_load']")).to_have_attribute("data-status", "reused")
+    expect(new.locator("dd code").first).to_have_text("30")
+    page.screenshot(path=str(artifacts / "sidebar_replay_carried_out_by_kernel.png"))
