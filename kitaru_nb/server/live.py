@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -41,6 +42,7 @@ class JournalWatcher:
         self._task: asyncio.Task[None] | None = None
         self._last_emit = 0.0
         self._lock = threading.Lock()
+        self._identity: tuple[int, int] | None = None
 
     def check(self) -> dict[str, Any] | None:
         """One tick (blocking, run off the event loop): the event to emit, or None."""
@@ -64,9 +66,20 @@ class JournalWatcher:
         return 0 if journal is None else journal.change_token()
 
     def _open(self) -> SqliteJournal | None:
+        """The watcher's own connection; reopened when the file was deleted or replaced."""
+        try:
+            st = os.stat(self.path)
+            identity: tuple[int, int] | None = (st.st_dev, st.st_ino)
+        except OSError:
+            identity = None
         with self._lock:
-            if self._journal is None and self.path.exists():
+            if self._journal is not None and identity != self._identity:
+                self._journal.close()
+                self._journal = None
+                self._token = None
+            if self._journal is None and identity is not None:
                 self._journal = SqliteJournal(self.path)
+                self._identity = identity
             return self._journal
 
     async def run(self) -> None:

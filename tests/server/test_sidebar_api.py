@@ -119,3 +119,34 @@ async def test_a_change_in_the_journal_is_pushed_on_the_event_bus_within_half_a_
     assert changed[0][1]["decision"] == 0
     watcher = jp_serverapp.web_app.settings["kitaru_nb_watcher"]
     await watcher.stop()
+
+
+def test_the_watcher_sees_commits_of_other_connections_and_a_replaced_journal_file(tmp_path: Path) -> None:
+    from kitaru_nb.journal.base import ExecutionRow
+    from kitaru_nb.journal.sqlite import SqliteJournal
+    from kitaru_nb.server.live import JournalWatcher
+
+    path = tmp_path / "kitaru.db"
+    watcher = JournalWatcher(path, emit=None, heartbeat=3600)
+    assert watcher.check() is None  # no journal yet: nothing to tell
+    writer = SqliteJournal(path)
+    first = watcher.check()
+    assert first is not None and first["reason"] == "changed"
+    assert watcher.check() is None  # nothing changed
+    writer.create_execution(ExecutionRow(exec_id="a" * 32, flow_name="f", status="waiting", started_at=1.0))
+    changed = watcher.check()
+    assert changed is not None and changed["reason"] == "changed" and changed["token"] != first["token"]
+    assert watcher.check() is None
+
+    # the file is deleted and a new journal created in its place: the watcher follows it
+    writer.close()
+    for p in tmp_path.glob("kitaru.db*"):
+        p.unlink()
+    SqliteJournal(path).close()
+    again = watcher.check()
+    assert again is not None and again["reason"] == "changed"
+
+    # a heartbeat when nothing changed for `heartbeat` seconds
+    watcher.heartbeat = 0
+    beat = watcher.check()
+    assert beat is not None and beat["reason"] == "heartbeat"
