@@ -39,7 +39,12 @@ export function WaitForm(props: IWaitFormProps): JSX.Element {
   const [errors, setErrors] = useState<IMappedErrors>(NO_ERRORS);
   const [message, setMessage] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const prepared = useMemo(() => prepareForm(wait.schema), [wait.schema]);
+  // every live refresh brings a new schema object: prepare the form again only when it differs
+  const schemaKey = JSON.stringify(wait.schema);
+  const prepared = useMemo(
+    () => prepareForm(JSON.parse(schemaKey) as Record<string, unknown>),
+    [schemaKey]
+  );
 
   const submit = async (value: unknown): Promise<void> => {
     if (busy) {
