@@ -13,7 +13,6 @@ import type {
   TitleFieldProps,
   WidgetProps
 } from '@rjsf/utils';
-import { getSubmitButtonOptions } from '@rjsf/utils';
 import React from 'react';
 
 /** One field: label (with `*` when required), input, help, then the errors under it. */
@@ -126,11 +125,21 @@ export function CheckboxWidget(props: WidgetProps): JSX.Element {
 
 /** The form's Submit: a JupyterLab accept button. */
 export function SubmitButton(props: SubmitButtonProps): JSX.Element | null {
-  const options = getSubmitButtonOptions(props.uiSchema);
-  if (options.norender) {
+  // rjsf's getSubmitButtonOptions, read here so @rjsf/utils stays a types-only import (no
+  // second copy of it in the bundle)
+  const ui = (props.uiSchema ?? {}) as Record<string, unknown>;
+  const nested = (ui['ui:options'] as Record<string, unknown> | undefined)?.[
+    'submitButtonOptions'
+  ];
+  const options = (ui['ui:submitButtonOptions'] ?? nested ?? {}) as {
+    norender?: boolean;
+    submitText?: string;
+    props?: Record<string, unknown>;
+  };
+  if (options.norender === true) {
     return null;
   }
-  const extra = (options.props ?? {}) as Record<string, unknown>;
+  const extra = options.props ?? {};
   return (
     <div className="kitaru-nb-form-buttons">
       <button
