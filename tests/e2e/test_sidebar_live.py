@@ -236,7 +236,7 @@ def test_the_badge_on_the_tab_counts_executions_waiting_for_a_human_up_and_down(
     ids = [flow.run(i).exec_id for i in range(2)]
     expect(badge(page)).to_have_attribute("data-waiting", str(start + 2))
     assert "need input" in (badge(page).get_attribute("title") or "")
-    badge(page).screenshot(path=str(artifacts / "sidebar_badge_counting.png"))
+    page.screenshot(path=str(artifacts / "sidebar_badge_counting.png"))
     good = {"approved": True, "team": "data", "amount": 5, "contact": {"name": "Ana", "email": "a@b.c"}}
     for i, exec_id in enumerate(ids):
         lab.api("POST", f"/kitaru-nb/api/executions/{exec_id}/input", {"wait": "budget", "value": good})
