@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,25 @@ ENV_VAR = "KITARU_NB_DB"
 
 _lock = threading.Lock()
 _configured: Any = None
-_recovered: set[int] = set()
 _UNSET: Any = object()
+# journals whose interrupted attempts this process has recovered: held weakly, so a journal
+# object that is collected cannot be mistaken for a new one that reuses its id(); a journal that
+# cannot be weakly referenced is held for good (its id cannot be reused while it is held)
+_recovered: weakref.WeakSet[Any] = weakref.WeakSet()
+_recovered_held: dict[int, Any] = {}
+
+
+def _first_use(journal: Any) -> bool:
+    """True once per journal object (the caller holds ``_lock``)."""
+    try:
+        if journal in _recovered:
+            return False
+        _recovered.add(journal)
+    except TypeError:
+        if _recovered_held.get(id(journal)) is journal:
+            return False
+        _recovered_held[id(journal)] = journal
+    return True
 
 
 class Settings:
@@ -100,10 +118,7 @@ def resolve_journal(db: Any = None) -> Journal:
         journal = target
     else:
         raise KitaruUsageError(f"db must be a file path, a journal or a SqliteDb, not {type(target).__name__}")
-    key = id(journal)
-    if key not in _recovered:
-        with _lock:
-            if key not in _recovered:
-                _recovered.add(key)
-                journal.recover_interrupted(_alive)
+    with _lock:  # held while recovering: another thread waits rather than reading half-recovered state
+        if _first_use(journal):
+            journal.recover_interrupted(_alive)
     return journal

@@ -25,7 +25,27 @@ from kitaru_nb.types import ExecutionStatus, FailureOrigin
 
 
 class KitaruError(Exception):
-    """Base class of every error kitaru_nb raises."""
+    """Base class of every error kitaru_nb raises.
+
+    Errors pickle with their fields (``exec_id``, ``errors``, ...), so one raised in a worker
+    process arrives whole: the default pickling calls ``cls(*args)``, which loses keyword-only
+    fields and fails for the classes that require them.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[KitaruError], args: tuple[Any, ...], state: dict[str, Any]) -> KitaruError:
+    """``cls(*args, **fields)`` with the keyword-only fields its ``__init__`` takes, then the rest
+    of the state (notes, ...)."""
+    import inspect
+
+    params = inspect.signature(cls.__init__).parameters.values()
+    kwargs = {p.name: state[p.name] for p in params if p.kind is p.KEYWORD_ONLY and p.name in state}
+    err = cls(*args, **kwargs)
+    err.__dict__.update(state)
+    return err
 
 
 class KitaruUsageError(KitaruError, ValueError):

@@ -177,27 +177,76 @@ _NOT_JSON: dict[str, Any] = {
 def validate_answer(exec_id: str, wait_name: str, schema_text: str, value: Any) -> Any:
     """Validate ``value``; returns the JSON-ready answer to store, or raises KitaruWaitValidationError.
 
-    The live pydantic adapter is used when this process ran the wait; otherwise the stored
-    JSON Schema (jsonschema, draft 2020-12).
+    Pydantic judges, in lax mode, wherever the answer is given: the live adapter when this
+    process ran the wait, else an adapter rebuilt from the stored JSON Schema (see
+    ``kitaru_nb.stored_schema``), so another process, the REST API and the flow give the same
+    verdict with the same wording. Only a schema whose features cannot be rebuilt is checked
+    with JSON Schema (jsonschema, draft 2020-12). An answer must be storable as UTF-8 JSON: a
+    string with a lone surrogate (``"a\\ud800"``) is refused wherever it is given.
     """
     adapter = _adapters.get(schema_text)
-    if adapter is not None:
-        from pydantic import ValidationError
-        from pydantic_core import PydanticSerializationError
+    dump: dict[str, Any] = {}
+    if adapter is None:
+        from kitaru_nb.stored_schema import Unmappable, adapter_for_schema_text
 
         try:
-            validated = adapter.validate_python(value)
-        except ValidationError as exc:
-            errors = [
-                {"loc": tuple(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)
-            ]
-            raise validation_error(exec_id, wait_name, errors) from None
-        try:
-            return adapter.dump_python(validated, mode="json")
-        except PydanticSerializationError:
-            # schema None (any value) let a non-JSON value through: it cannot be journaled as an answer
-            raise validation_error(exec_id, wait_name, [_NOT_JSON]) from None
-    return validate_with_json_schema(exec_id, wait_name, json.loads(schema_text), value)
+            adapter = adapter_for_schema_text(schema_text)
+        except Unmappable:
+            return _storable(
+                exec_id, wait_name, validate_with_json_schema(exec_id, wait_name, json.loads(schema_text), value)
+            )
+        # keys as stored (aliases), and only what was given: the flow fills in its own defaults
+        dump = {"by_alias": True, "exclude_unset": True}
+    from pydantic import ValidationError
+    from pydantic_core import PydanticSerializationError
+
+    try:
+        validated = adapter.validate_python(value)
+    except ValidationError as exc:
+        errors = [{"loc": tuple(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)]
+        raise validation_error(exec_id, wait_name, errors) from None
+    try:
+        answer = adapter.dump_python(validated, mode="json", **dump)
+    except PydanticSerializationError:
+        # schema None (any value) let a non-JSON value through: it cannot be journaled as an answer
+        raise validation_error(exec_id, wait_name, [_NOT_JSON]) from None
+    return _storable(exec_id, wait_name, answer)
+
+
+_NOT_UNICODE = "Input should be a valid string, unable to parse raw data as a unicode string"
+
+
+def _storable(exec_id: str, wait_name: str, answer: Any) -> Any:
+    """``answer`` if it encodes as UTF-8 JSON; else the places of the strings that do not (lone surrogates)."""
+    try:
+        json.dumps(answer, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        return answer
+    errors: list[dict[str, Any]] = []
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), answer)]
+    while stack:
+        loc, item = stack.pop()
+        if isinstance(item, dict):
+            for k, v in item.items():
+                if isinstance(k, str) and not _encodes(k):
+                    errors.append({"loc": (*loc, k), "msg": _NOT_UNICODE, "type": "string_unicode"})
+                stack.append(((*loc, k), v))
+        elif isinstance(item, list):
+            stack.extend(((*loc, i), v) for i, v in enumerate(item))
+        elif isinstance(item, str) and not _encodes(item):
+            errors.append({"loc": loc, "msg": _NOT_UNICODE, "type": "string_unicode"})
+    errors.sort(key=lambda e: tuple(map(str, e["loc"])))
+    raise validation_error(exec_id, wait_name, errors)
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _validator_cls: Any = None

@@ -2,25 +2,26 @@
 
 ``PRAGMA user_version`` holds how many migrations a file has; a file with more
 than this code knows was written by a newer kitaru_nb and is refused untouched.
+``_kitaru_migrations`` records each name with ``applied_at`` in seconds since the epoch.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 
-import sqlite_utils
+#: (name, apply): ``apply`` runs inside the migrating transaction on the journal's connection
+Migration = tuple[str, Callable[[sqlite3.Connection], None]]
 
-Migration = tuple[str, Callable[[sqlite_utils.Database], None]]
 
-
-def _run_statements(db: sqlite_utils.Database, script: str) -> None:
+def _run_statements(db: sqlite3.Connection, script: str) -> None:
     # executescript() would COMMIT the surrounding transaction: run one by one.
     for statement in script.split(";"):
         if statement.strip():
             db.execute(statement)
 
 
-def _m001_initial(db: sqlite_utils.Database) -> None:
+def _m001_initial(db: sqlite3.Connection) -> None:
     _run_statements(
         db,
         """
@@ -93,14 +94,14 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
-def _m002_drop_attempts_running(db: sqlite_utils.Database) -> None:
+def _m002_drop_attempts_running(db: sqlite3.Connection) -> None:
     # The partial index cost two WAL frames per checkpoint (one when an attempt starts,
     # one when it ends) for a query run once per process; recovery now finds running
     # attempts through the executions that can have them (indexed by status).
     db.execute("DROP INDEX IF EXISTS attempts_running")
 
 
-def _m003_attempts_by_call(db: sqlite_utils.Database) -> None:
+def _m003_attempts_by_call(db: sqlite3.Connection) -> None:
     # Attempts keyed by (call_id, attempt_id) in one B-tree: starting an attempt writes one index
     # instead of three (rowid table + primary-key index + exec index). An execution's attempts are
     # read through its calls, updates name the call.
@@ -131,9 +132,10 @@ def _m003_attempts_by_call(db: sqlite_utils.Database) -> None:
     )
 
 
-def _m004_owner_answers_requests(db: sqlite_utils.Database) -> None:
+def _m004_owner_answers_requests(db: sqlite3.Connection) -> None:
     # who owns an execution (host, pid and its start time, notebook, kernel), where a wait's answer
-    # came from, and requests (replay, retry) recorded by one process for the kernel that owns the flow
+    # came from, and requests (replay, retry) recorded by one process for the kernel that owns the flow;
+    # migrations recorded before 004 get their times in seconds since the epoch (they were Julian days)
     _run_statements(
         db,
         """
@@ -154,7 +156,8 @@ def _m004_owner_answers_requests(db: sqlite_utils.Database) -> None:
             result_exec_id TEXT
         );
         CREATE INDEX requests_by_status ON requests(status, created_at);
-        CREATE INDEX requests_by_exec ON requests(exec_id, created_at)
+        CREATE INDEX requests_by_exec ON requests(exec_id, created_at);
+        UPDATE _kitaru_migrations SET applied_at = (applied_at - 2440587.5) * 86400 WHERE applied_at < 1e7
         """,
     )
 

@@ -1,4 +1,13 @@
-"""The SQLite journal (sqlite-utils connection, prepared SQL, WAL, one transaction per write)."""
+"""The SQLite journal: prepared SQL on one sqlite3 connection, WAL, one transaction per write.
+
+Every write goes through ``SqliteJournal._write``: one ``BEGIN IMMEDIATE`` transaction of
+prepared statements (the hot path of a checkpoint is two of them). Rows are read by column
+name. ``journal.trace(print)`` shows every statement while debugging.
+
+No sqlite-utils: the journal needs none of its table helpers, and its migrations (timestamps as
+text, a deferred ``BEGIN``) do not fit a file that several processes may open and migrate at
+once; ``migrations.py`` keeps named, atomic migrations recorded in ``_kitaru_migrations``.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import Any, NamedTuple
 
 from kitaru_nb.errors import KitaruBackendError
 from kitaru_nb.journal.base import (
@@ -23,13 +30,22 @@ from kitaru_nb.journal.base import (
     StoredValue,
     interrupted_failure,
 )
+from kitaru_nb.journal.files import (
+    APPLICATION_ID,
+    SQLITE_MAGIC,
+    UNTOUCHED,
+    Header,
+    read_header,
+    read_only_reason,
+    refusal,
+)
 from kitaru_nb.journal.migrations import LATEST_VERSION, MIGRATIONS
 from kitaru_nb.models import FailureInfo
 from kitaru_nb.types import FailureOrigin
 
-APPLICATION_ID = 0x4B544E42  # "KTNB": marks a file as a kitaru_nb journal
+__all__ = ["APPLICATION_ID", "BUSY_TIMEOUT_MS", "SqliteJournal", "open_journal"]
+
 BUSY_TIMEOUT_MS = 15_000
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _EXEC_COLS = (
     "seq, exec_id, flow_name, kind, status, started_at, ended_at, owner_pid, original_exec_id, "
@@ -46,11 +62,31 @@ _ATTEMPT_COLS = (
     "failure_origin, failure_type, failure_message, failure_traceback"
 )
 
+#: column name -> position in the rows of one query (rows are read by name through it)
+Cols = dict[str, int]
 
-def _failure(origin: str | None, etype: str | None, message: str | None, tb: str | None) -> FailureInfo | None:
+
+class Many(NamedTuple):
+    """A statement run once per parameter row (``executemany``) inside a write."""
+
+    sql: str
+    rows: Sequence[Sequence[Any]]
+
+
+#: a step of a write: (sql, params), Many(sql, rows), or a function of the connection
+Step = tuple[str, Sequence[Any]] | Many | Callable[[sqlite3.Connection], Any]
+
+
+def _failure(r: Sequence[Any], c: Cols) -> FailureInfo | None:
+    origin = r[c["failure_origin"]]
     if origin is None:
         return None
-    return FailureInfo(origin=FailureOrigin(origin), message=message or "", exception_type=etype, traceback=tb)
+    return FailureInfo(
+        origin=FailureOrigin(origin),
+        message=r[c["failure_message"]] or "",
+        exception_type=r[c["failure_type"]],
+        traceback=r[c["failure_traceback"]],
+    )
 
 
 def _failure_cols(f: FailureInfo | None) -> tuple[str | None, str | None, str | None, str | None]:
@@ -59,82 +95,92 @@ def _failure_cols(f: FailureInfo | None) -> tuple[str | None, str | None, str | 
     return (f.origin.value, f.exception_type, f.message, f.traceback)
 
 
-def _exec_row(r: Sequence[Any], blobs: Sequence[Any] | None = None) -> ExecutionRow:
-    inputs = StoredValue(r[15], r[16] or "", blobs[0] if blobs else None) if r[15] else None
-    result = StoredValue(r[17], r[18] or "", blobs[1] if blobs else None) if r[17] else None
+def _exec_row(r: Sequence[Any], c: Cols) -> ExecutionRow:
+    fmt, rfmt = r[c["inputs_format"]], r[c["result_format"]]
     return ExecutionRow(
-        seq=r[0],
-        exec_id=r[1],
-        flow_name=r[2],
-        kind=r[3],
-        status=r[4],
-        started_at=r[5],
-        ended_at=r[6],
-        owner_pid=r[7],
-        original_exec_id=r[8],
-        replay_from=r[9],
-        failure=_failure(r[10], r[11], r[12], r[13]),
-        meta=json.loads(r[14]) if r[14] else {},
-        inputs=inputs,
-        result=result,
-        owner=json.loads(r[19]) if r[19] else None,
+        seq=r[c["seq"]],
+        exec_id=r[c["exec_id"]],
+        flow_name=r[c["flow_name"]],
+        kind=r[c["kind"]],
+        status=r[c["status"]],
+        started_at=r[c["started_at"]],
+        ended_at=r[c["ended_at"]],
+        owner_pid=r[c["owner_pid"]],
+        original_exec_id=r[c["original_exec_id"]],
+        replay_from=r[c["replay_from"]],
+        failure=_failure(r, c),
+        meta=json.loads(r[c["meta"]]) if r[c["meta"]] else {},
+        inputs=StoredValue(fmt, r[c["inputs_preview"]] or "", (r[c["inputs"]] if "inputs" in c else None))
+        if fmt
+        else None,
+        result=StoredValue(rfmt, r[c["result_preview"]] or "", (r[c["result"]] if "result" in c else None))
+        if rfmt
+        else None,
+        owner=json.loads(r[c["owner"]]) if r[c["owner"]] else None,
     )
 
 
-def _call_row(r: Sequence[Any], output: bytes | None = None) -> CallRow:
+def _call_row(r: Sequence[Any], c: Cols) -> CallRow:
+    fmt = r[c["output_format"]]
     return CallRow(
-        call_id=r[0],
-        exec_id=r[1],
-        idx=r[2],
-        kind=r[3],
-        name=r[4],
-        status=r[5],
-        started_at=r[6],
-        ended_at=r[7],
-        fingerprint=r[8],
-        original_call_id=r[9],
-        failure=_failure(r[10], r[11], r[12], r[13]),
-        paused=bool(r[14]),
-        wait_schema=r[15],
-        wait_question=r[16],
-        wait_metadata=r[17],
-        wait_timeout=r[18],
-        output=StoredValue(r[19], r[20] or "", output) if r[19] else None,
-        answered_by=r[21],
+        call_id=r[c["call_id"]],
+        exec_id=r[c["exec_id"]],
+        idx=r[c["idx"]],
+        kind=r[c["kind"]],
+        name=r[c["name"]],
+        status=r[c["status"]],
+        started_at=r[c["started_at"]],
+        ended_at=r[c["ended_at"]],
+        fingerprint=r[c["fingerprint"]],
+        original_call_id=r[c["original_call_id"]],
+        failure=_failure(r, c),
+        paused=bool(r[c["paused"]]),
+        wait_schema=r[c["wait_schema"]],
+        wait_question=r[c["wait_question"]],
+        wait_metadata=r[c["wait_metadata"]],
+        wait_timeout=r[c["wait_timeout"]],
+        output=StoredValue(fmt, r[c["output_preview"]] or "", (r[c["output"]] if "output" in c else None))
+        if fmt
+        else None,
+        answered_by=r[c["answered_by"]],
     )
 
 
-def _attempt_row(r: Sequence[Any]) -> AttemptRow:
+def _attempt_row(r: Sequence[Any], c: Cols) -> AttemptRow:
     return AttemptRow(
-        attempt_id=r[0],
-        call_id=r[1],
-        exec_id=r[2],
-        number=r[3],
-        status=r[4],
-        started_at=r[5],
-        ended_at=r[6],
-        failure=_failure(r[7], r[8], r[9], r[10]),
+        attempt_id=r[c["attempt_id"]],
+        call_id=r[c["call_id"]],
+        exec_id=r[c["exec_id"]],
+        number=r[c["number"]],
+        status=r[c["status"]],
+        started_at=r[c["started_at"]],
+        ended_at=r[c["ended_at"]],
+        failure=_failure(r, c),
     )
 
 
 def _check_file(path: Path) -> None:
-    """Refuse, without touching it, a file that is not an SQLite database."""
+    """Refuse, without opening it with SQLite, a file that is not a journal this kitaru_nb can use."""
     try:
         with path.open("rb") as fh:
             head = fh.read(16)
     except FileNotFoundError:
-        return
+        head = b""
     except IsADirectoryError:
         raise KitaruBackendError(
             f"{path} is a folder; the journal is a file: use a path like {path / 'kitaru.db'}"
         ) from None
     except OSError as exc:
         raise KitaruBackendError(f"cannot read the journal file {path}: {exc}") from exc
-    if head and head != _SQLITE_MAGIC:
-        raise KitaruBackendError(
-            f"{path} is not a kitaru_nb journal (not an SQLite file). The file was left untouched; "
-            "point KITARU_NB_DB or kitaru_nb.configure(db=...) to another path."
-        )
+    if head and head != SQLITE_MAGIC:
+        raise KitaruBackendError(f"{path} is not a kitaru_nb journal (not an SQLite file). {UNTOUCHED}")
+    try:
+        header = read_header(path)
+    except OSError as exc:
+        raise KitaruBackendError(f"cannot read the journal file {path}: {exc}") from exc
+    reason = refusal(path, header, LATEST_VERSION) if header is not None else None
+    if reason is not None:
+        raise KitaruBackendError(f"{reason} {UNTOUCHED}")
 
 
 class SqliteJournal:
@@ -148,123 +194,151 @@ class SqliteJournal:
             raise KitaruBackendError(
                 f"the folder of the journal {self.path} does not exist; create it or choose another path"
             )
+        #: why this process cannot write the journal (None: it can); reads still work
+        self.read_only = read_only_reason(self.path)
+        if self.read_only is not None and not self.path.exists():
+            raise KitaruBackendError(f"cannot create the journal {self.path}: {self.read_only}. {_WRITABLE}")
         self._lock = threading.RLock()
         try:
             conn = sqlite3.connect(
-                self.location, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+                self._uri(), uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
             )
         except sqlite3.Error as exc:
             raise KitaruBackendError(f"cannot open the journal {self.path}: {exc}") from exc
-        self.db = sqlite_utils.Database(conn)
-        self._conn = conn
+        self.conn = conn
         try:
             self._open()
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise KitaruBackendError(
-                f"{self.path} is not a usable kitaru_nb journal ({exc}). The file was left untouched; "
-                "point KITARU_NB_DB or kitaru_nb.configure(db=...) to another path."
-            ) from exc
+            if self.read_only is not None:
+                raise KitaruBackendError(
+                    f"cannot read the journal {self.path} ({exc}): {self.read_only}. {_WRITABLE}"
+                ) from exc
+            raise KitaruBackendError(f"{self.path} is not a usable kitaru_nb journal ({exc}). {UNTOUCHED}") from exc
         except BaseException:
             conn.close()
             raise
 
+    def _uri(self) -> str:
+        uri = self.path.as_uri()
+        if self.read_only is None:
+            return uri
+        if Path(f"{self.path}-wal").exists():
+            return uri + "?mode=ro"  # another process is using it: read through its -wal and -shm
+        # nobody writes it now and this process cannot: read the file as it is, creating no -wal or
+        # -shm that a read-only process could not remove again
+        return uri + "?mode=ro&immutable=1"
+
     # -- opening and migrations ---------------------------------------------------------
     def _open(self) -> None:
-        ex = self.db.execute
+        ex = self.conn.execute
         ex(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # one read transaction: another process may be creating the journal right now, and the
         # header (application_id, user_version) and the tables must be seen as of one moment
         ex("BEGIN")
         try:
-            app_id = ex("PRAGMA application_id").fetchone()[0]
+            app_id = ex("PRAGMA application_id").fetchone()[0] & 0xFFFFFFFF
             version = ex("PRAGMA user_version").fetchone()[0]
             tables = ex("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchone()[0]
         finally:
             ex("COMMIT")
-        if app_id not in (0, APPLICATION_ID):
-            raise KitaruBackendError(
-                f"{self.path} is an SQLite file of another application (application_id {app_id:#x}), "
-                "not a kitaru_nb journal. It was left untouched; choose another path."
-            )
-        if app_id == 0:
-            if tables:
+        reason = refusal(self.path, Header(app_id, version, bool(tables)), LATEST_VERSION)
+        if reason is not None:
+            raise KitaruBackendError(f"{reason} {UNTOUCHED}")
+        if self.read_only is not None:
+            if version < LATEST_VERSION:
                 raise KitaruBackendError(
-                    f"{self.path} is an SQLite database but not a kitaru_nb journal. It was left untouched; "
-                    "choose another path for the journal."
+                    f"the journal {self.path} needs upgrading to schema version {LATEST_VERSION} (it has "
+                    f"{version}), but {self.read_only}. {_WRITABLE}"
                 )
-        if version > LATEST_VERSION:
-            raise KitaruBackendError(
-                f"{self.path} was written by a newer kitaru_nb (schema version {version}, this one knows "
-                f"up to {LATEST_VERSION}). Upgrade kitaru_nb to use it; the file was left untouched."
-            )
+            return
         if ex("PRAGMA journal_mode").fetchone()[0] != "wal":
             ex("PRAGMA journal_mode = WAL")
         ex("PRAGMA synchronous = NORMAL")
         if version < LATEST_VERSION:
-            self._migrate()
+            self._write(self._migrate)
 
-    def _migrate(self) -> None:
-        with self._write() as db:
-            # re-read inside the write lock: another process may have migrated meanwhile
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0:
-                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                db.execute("CREATE TABLE IF NOT EXISTS _kitaru_migrations (name TEXT PRIMARY KEY, applied_at REAL)")
-            for number, (name, apply) in enumerate(MIGRATIONS, start=1):
-                if number <= version:
-                    continue
-                apply(db)
-                db.execute("INSERT INTO _kitaru_migrations VALUES (?, julianday('now'))", (name,))
-                db.execute(f"PRAGMA user_version = {number}")
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        # re-read inside the write lock: another process may have migrated meanwhile
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute("CREATE TABLE IF NOT EXISTS _kitaru_migrations (name TEXT PRIMARY KEY, applied_at REAL)")
+        for number, (name, apply) in enumerate(MIGRATIONS, start=1):
+            if number <= version:
+                continue
+            apply(conn)
+            # seconds since the epoch, like every other time in the journal
+            conn.execute("INSERT INTO _kitaru_migrations VALUES (?, ?)", (name, time.time()))
+            conn.execute(f"PRAGMA user_version = {number}")
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite_utils.Database]:
+    def _write(self, *steps: Step) -> Any:
+        """Run ``steps`` in one ``BEGIN IMMEDIATE`` transaction; returns what the last step returned
+        (a cursor: ``rowcount``, ``lastrowid``). Rolled back as a whole when a step fails."""
+        conn = self.conn
         with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
+            if self.read_only is not None:
                 raise KitaruBackendError(
-                    f"the journal {self.path} is locked by another process ({exc}); try again"
-                ) from exc
-            try:
-                yield self.db
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    def _write_many(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
-        """One transaction of prepared statements on the sqlite-utils connection (the hot path:
-        no context manager, no wrapper per statement)."""
-        conn = self._conn
-        with self._lock:
+                    f"cannot write to the journal {self.path}: {self.read_only}. Nothing was written. {_WRITABLE}"
+                )
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
-                raise KitaruBackendError(
-                    f"the journal {self.path} is locked by another process ({exc}); try again"
-                ) from exc
+                raise self._error(exc) from exc
+            result: Any = None
             try:
-                for sql, params in statements:
-                    conn.execute(sql, params)
-            except BaseException:
-                conn.execute("ROLLBACK")
+                for step in steps:
+                    if type(step) is tuple:
+                        result = conn.execute(step[0], step[1])
+                    elif isinstance(step, Many):
+                        result = conn.executemany(step.sql, step.rows)
+                    else:
+                        result = step(conn)  # type: ignore[operator]
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise self._error(exc) from exc
                 raise
-            conn.execute("COMMIT")
+            return result
 
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    def _error(self, exc: sqlite3.OperationalError) -> KitaruBackendError:
+        name = getattr(exc, "sqlite_errorname", "")
+        if name.startswith("SQLITE_READONLY"):
+            reason = read_only_reason(self.path) or f"SQLite refused to write ({exc})"
+            return KitaruBackendError(
+                f"cannot write to the journal {self.path}: {reason}. Nothing was written. {_WRITABLE}"
+            )
+        if name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED"):
+            return KitaruBackendError(f"the journal {self.path} is locked by another process ({exc}); try again")
+        return KitaruBackendError(f"cannot write to the journal {self.path}: {exc}")
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[Any], Cols]:
+        """The rows of a query and where each column is in them: ``r[c["exec_id"]]``."""
         with self._lock:
             try:
-                return self._conn.execute(sql, params).fetchall()
+                cur = self.conn.execute(sql, params)
+                rows = cur.fetchall()
             except sqlite3.Error as exc:
                 raise KitaruBackendError(f"cannot read the journal {self.path}: {exc}") from exc
+        return rows, {d[0]: i for i, d in enumerate(cur.description)}
+
+    @contextmanager
+    def trace(self, fn: Callable[[str], object]) -> Iterator[None]:
+        """Pass every SQL statement this journal runs to ``fn`` (``with journal.trace(print): ...``)."""
+        self.conn.set_trace_callback(fn)
+        try:
+            yield
+        finally:
+            self.conn.set_trace_callback(None)
 
     # -- executions ---------------------------------------------------------------------
     def create_execution(self, row: ExecutionRow) -> None:
         i, r = row.inputs, row.result
-        with self._write() as db:
-            cur = db.execute(
+        cur = self._write(
+            (
                 "INSERT INTO executions (exec_id, flow_name, kind, status, started_at, ended_at, owner_pid, "
                 "original_exec_id, replay_from, failure_origin, failure_type, failure_message, "
                 "failure_traceback, meta, inputs_format, inputs_preview, result_format, result_preview, "
@@ -290,24 +364,22 @@ class SqliteJournal:
                     json.dumps(row.owner) if row.owner is not None else None,
                 ),
             )
-            row.seq = cur.lastrowid or 0
+        )
+        row.seq = cur.lastrowid or 0
 
     def get_execution(self, exec_id: str, *, with_values: bool = True, with_result: bool = True) -> ExecutionRow | None:
         values = (", inputs, result" if with_result else ", inputs, NULL") if with_values else ""
-        rows = self._read(f"SELECT {_EXEC_COLS}{values} FROM executions WHERE exec_id = ?", (exec_id,))
+        rows, c = self._read(f"SELECT {_EXEC_COLS}{values} FROM executions WHERE exec_id = ?", (exec_id,))
         if not rows:
             return None
-        r = rows[0]
-        return _exec_row(r, r[20:22] if with_values else None)
+        return _exec_row(rows[0], c)
 
     def find_exec_ids(self, prefix: str, limit: int = 2) -> list[str]:
         hi = prefix + "\uffff"
-        return [
-            r[0]
-            for r in self._read(
-                "SELECT exec_id FROM executions WHERE exec_id >= ? AND exec_id < ? LIMIT ?", (prefix, hi, limit)
-            )
-        ]
+        rows, c = self._read(
+            "SELECT exec_id FROM executions WHERE exec_id >= ? AND exec_id < ? LIMIT ?", (prefix, hi, limit)
+        )
+        return [r[c["exec_id"]] for r in rows]
 
     def _where(self, flow: str | None, status: str | None) -> tuple[str, list[Any]]:
         clauses, params = [], []
@@ -323,15 +395,16 @@ class SqliteJournal:
         self, *, flow: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0
     ) -> list[ExecutionRow]:
         where, params = self._where(flow, status)
-        rows = self._read(
+        rows, c = self._read(
             f"SELECT {_EXEC_COLS} FROM executions{where} ORDER BY seq DESC LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
-        return [_exec_row(r) for r in rows]
+        return [_exec_row(r, c) for r in rows]
 
     def count_executions(self, *, flow: str | None = None, status: str | None = None) -> int:
         where, params = self._where(flow, status)
-        return int(self._read(f"SELECT count(*) FROM executions{where}", params)[0][0])
+        rows, c = self._read(f"SELECT count(*) AS n FROM executions{where}", params)
+        return int(rows[0][c["n"]])
 
     def set_execution_status(
         self,
@@ -361,12 +434,10 @@ class SqliteJournal:
         if expect is not None:
             sql += f" AND status IN ({','.join('?' * len(expect))})"
             params += list(expect)
-        with self._write() as db:
-            return db.execute(sql, params).rowcount == 1
+        return bool(self._write((sql, params)).rowcount == 1)
 
     def set_execution_meta(self, exec_id: str, meta: dict[str, Any]) -> None:
-        with self._write() as db:
-            db.execute("UPDATE executions SET meta = ? WHERE exec_id = ?", (json.dumps(meta), exec_id))
+        self._write(("UPDATE executions SET meta = ? WHERE exec_id = ?", (json.dumps(meta), exec_id)))
 
     # -- calls and attempts -------------------------------------------------------------
     _INSERT_CALL = (
@@ -421,37 +492,37 @@ class SqliteJournal:
 
     def insert_call(self, call: CallRow, attempt: AttemptRow | None = None) -> None:
         if attempt is None:
-            self._write_many(((self._INSERT_CALL, self._call_params(call)),))
+            self._write((self._INSERT_CALL, self._call_params(call)))
         else:
-            self._write_many(
-                ((self._INSERT_CALL, self._call_params(call)), (self._INSERT_ATTEMPT, self._attempt_params(attempt)))
+            self._write(
+                (self._INSERT_CALL, self._call_params(call)), (self._INSERT_ATTEMPT, self._attempt_params(attempt))
             )
 
     def insert_calls(self, calls: Sequence[CallRow]) -> None:
-        with self._write() as db:
-            db.conn.executemany(self._INSERT_CALL, [self._call_params(c) for c in calls])
+        self._write(Many(self._INSERT_CALL, [self._call_params(c) for c in calls]))
 
     def restart_call(self, call_id: str, attempt: AttemptRow, *, fingerprint: str | None = None) -> None:
-        with self._write() as db:
-            db.execute(
+        self._write(
+            (
                 "UPDATE calls SET status = 'running', ended_at = NULL, paused = 0, failure_origin = NULL, "
                 "failure_type = NULL, failure_message = NULL, failure_traceback = NULL, "
                 "fingerprint = coalesce(?, fingerprint) WHERE call_id = ?",
                 (fingerprint, call_id),
-            )
-            db.execute(self._INSERT_ATTEMPT, self._attempt_params(attempt))
+            ),
+            (self._INSERT_ATTEMPT, self._attempt_params(attempt)),
+        )
 
     def start_attempt(self, attempt: AttemptRow) -> None:
-        with self._write() as db:
-            db.execute(self._INSERT_ATTEMPT, self._attempt_params(attempt))
+        self._write((self._INSERT_ATTEMPT, self._attempt_params(attempt)))
 
     def fail_attempt(self, attempt_id: str, *, call_id: str, ended_at: float, failure: FailureInfo) -> None:
-        with self._write() as db:
-            db.execute(
+        self._write(
+            (
                 "UPDATE attempts SET status = 'failed', ended_at = ?, failure_origin = ?, failure_type = ?, "
                 "failure_message = ?, failure_traceback = ? WHERE call_id = ? AND attempt_id = ?",
                 (ended_at, *_failure_cols(failure), call_id, attempt_id),
             )
+        )
 
     def finish_call(
         self,
@@ -481,80 +552,85 @@ class SqliteJournal:
             ),
         )
         if attempt_id is None:
-            self._write_many((call_update,))
+            self._write(call_update)
             return
         attempt_update = (
             "UPDATE attempts SET status = ?, ended_at = ?, failure_origin = ?, failure_type = ?, "
             "failure_message = ?, failure_traceback = ? WHERE call_id = ? AND attempt_id = ?",
             ("completed" if failure is None else "failed", ended_at, *fcols, call_id, attempt_id),
         )
-        self._write_many((attempt_update, call_update))
+        self._write(attempt_update, call_update)
 
     def answer_wait(
         self, call_id: str, value: StoredValue, *, answered_at: float, answered_by: str | None = None
     ) -> bool:
-        with self._write() as db:
-            cur = db.execute(
+        cur = self._write(
+            (
                 "UPDATE calls SET status = 'completed', ended_at = ?, output_format = ?, output_preview = ?, "
                 "output = ?, answered_by = ? WHERE call_id = ? AND kind = 'wait' AND status = 'waiting'",
                 (answered_at, value.format, value.preview, value.data, answered_by, call_id),
             )
-            return cur.rowcount == 1
+        )
+        return bool(cur.rowcount == 1)
 
     def reopen_wait(self, call_id: str) -> bool:
-        with self._write() as db:
-            cur = db.execute(
+        cur = self._write(
+            (
                 "UPDATE calls SET status = 'waiting', ended_at = NULL, failure_origin = NULL, failure_type = NULL, "
                 "failure_message = NULL, failure_traceback = NULL WHERE call_id = ? AND kind = 'wait' "
                 "AND status = 'failed'",
                 (call_id,),
             )
-            return cur.rowcount == 1
+        )
+        return bool(cur.rowcount == 1)
 
     def decide_call(self, call_id: str, *, status: str, ended_at: float | None) -> bool:
-        with self._write() as db:
-            cur = db.execute(
+        cur = self._write(
+            (
                 "UPDATE calls SET status = ?, paused = 0, ended_at = ? WHERE call_id = ? AND paused = 1",
                 (status, ended_at, call_id),
             )
-            return cur.rowcount == 1
+        )
+        return bool(cur.rowcount == 1)
 
     def load_calls(self, exec_id: str, *, with_values: bool = True) -> list[CallRow]:
         cols = _CALL_COLS + (", output" if with_values else "")
-        rows = self._read(f"SELECT {cols} FROM calls WHERE exec_id = ? ORDER BY idx", (exec_id,))
-        if with_values:
-            return [_call_row(r, r[22]) for r in rows]
-        return [_call_row(r) for r in rows]
+        rows, c = self._read(f"SELECT {cols} FROM calls WHERE exec_id = ? ORDER BY idx", (exec_id,))
+        return [_call_row(r, c) for r in rows]
 
     def list_attempts(self, exec_id: str) -> list[AttemptRow]:
         cols = ", ".join(f"a.{c.strip()}" for c in _ATTEMPT_COLS.split(","))
-        rows = self._read(
+        rows, c = self._read(
             f"SELECT {cols} FROM calls c JOIN attempts a ON a.call_id = c.call_id WHERE c.exec_id = ? "
             "ORDER BY c.idx, a.number",
             (exec_id,),
         )
-        return [_attempt_row(r) for r in rows]
+        return [_attempt_row(r, c) for r in rows]
 
     def recover_interrupted(self, is_alive: Callable[[int], bool]) -> int:
+        if self.read_only is not None:
+            return 0  # a process that cannot write leaves it to one that can
         # a running attempt belongs to a running execution (or one cancelled while it ran)
-        rows = self._read(
+        rows, c = self._read(
             "SELECT a.attempt_id, a.call_id, e.owner_pid FROM executions e JOIN calls c ON c.exec_id = e.exec_id "
             "JOIN attempts a ON a.call_id = c.call_id WHERE e.status IN ('running', 'cancelled') AND a.status = 'running'"
         )
-        dead = [(r[0], r[1], r[2]) for r in rows if r[2] is None or not is_alive(int(r[2]))]
+        attempt, call, pid = c["attempt_id"], c["call_id"], c["owner_pid"]
+        dead = [(r[attempt], r[call], r[pid]) for r in rows if r[pid] is None or not is_alive(int(r[pid]))]
         if not dead:
             return 0
-        with self._write() as db:
-            db.conn.executemany(
+        self._write(
+            Many(
                 "UPDATE attempts SET status = 'interrupted' WHERE call_id = ? AND attempt_id = ? AND status = 'running'",
                 [(c, a) for a, c, _ in dead],
-            )
+            ),
             # the call is not running any more either: it failed, and resume runs it again
-            db.conn.executemany(
+            Many(
                 "UPDATE calls SET status = 'failed', failure_origin = ?, failure_type = ?, failure_message = ?, "
                 "failure_traceback = NULL WHERE call_id = ? AND status = 'running'",
                 [(*_failure_cols(interrupted_failure(pid))[:3], c) for _, c, pid in dead],
-            )
+            ),
+        )
         return len(dead)
 
     # -- what a kernel that defines a flow may carry out ------------------------------------
@@ -562,42 +638,37 @@ class SqliteJournal:
         if not flow_names:
             return []
         marks = ",".join("?" * len(flow_names))
-        rows = self._read(
+        rows, c = self._read(
             f"SELECT {_EXEC_COLS} FROM executions e WHERE e.status = 'waiting' AND e.flow_name IN ({marks}) "
             "AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.exec_id = e.exec_id AND "
             "((c.kind = 'wait' AND c.status = 'waiting') OR c.paused = 1)) ORDER BY e.seq",
             list(flow_names),
         )
-        return [_exec_row(r) for r in rows]
+        return [_exec_row(r, c) for r in rows]
 
     def last_completed_size(self, flow_name: str) -> int | None:
-        rows = self._read(
+        rows, c = self._read(
             "SELECT exec_id FROM executions WHERE flow_name = ? AND status = 'completed' ORDER BY seq DESC LIMIT 1",
             (flow_name,),
         )
         if not rows:
             return None
-        return int(self._read("SELECT count(*) FROM calls WHERE exec_id = ?", (rows[0][0],))[0][0])
+        counted, cc = self._read("SELECT count(*) AS n FROM calls WHERE exec_id = ?", (rows[0][c["exec_id"]],))
+        return int(counted[0][cc["n"]])
 
     def call_summaries(self, exec_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        out = {e: {"done": 0, "total": 0, "open_waits": 0, "paused": 0} for e in exec_ids}
         if not exec_ids:
-            return {}
+            return out
         marks = ",".join("?" * len(exec_ids))
-        rows = self._read(
-            "SELECT exec_id, count(*), "
-            "sum(status IN ('completed', 'reused', 'skipped')), "
-            "sum(kind = 'wait' AND status = 'waiting'), sum(paused) "
+        rows, c = self._read(
+            "SELECT exec_id, count(*) AS total, sum(status IN ('completed', 'reused', 'skipped')) AS done, "
+            "sum(kind = 'wait' AND status = 'waiting') AS open_waits, sum(paused) AS paused "
             f"FROM calls WHERE exec_id IN ({marks}) GROUP BY exec_id",
             list(exec_ids),
         )
-        out = {e: {"done": 0, "total": 0, "open_waits": 0, "paused": 0} for e in exec_ids}
-        for e, total, done, waits, paused in rows:
-            out[e] = {
-                "done": int(done or 0),
-                "total": int(total),
-                "open_waits": int(waits or 0),
-                "paused": int(paused or 0),
-            }
+        for r in rows:
+            out[r[c["exec_id"]]] = {k: int(r[c[k]] or 0) for k in ("done", "total", "open_waits", "paused")}
         return out
 
     _REQUEST_COLS = (
@@ -606,8 +677,8 @@ class SqliteJournal:
     )
 
     def add_request(self, row: RequestRow) -> None:
-        with self._write() as db:
-            db.execute(
+        self._write(
+            (
                 f"INSERT INTO requests ({self._REQUEST_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     row.request_id,
@@ -624,6 +695,7 @@ class SqliteJournal:
                     row.result_exec_id,
                 ),
             )
+        )
 
     def list_requests(
         self, *, exec_id: str | None = None, status: str | None = None, limit: int = 50
@@ -636,53 +708,57 @@ class SqliteJournal:
             clauses.append("status = ?")
             params.append(status)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        rows = self._read(
+        rows, c = self._read(
             f"SELECT {self._REQUEST_COLS} FROM requests{where} ORDER BY created_at LIMIT ?", (*params, limit)
         )
         return [
             RequestRow(
-                request_id=r[0],
-                exec_id=r[1],
-                flow_name=r[2],
-                kind=r[3],
-                params=json.loads(r[4]) if r[4] else {},
-                status=r[5],
-                created_at=r[6],
-                created_by=r[7],
-                taken_by=r[8],
-                ended_at=r[9],
-                message=r[10],
-                result_exec_id=r[11],
+                request_id=r[c["request_id"]],
+                exec_id=r[c["exec_id"]],
+                flow_name=r[c["flow_name"]],
+                kind=r[c["kind"]],
+                params=json.loads(r[c["params"]]) if r[c["params"]] else {},
+                status=r[c["status"]],
+                created_at=r[c["created_at"]],
+                created_by=r[c["created_by"]],
+                taken_by=r[c["taken_by"]],
+                ended_at=r[c["ended_at"]],
+                message=r[c["message"]],
+                result_exec_id=r[c["result_exec_id"]],
             )
             for r in rows
         ]
 
     def take_request(self, request_id: str, taken_by: str) -> bool:
-        with self._write() as db:
-            cur = db.execute(
+        cur = self._write(
+            (
                 "UPDATE requests SET status = 'taken', taken_by = ? WHERE request_id = ? AND status = 'pending'",
                 (taken_by, request_id),
             )
-            return cur.rowcount == 1
+        )
+        return bool(cur.rowcount == 1)
 
     def finish_request(
         self, request_id: str, *, status: str, message: str | None = None, result_exec_id: str | None = None
     ) -> None:
-        with self._write() as db:
-            db.execute(
+        self._write(
+            (
                 "UPDATE requests SET status = ?, ended_at = ?, message = ?, result_exec_id = ? WHERE request_id = ?",
                 (status, time.time(), message, result_exec_id, request_id),
             )
+        )
 
     def change_token(self) -> int:
-        return int(self._read("PRAGMA data_version")[0][0])
+        rows, c = self._read("PRAGMA data_version")
+        return int(rows[0][c["data_version"]])
 
     def integrity_check(self) -> str:
-        return str(self._read("PRAGMA integrity_check")[0][0])
+        rows, c = self._read("PRAGMA integrity_check")
+        return str(rows[0][c["integrity_check"]])
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            self.conn.close()
 
     _WAITING_FOR = {
         "input": "EXISTS (SELECT 1 FROM calls c WHERE c.exec_id = executions.exec_id "
@@ -745,6 +821,8 @@ class SqliteJournal:
         )[0]
         return {"input": int(row[0]), "decision": int(row[1])}
 
+
+_WRITABLE = "Make it writable, or point KITARU_NB_DB or kitaru_nb.configure(db=...) to a writable path."
 
 _open_journals: dict[str, tuple[SqliteJournal, tuple[int, int] | None]] = {}
 _open_lock = threading.Lock()

@@ -4,7 +4,7 @@ An answer given in the sidebar or by another process, a Retry / Skip / Confirm /
 a replay or retry request: when it concerns a flow defined in this kernel, the kernel continues
 the execution as soon as no cell runs, whether or not a panel shows it.
 
-Each idle tick costs one ``change_token()`` per journal (SQLite: ``PRAGMA data_version``, which
+Each idle tick costs one ``change_token()`` per journal (for SQLite its data version, which
 changes when another connection commits); only when it changed (or when something in this process
 recorded without continuing, see ``poke``, or every few seconds) are the journal's ready
 executions and pending requests read. The ticks run on the kernel's event loop, which runs

@@ -32,6 +32,8 @@ EXEC_ID_RE = re.compile(r"[0-9a-f]{8,32}")
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 MAX_BODY_BYTES = 1_000_000
+#: the body object counts as one level: an answer may nest 63 lists / objects deep
+MAX_BODY_DEPTH = 64
 MAX_NAME_CHARS = 500
 STATUSES = tuple(s.value for s in ExecutionStatus)
 
@@ -90,13 +92,41 @@ def _json_object(body: bytes, shape: str) -> dict[str, Any]:
     """The request body as a JSON object, or a 413/400 that shows the expected ``shape``."""
     if len(body) > MAX_BODY_BYTES:
         raise ApiError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    too_deep = ApiError(
+        400,
+        f"the request body nests lists and objects more than {MAX_BODY_DEPTH} levels deep; "
+        f"send an answer like {shape} with at most {MAX_BODY_DEPTH} levels",
+    )
     try:
-        data = json.loads(body.decode("utf-8"))
+        text = body.decode("utf-8")
+        # checked before parsing: Python's parser recurses once per level and would hit the
+        # interpreter's recursion limit (a RecursionError, a 500) on a deep enough body
+        if _nesting(text) > MAX_BODY_DEPTH:
+            raise too_deep
+        data = json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ApiError(400, f"the request body must be JSON like {shape}: {exc}") from None
+    except RecursionError:
+        raise too_deep from None
     if not isinstance(data, dict):
         raise ApiError(400, f"the request body must be a JSON object {shape}, not {type(data).__name__}")
     return data
+
+
+_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _nesting(text: str) -> int:
+    """How deep ``[`` / ``{`` nest in JSON text, brackets inside strings not counted (no recursion)."""
+    depth = deepest = 0
+    for m in _BRACKETS.finditer(text):
+        part = m.group()
+        if part in ("[", "{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif part in ("]", "}"):
+            depth -= 1
+    return deepest
 
 
 def parse_input_body(body: bytes) -> tuple[str, Any]:

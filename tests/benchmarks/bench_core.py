@@ -30,8 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 import kitaru_nb as kitaru
 from kitaru_nb import ExecutionStatus, KitaruClient
 from kitaru_nb.journal.base import StoredValue
@@ -233,11 +231,11 @@ for i in range(int(sys.argv[2])):
 def answer_cross_process_ms(db: Path, folder: Path, sizes: Sizes) -> tuple[float, float, bool]:
     """An answer given in this process; a `get()` blocked in another process notices, resumes, completes.
 
-    Returns (median of the answers after the first, the first one, whether the first one
-    had to import jsonschema: a process validates with the stored JSON Schema only when it
-    does not know the flow, and imports jsonschema for that on first use).
+    Returns (median of the answers after the first, the first one, whether the first one had
+    to load the stored-schema judge: a process that does not know the flow rebuilds a pydantic
+    type from the stored JSON Schema, once per schema).
     """
-    cold = "jsonschema" not in sys.modules
+    cold = "kitaru_nb.stored_schema" not in sys.modules
     script = folder / "xproc_child.py"
     script.write_text(textwrap.dedent(XPROC_CHILD))
     env = dict(os.environ, PYTHONPATH=str(REPO))
@@ -274,7 +272,7 @@ def list_ms(db: Path, client: KitaruClient, sizes: Sizes) -> dict[str, float]:
     before = client.executions.count()
     statuses = ["completed"] * 6 + ["failed", "waiting", "cancelled", "running"]
     base = time.time() - sizes.executions
-    rows = (
+    rows = [
         {
             "exec_id": uuid.uuid4().hex,
             "flow_name": f"bulk_flow_{i % 20}",
@@ -289,11 +287,15 @@ def list_ms(db: Path, client: KitaruClient, sizes: Sizes) -> dict[str, float]:
             "inputs": json.dumps({"i": i}).encode(),
         }
         for i in range(sizes.executions)
-    )
-    bulk = sqlite_utils.Database(db)
-    bulk.conn.execute("PRAGMA busy_timeout = 15000")
-    with bulk.conn:
-        bulk.table("executions").insert_all(rows, batch_size=5_000)
+    ]
+    bulk = sqlite3.connect(db)
+    bulk.execute("PRAGMA busy_timeout = 15000")
+    columns = list(rows[0])
+    with bulk:
+        bulk.executemany(
+            f"INSERT INTO executions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            [tuple(r[c] for c in columns) for r in rows],
+        )
     bulk.close()
     assert client.executions.count() == before + sizes.executions
 
@@ -398,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
                     "  the first such answer of the answering process",
                     first * 1e3,
                     250_000,
-                    "includes `import jsonschema`" if cold else "jsonschema was already imported",
+                    "includes rebuilding the schema's pydantic type" if cold else "the judge was already loaded",
                 )
             )
             for label, ms in list_ms(db, client, sizes).items():

@@ -57,7 +57,7 @@ def test_configure_with_a_journal_object(tmp_path: Path) -> None:
 def test_a_journal_locked_by_another_process_gives_a_backend_error(tmp_path: Path) -> None:
     path = tmp_path / "locked.db"
     journal = SqliteJournal(path)
-    journal.db.execute("PRAGMA busy_timeout = 50")  # do not wait the default 15 s in a test
+    journal.conn.execute("PRAGMA busy_timeout = 50")  # do not wait the default 15 s in a test
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
     kitaru.configure(db=journal)

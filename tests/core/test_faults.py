@@ -82,7 +82,7 @@ def test_an_sqlite_file_of_another_application_id_is_refused(tmp_path: Path) -> 
 def test_a_journal_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "future.db"
     journal = SqliteJournal(path)
-    version = journal.db.execute("PRAGMA user_version").fetchone()[0]
+    version = journal.conn.execute("PRAGMA user_version").fetchone()[0]
     journal.close()
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {version + 1}")
@@ -345,8 +345,6 @@ def test_answering_a_wait_with_a_value_that_is_not_json(client: KitaruClient) ->
 
 
 def test_an_older_journal_is_migrated_in_place_and_keeps_its_data(tmp_path: Path) -> None:
-    import sqlite_utils
-
     from kitaru_nb.journal.migrations import LATEST_VERSION, MIGRATIONS
     from kitaru_nb.journal.sqlite import APPLICATION_ID
 
@@ -354,10 +352,10 @@ def test_an_older_journal_is_migrated_in_place_and_keeps_its_data(tmp_path: Path
     latest = LATEST_VERSION
     # a version-1 journal (only the first migration applied) with one execution in it
     conn = sqlite3.connect(path)
-    MIGRATIONS[0][1](sqlite_utils.Database(conn))
+    MIGRATIONS[0][1](conn)
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     conn.execute("CREATE TABLE _kitaru_migrations (name TEXT PRIMARY KEY, applied_at REAL)")
-    conn.execute("INSERT INTO _kitaru_migrations VALUES ('001_initial', 1.0)")
+    conn.execute("INSERT INTO _kitaru_migrations VALUES ('001_initial', 2460000.5)")  # a Julian day
     conn.execute("PRAGMA user_version = 1")
     conn.execute(
         "INSERT INTO executions (exec_id, flow_name, status, started_at) VALUES ('old1', 'legacy', 'completed', 1.0)"
@@ -373,6 +371,9 @@ def test_an_older_journal_is_migrated_in_place_and_keeps_its_data(tmp_path: Path
         assert names[0] == "001_initial" and len(names) == latest
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert "attempts_running" not in indexes
+        # times of migrations recorded before 004 (Julian days) now read as seconds since the epoch
+        (applied,) = conn.execute("SELECT applied_at FROM _kitaru_migrations WHERE name = '001_initial'").fetchone()
+        assert applied == pytest.approx((2460000.5 - 2440587.5) * 86400)
 
 
 def test_starting_or_steering_a_flow_inside_a_flow_is_refused_and_leaves_nothing_behind(client: KitaruClient) -> None:

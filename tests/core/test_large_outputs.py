@@ -25,13 +25,10 @@ def test_reads_for_display_skip_the_stored_output_bytes(db_path: Path) -> None:
     journal = client.journal
     assert isinstance(journal, SqliteJournal)
     statements: list[str] = []
-    journal.db.conn.set_trace_callback(statements.append)
-    try:
+    with journal.trace(statements.append):
         execution = client.executions.get(handle.exec_id)
         listed = client.executions.list(flow="lo_flow")
         waits = client.executions.pending_waits(handle.exec_id)
-    finally:
-        journal.db.conn.set_trace_callback(None)
     assert [c.status.value for c in execution.checkpoints] == ["completed"] * 8
     assert all(c.output_preview is not None and len(c.output_preview) <= 200 for c in execution.checkpoints)
     assert [e.exec_id for e in listed] == [handle.exec_id] and waits == []

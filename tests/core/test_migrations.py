@@ -5,8 +5,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import sqlite_utils
-
 import kitaru_nb as kitaru
 from kitaru_nb.journal.migrations import LATEST_VERSION, MIGRATIONS
 from kitaru_nb.journal.sqlite import APPLICATION_ID, SqliteJournal
@@ -14,15 +12,14 @@ from kitaru_nb.journal.sqlite import APPLICATION_ID, SqliteJournal
 
 def _journal_at_version(path: Path, version: int) -> None:
     conn = sqlite3.connect(path, isolation_level=None)
-    db = sqlite_utils.Database(conn)
-    db.execute("BEGIN")
-    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    db.execute("CREATE TABLE _kitaru_migrations (name TEXT PRIMARY KEY, applied_at REAL)")
+    conn.execute("BEGIN")
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute("CREATE TABLE _kitaru_migrations (name TEXT PRIMARY KEY, applied_at REAL)")
     for number, (name, apply) in enumerate(MIGRATIONS[:version], start=1):
-        apply(db)
-        db.execute("INSERT INTO _kitaru_migrations VALUES (?, 0)", (name,))
-        db.execute(f"PRAGMA user_version = {number}")
-    db.execute("COMMIT")
+        apply(conn)
+        conn.execute("INSERT INTO _kitaru_migrations VALUES (?, 0)", (name,))
+        conn.execute(f"PRAGMA user_version = {number}")
+    conn.execute("COMMIT")
     conn.close()
 
 
@@ -48,8 +45,8 @@ def test_a_version_2_journal_keeps_its_attempts_after_migrating(tmp_path: Path) 
                 (f"a{n}", exec_id, n, status, f"boom {n}"),
             )
     journal = SqliteJournal(path)
-    assert journal.db.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
-    applied = [r[0] for r in journal.db.execute("SELECT name FROM _kitaru_migrations ORDER BY name")]
+    assert journal.conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
+    applied = [r[0] for r in journal.conn.execute("SELECT name FROM _kitaru_migrations ORDER BY name")]
     assert applied == [name for name, _ in MIGRATIONS]
     assert [(a.number, a.failure.message if a.failure else None) for a in journal.list_attempts(exec_id)] == [
         (1, "boom 1"),
@@ -60,3 +57,15 @@ def test_a_version_2_journal_keeps_its_attempts_after_migrating(tmp_path: Path) 
     # and the client reads the story of that older execution
     (call,) = kitaru.KitaruClient(db=path).executions.get(exec_id).checkpoints
     assert [a.status.value for a in call.attempts] == ["failed", "failed"]
+
+
+def test_migrations_are_recorded_by_name_with_the_time_in_seconds_since_the_epoch(tmp_path: Path) -> None:
+    import time
+
+    before = time.time()
+    journal = SqliteJournal(tmp_path / "fresh.db")
+    rows = journal.conn.execute("SELECT name, applied_at FROM _kitaru_migrations ORDER BY rowid").fetchall()
+    journal.close()
+    assert [name for name, _ in rows] == [name for name, _ in MIGRATIONS]
+    # the unit every other time in the journal uses (started_at, ended_at, ...), not a Julian day
+    assert all(before - 1 <= applied_at <= time.time() + 1 for _, applied_at in rows)
