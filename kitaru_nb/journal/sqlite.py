@@ -781,15 +781,13 @@ class SqliteJournal:
             # the distinct flow names, walked through executions_by_flow (one seek per name), then
             # the matching rows by that index: ~1 ms on 100,000 executions where testing every
             # row's name costs ~17 ms
-            names = [
-                r[0]
-                for r in self._read(
-                    "WITH RECURSIVE names(n) AS (SELECT min(flow_name) FROM executions UNION ALL "
-                    "SELECT (SELECT min(flow_name) FROM executions WHERE flow_name > n) FROM names "
-                    "WHERE n IS NOT NULL) SELECT n FROM names WHERE n IS NOT NULL AND instr(lower(n), lower(?)) > 0",
-                    (flow_contains,),
-                )
-            ]
+            found, nc = self._read(
+                "WITH RECURSIVE names(n) AS (SELECT min(flow_name) FROM executions UNION ALL "
+                "SELECT (SELECT min(flow_name) FROM executions WHERE flow_name > n) FROM names "
+                "WHERE n IS NOT NULL) SELECT n FROM names WHERE n IS NOT NULL AND instr(lower(n), lower(?)) > 0",
+                (flow_contains,),
+            )
+            names = [r[nc["n"]] for r in found]
             if not names:
                 return [], 0
             if len(names) <= 500:
@@ -806,20 +804,20 @@ class SqliteJournal:
             params.append(status)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
         with self._lock:
-            rows = self._read(
+            rows, c = self._read(
                 f"SELECT {_EXEC_COLS} FROM executions{where} ORDER BY seq DESC LIMIT ? OFFSET ?",
                 (*params, limit, offset),
             )
-            total = int(self._read(f"SELECT count(*) FROM executions{where}", params)[0][0])
-        return [_exec_row(r) for r in rows], total
+            counted, cc = self._read(f"SELECT count(*) AS n FROM executions{where}", params)
+        return [_exec_row(r, c) for r in rows], int(counted[0][cc["n"]])
 
     def count_waiting_for_human(self) -> dict[str, int]:
-        row = self._read(
+        rows, c = self._read(
             "SELECT "
-            + ", ".join(f"coalesce(sum({cond}), 0)" for cond in self._WAITING_FOR.values())
+            + ", ".join(f"coalesce(sum({cond}), 0) AS {kind}" for kind, cond in self._WAITING_FOR.items())
             + " FROM executions WHERE status = 'waiting'"
-        )[0]
-        return {"input": int(row[0]), "decision": int(row[1])}
+        )
+        return {kind: int(rows[0][c[kind]]) for kind in self._WAITING_FOR}
 
 
 _WRITABLE = "Make it writable, or point KITARU_NB_DB or kitaru_nb.configure(db=...) to a writable path."

@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kitaru_nb.errors import KitaruBackendError
 from kitaru_nb.journal.sqlite import SqliteJournal
 
 EVENT_SCHEMA_ID = "https://events.kitaru-nb.dev/journal_changed/v1"
@@ -39,7 +38,9 @@ class JournalWatcher:
         self.heartbeat = heartbeat
         self._journal: SqliteJournal | None = None
         self._token: int | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._handle: asyncio.TimerHandle | None = None
+        self._pending: asyncio.Future[dict[str, Any] | None] | None = None
         self._last_emit = 0.0
         self._lock = threading.Lock()
         self._identity: tuple[int, int] | None = None
@@ -82,33 +83,52 @@ class JournalWatcher:
                 self._identity = identity
             return self._journal
 
-    async def run(self) -> None:
-        while True:
-            try:
-                event = await asyncio.to_thread(self.check)
-            except KitaruBackendError as exc:
-                log.warning("kitaru_nb: cannot watch the journal %s: %s", self.path, exc)
-                self._close()
-                event = None
-                await asyncio.sleep(5)
+    # The loop is a chain of call_later ticks, each running check() in a worker thread: no task
+    # lives across the server's shutdown, and a failing tick only delays the next one.
+    def start(self) -> None:
+        """Start the loop on the running event loop (idempotent)."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self._schedule(0)
+
+    def _schedule(self, delay: float) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._handle = self._loop.call_later(delay, self._tick)
+
+    def _tick(self) -> None:
+        if self._loop is None:
+            return
+        self._pending = self._loop.run_in_executor(None, self.check)
+        self._pending.add_done_callback(self._ticked)
+
+    def _ticked(self, future: asyncio.Future[dict[str, Any] | None]) -> None:
+        self._pending = None
+        if future.cancelled() or self._loop is None:
+            return
+        delay = self.interval
+        exc = future.exception()
+        if exc is not None:
+            log.warning("kitaru_nb: cannot watch the journal %s: %s", self.path, exc)
+            self._close()
+            delay = 5.0
+        else:
+            event = future.result()
             if event is not None:
                 try:
                     self.emit(event)
                 except Exception:  # an event bus problem must not end the loop
                     log.exception("kitaru_nb: cannot emit a journal_changed event")
-            await asyncio.sleep(self.interval)
-
-    def start(self) -> None:
-        """Start the loop on the running event loop (idempotent)."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self.run())
+        self._schedule(delay)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        pending, self._pending = self._pending, None
+        self._loop = None
+        if pending is not None:
+            with contextlib.suppress(Exception):
+                await pending
         self._close()
 
     def _close(self) -> None:
