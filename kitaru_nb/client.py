@@ -532,20 +532,21 @@ class Executions:
     def search(
         self,
         *,
+        flow: str | None = None,
         flow_contains: str | None = None,
         status: ExecutionStatus | str | None = None,
         waiting_for: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[builtins.list[Execution], int]:
-        """Executions newest first whose flow name contains ``flow_contains`` (any case), with
+        """Executions newest first whose flow name is ``flow`` or contains ``flow_contains`` (any case), with
         ``status``; ``waiting_for="input"`` keeps those waiting for an answer, ``"decision"`` those
         with a checkpoint paused on error. Returns the page (summaries, as ``list()``) and the total."""
         st = self._check_filters(status, limit, offset)
         if waiting_for not in (None, "input", "decision"):
             raise KitaruUsageError(f'waiting_for must be "input", "decision" or None, got {waiting_for!r}')
         rows, total = self._j.search_executions(
-            flow_contains=flow_contains, status=st, waiting_for=waiting_for, limit=limit, offset=offset
+            flow=flow, flow_contains=flow_contains, status=st, waiting_for=waiting_for, limit=limit, offset=offset
         )
         sums = self._j.call_summaries([r.exec_id for r in rows])
         return [self._model(r, calls=[], summary=sums.get(r.exec_id)) for r in rows], total

@@ -234,14 +234,15 @@ class Journal(Protocol):
     def search_executions(
         self,
         *,
+        flow: str | None = None,
         flow_contains: str | None = None,
         status: str | None = None,
         waiting_for: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[ExecutionRow], int]:
-        """Executions newest first whose flow name contains ``flow_contains`` (case-insensitive)
-        and whose status is ``status``; ``waiting_for`` keeps waiting executions that wait for
+        """Executions newest first whose flow name is ``flow``, or contains ``flow_contains``
+        (case-insensitive), and whose status is ``status``; ``waiting_for`` keeps waiting executions that wait for
         ``"input"`` (an unanswered wait or confirmation) or a ``"decision"`` (a checkpoint paused on
         error). Returns the page and how many match in all."""
         ...

@@ -315,6 +315,7 @@ class MemoryJournal:
     def search_executions(
         self,
         *,
+        flow: str | None = None,
         flow_contains: str | None = None,
         status: str | None = None,
         waiting_for: str | None = None,
@@ -325,7 +326,7 @@ class MemoryJournal:
             needle = (flow_contains or "").lower()
             rows = [
                 r
-                for r in self._matching(None, status)
+                for r in self._matching(flow, status)
                 if needle in r.flow_name.lower()
                 and (waiting_for is None or (r.status == "waiting" and waiting_for in self._waits_for(r.exec_id)))
             ]

@@ -769,6 +769,7 @@ class SqliteJournal:
     def search_executions(
         self,
         *,
+        flow: str | None = None,
         flow_contains: str | None = None,
         status: str | None = None,
         waiting_for: str | None = None,
@@ -777,6 +778,9 @@ class SqliteJournal:
     ) -> tuple[list[ExecutionRow], int]:
         clauses: list[str] = []
         params: list[Any] = []
+        if flow is not None:
+            clauses.append("flow_name = ?")
+            params.append(flow)
         if flow_contains:
             # the distinct flow names, walked through executions_by_flow (one seek per name), then
             # the matching rows by that index: ~1 ms on 100,000 executions where testing every

@@ -403,6 +403,7 @@ def search(service: JournalService, params: Mapping[str, str]) -> dict[str, Any]
         return {"executions": [], "total": 0, "limit": query["limit"], "offset": query["offset"]}
     try:
         rows, total = client.executions.search(
+            flow=query["flow"],
             flow_contains=query["flow_contains"],
             status=query["status"],
             waiting_for=query["waiting_for"],

@@ -519,6 +519,9 @@ def test_status_and_waiting_for_narrow_the_list(filled: Journal) -> None:
     assert _ids(filled.search_executions(waiting_for="decision")) == (["e3"], 1)
     assert _ids(filled.search_executions(waiting_for="input", flow_contains="etl")) == (["e5"], 1)
     assert _ids(filled.search_executions(status="failed", flow_contains="budget")) == (["e4"], 1)
+    assert _ids(filled.search_executions(flow="etl", waiting_for="decision")) == (["e3"], 1)
+    assert _ids(filled.search_executions(flow="etl", waiting_for="input")) == (["e5"], 1)
+    assert _ids(filled.search_executions(flow="budget_request")) == (["e4", "e1"], 2)
 
 
 def test_paging_keeps_the_total(filled: Journal) -> None:

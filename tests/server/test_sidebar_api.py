@@ -57,6 +57,11 @@ async def test_list_filters_by_part_of_the_flow_name_and_by_what_a_waiting_execu
     code, body = await api("GET", "executions", params={"status": "waiting", "flow_contains": "request"})
     assert [e["exec_id"] for e in body["executions"]] == [asking]
 
+    code, body = await api("GET", "executions", params={"status": "needs_input", "flow": "nightly_etl"})
+    assert (code, body["executions"], body["total"]) == (200, [], 0)
+    code, body = await api("GET", "executions", params={"status": "paused_on_error", "flow": "nightly_etl"})
+    assert [e["exec_id"] for e in body["executions"]] == [paused]
+
     code, body = await api("GET", "executions", params={"status": "stuck"})
     assert code == 400
     assert "needs_input" in body["message"] and "paused_on_error" in body["message"]
