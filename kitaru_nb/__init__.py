@@ -81,3 +81,9 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
     from kitaru_nb.server import load
 
     load(server_app)
+
+
+async def _start_jupyter_server_extension(server_app: Any) -> None:
+    from kitaru_nb.server import start
+
+    await start(server_app)

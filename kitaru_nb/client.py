@@ -529,3 +529,30 @@ class Executions:
             if r is not None:
                 out[e] = r.status
         return out
+
+    def search(
+        self,
+        *,
+        flow: str | None = None,
+        flow_contains: str | None = None,
+        status: ExecutionStatus | str | None = None,
+        waiting_for: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[builtins.list[Execution], int]:
+        """Executions newest first whose flow name is ``flow`` or contains ``flow_contains`` (any case), with
+        ``status``; ``waiting_for="input"`` keeps those waiting for an answer, ``"decision"`` those
+        with a checkpoint paused on error. Returns the page (summaries, as ``list()``) and the total."""
+        st = self._check_filters(status, limit, offset)
+        if waiting_for not in (None, "input", "decision"):
+            raise KitaruUsageError(f'waiting_for must be "input", "decision" or None, got {waiting_for!r}')
+        rows, total = self._j.search_executions(
+            flow=flow, flow_contains=flow_contains, status=st, waiting_for=waiting_for, limit=limit, offset=offset
+        )
+        sums = self._j.call_summaries([r.exec_id for r in rows])
+        return [self._model(r, calls=[], summary=sums.get(r.exec_id)) for r in rows], total
+
+    def waiting_counts(self) -> dict[str, int]:
+        """How many executions wait for a human: ``{"input": n, "decision": m, "total": n + m}``."""
+        counts = self._j.count_waiting_for_human()
+        return {"input": counts["input"], "decision": counts["decision"], "total": counts["input"] + counts["decision"]}

@@ -233,3 +233,24 @@ class Journal(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    def search_executions(
+        self,
+        *,
+        flow: str | None = None,
+        flow_contains: str | None = None,
+        status: str | None = None,
+        waiting_for: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[ExecutionRow], int]:
+        """Executions newest first whose flow name is ``flow``, or contains ``flow_contains``
+        (case-insensitive), and whose status is ``status``; ``waiting_for`` keeps waiting executions that wait for
+        ``"input"`` (an unanswered wait or confirmation) or a ``"decision"`` (a checkpoint paused on
+        error). Returns the page and how many match in all."""
+        ...
+
+    def count_waiting_for_human(self) -> dict[str, int]:
+        """``{"input": n, "decision": m}``: waiting executions that wait for an answer, and those
+        with a checkpoint paused on error."""
+        ...

@@ -308,3 +308,50 @@ class MemoryJournal:
 
     def close(self) -> None:
         pass
+
+    def _waits_for(self, exec_id: str) -> set[str]:
+        out = set()
+        for c in self._calls.values():
+            if c.exec_id != exec_id:
+                continue
+            if c.kind == "wait" and c.status == "waiting":
+                out.add("input")
+            if c.paused:
+                out.add("decision")
+        return out
+
+    def search_executions(
+        self,
+        *,
+        flow: str | None = None,
+        flow_contains: str | None = None,
+        status: str | None = None,
+        waiting_for: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[ExecutionRow], int]:
+        with self._lock:
+            needle = (flow_contains or "").lower()
+            rows = [
+                r
+                for r in self._matching(flow, status)
+                if needle in r.flow_name.lower()
+                and (waiting_for is None or (r.status == "waiting" and waiting_for in self._waits_for(r.exec_id)))
+            ]
+            page = []
+            for r in rows[offset : offset + limit]:
+                c = copy.deepcopy(r)
+                for v in (c.inputs, c.result):
+                    if v is not None:
+                        v.data = None
+                page.append(c)
+            return page, len(rows)
+
+    def count_waiting_for_human(self) -> dict[str, int]:
+        with self._lock:
+            out = {"input": 0, "decision": 0}
+            for r in self._execs.values():
+                if r.status == "waiting":
+                    for kind in self._waits_for(r.exec_id):
+                        out[kind] += 1
+            return out

@@ -771,6 +771,69 @@ class SqliteJournal:
         with self._lock:
             self.conn.close()
 
+    _WAITING_FOR = {
+        "input": "EXISTS (SELECT 1 FROM calls c WHERE c.exec_id = executions.exec_id "
+        "AND c.kind = 'wait' AND c.status = 'waiting')",
+        "decision": "EXISTS (SELECT 1 FROM calls c WHERE c.exec_id = executions.exec_id AND c.paused = 1)",
+    }
+
+    def search_executions(
+        self,
+        *,
+        flow: str | None = None,
+        flow_contains: str | None = None,
+        status: str | None = None,
+        waiting_for: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[ExecutionRow], int]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if flow is not None:
+            clauses.append("flow_name = ?")
+            params.append(flow)
+        if flow_contains:
+            # the distinct flow names, walked through executions_by_flow (one seek per name), then
+            # the matching rows by that index: ~1 ms on 100,000 executions where testing every
+            # row's name costs ~17 ms
+            found, nc = self._read(
+                "WITH RECURSIVE names(n) AS (SELECT min(flow_name) FROM executions UNION ALL "
+                "SELECT (SELECT min(flow_name) FROM executions WHERE flow_name > n) FROM names "
+                "WHERE n IS NOT NULL) SELECT n FROM names WHERE n IS NOT NULL AND instr(lower(n), lower(?)) > 0",
+                (flow_contains,),
+            )
+            names = [r[nc["n"]] for r in found]
+            if not names:
+                return [], 0
+            if len(names) <= 500:
+                clauses.append(f"flow_name IN ({','.join('?' * len(names))})")
+                params.extend(names)
+            else:
+                clauses.append("instr(lower(flow_name), lower(?)) > 0")
+                params.append(flow_contains)
+        if waiting_for is not None:
+            clauses.append("status = 'waiting'")
+            clauses.append(self._WAITING_FOR[waiting_for])
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        with self._lock:
+            rows, c = self._read(
+                f"SELECT {_EXEC_COLS} FROM executions{where} ORDER BY seq DESC LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            )
+            counted, cc = self._read(f"SELECT count(*) AS n FROM executions{where}", params)
+        return [_exec_row(r, c) for r in rows], int(counted[0][cc["n"]])
+
+    def count_waiting_for_human(self) -> dict[str, int]:
+        rows, c = self._read(
+            "SELECT "
+            + ", ".join(f"coalesce(sum({cond}), 0) AS {kind}" for kind, cond in self._WAITING_FOR.items())
+            + " FROM executions WHERE status = 'waiting'"
+        )
+        return {kind: int(rows[0][c[kind]]) for kind in self._WAITING_FOR}
+
 
 _WRITABLE = "Make it writable, or point KITARU_NB_DB or kitaru_nb.configure(db=...) to a writable path."
 

@@ -16,12 +16,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from traitlets import Unicode
+from traitlets import Float, Unicode
 from traitlets.config import Configurable
 
 from kitaru_nb.config import DEFAULT_FILENAME, ENV_VAR
 
-__all__ = ["KitaruNb", "journal_path", "load"]
+__all__ = ["KitaruNb", "journal_path", "load", "start"]
 
 
 class KitaruNb(Configurable):
@@ -33,6 +33,14 @@ class KitaruNb(Configurable):
             "Path of the kitaru_nb journal (SQLite file) the Executions sidebar reads. "
             f"Empty: ${ENV_VAR} if set, else {DEFAULT_FILENAME} in the server's root_dir. "
             "A relative path is relative to root_dir."
+        ),
+    ).tag(config=True)
+
+    push_interval = Float(
+        0.1,
+        help=(
+            "Seconds between two checks of the journal's change token (SQLite's data_version counter) by the "
+            "loop that pushes changes to the Executions sidebar over Jupyter's event bus."
         ),
     ).tag(config=True)
 
@@ -56,3 +64,14 @@ def load(server_app: Any) -> None:
     path = journal_path(settings.db, server_app.root_dir)
     setup_handlers(server_app.web_app, JournalService(path))
     server_app.log.info("kitaru_nb: Executions API at /kitaru-nb/api/ reads the journal %s", path)
+    from kitaru_nb.server.live import JournalWatcher, event_bus_emitter
+
+    watcher = JournalWatcher(path, event_bus_emitter(server_app), interval=settings.push_interval)
+    server_app.web_app.settings["kitaru_nb_watcher"] = watcher
+
+
+async def start(server_app: Any) -> None:
+    """Once the server's event loop runs: start the loop that pushes journal changes to sidebars."""
+    watcher = server_app.web_app.settings.get("kitaru_nb_watcher")
+    if watcher is not None:
+        watcher.start()

@@ -11,6 +11,8 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
+from kitaru_nb.server import service as api
+from kitaru_nb.server.live import JournalWatcher
 from kitaru_nb.server.service import ApiError, JournalService
 
 PREFIX = ("kitaru-nb", "api")
@@ -48,10 +50,10 @@ class ExecutionsHandler(_Base):
     async def get(self) -> None:
         params: dict[str, str] = {
             k: self.get_query_argument(k)
-            for k in ("status", "flow", "limit", "offset")
+            for k in ("status", "flow", "flow_contains", "limit", "offset")
             if k in self.request.query_arguments
         }
-        await self._respond(lambda: self.service.list(params))
+        await self._respond(lambda: api.search(self.service, params))
 
 
 class ExecutionHandler(_Base):
@@ -72,6 +74,24 @@ class DecisionHandler(_Base):
     async def post(self, exec_id: str) -> None:
         body = self.request.body
         await self._respond(lambda: self.service.decide(exec_id, body))
+
+
+class CountsHandler(_Base):
+    """How many executions wait for a human; also (re)starts the push loop if it is not running."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        watcher: JournalWatcher | None = self.settings.get("kitaru_nb_watcher")
+        if watcher is not None:
+            watcher.start()
+
+        def counts() -> dict[str, Any]:
+            out = api.counts(self.service)
+            if watcher is not None:  # the token the pushes carry (the watcher's own connection)
+                out["token"] = watcher.token()
+            return out
+
+        await self._respond(counts)
 
 
 class ReplayHandler(_Base):
@@ -116,6 +136,7 @@ def setup_handlers(web_app: Any, service: JournalService) -> None:
             (url_path_join(base, "executions", "([^/]+)"), ExecutionHandler, kwargs),
             (url_path_join(base, "executions", "([^/]+)", "input"), InputHandler, kwargs),
             (url_path_join(base, "executions", "([^/]+)", "decision"), DecisionHandler, kwargs),
+            (url_path_join(base, "counts"), CountsHandler, kwargs),
             (url_path_join(base, "executions", "([^/]+)", "replay"), ReplayHandler, kwargs),
             (url_path_join(base, "executions", "([^/]+)", "retry"), RetryHandler, kwargs),
             (url_path_join(base, "(.*)"), NotFoundHandler, kwargs),

@@ -363,3 +363,66 @@ def detail(client: KitaruClient, execution: Execution) -> dict[str, Any]:
         out["owner_hint"] = carried_out_by(execution).removeprefix("recorded; ")
     out["requests"] = [request_dict(r) for r in client.executions.requests(execution.exec_id)]
     return out
+
+
+#: list filters beyond the execution statuses: what a waiting execution waits for
+WAITING_STATUSES = {"needs_input": "input", "paused_on_error": "decision"}
+LIST_STATUSES = (*STATUSES, *WAITING_STATUSES)
+
+
+def parse_search_query(params: Mapping[str, str]) -> dict[str, Any]:
+    """The list query: ``flow`` (exact name) or ``flow_contains`` (a substring of the flow name, any
+    case), ``status`` (an execution status, ``needs_input`` or ``paused_on_error``), ``limit``,
+    ``offset``; checked, a 400 says what is wrong."""
+    raw_status = params.get("status") or None
+    if raw_status is not None and raw_status not in LIST_STATUSES:
+        raise ApiError(400, f"status must be one of {', '.join(LIST_STATUSES)}; got {raw_status!r}")
+    waiting_for = WAITING_STATUSES.get(raw_status or "")
+    query = parse_list_query({k: v for k, v in params.items() if k != "status" or waiting_for is None})
+    contains = params.get("flow_contains") or None
+    if contains is not None and len(contains) > MAX_NAME_CHARS:
+        raise ApiError(400, f"flow_contains must be at most {MAX_NAME_CHARS} characters")
+    if contains is not None and query["flow"] is not None:
+        raise ApiError(400, "give flow (an exact name) or flow_contains (part of a name), not both")
+    query["flow_contains"] = contains
+    query["waiting_for"] = waiting_for
+    return query
+
+
+def search(service: JournalService, params: Mapping[str, str]) -> dict[str, Any]:
+    """``GET executions``: newest first, filtered as ``parse_search_query`` reads the query."""
+    query = parse_search_query(params)
+    if query["flow_contains"] is None and query["waiting_for"] is None:
+        return service.list(params)
+    client = service._client()
+    if client is None:
+        return {"executions": [], "total": 0, "limit": query["limit"], "offset": query["offset"]}
+    try:
+        rows, total = client.executions.search(
+            flow=query["flow"],
+            flow_contains=query["flow_contains"],
+            status=query["status"],
+            waiting_for=query["waiting_for"],
+            limit=query["limit"],
+            offset=query["offset"],
+        )
+    except KitaruBackendError as exc:
+        raise ApiError(503, str(exc)) from None
+    return {
+        "executions": [e.to_dict() for e in rows],
+        "total": total,
+        "limit": query["limit"],
+        "offset": query["offset"],
+    }
+
+
+def counts(service: JournalService) -> dict[str, Any]:
+    """``GET counts``: how many executions wait for a human (``input``: an answer, ``decision``: a
+    checkpoint paused on error, ``total``), and the journal's change token."""
+    client = service._client()
+    if client is None:
+        return {"input": 0, "decision": 0, "total": 0, "token": 0}
+    try:
+        return {**client.executions.waiting_counts(), "token": client.journal.change_token()}
+    except KitaruBackendError as exc:
+        raise ApiError(503, str(exc)) from None

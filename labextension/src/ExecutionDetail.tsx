@@ -1,32 +1,29 @@
 import React, { useState } from 'react';
 
+import { CopyCode } from './CopyCode';
+import {
+  checkpointSeconds,
+  checkpointStatus,
+  formatDuration,
+  formatProgress,
+  notebookName,
+  replayFrom
+} from './format';
+import type { LiveUpdates } from './live';
 import { ExecutionsAPI, KitaruApiError } from './request';
-import { usePoll } from './usePoll';
+import { replaySnippet, retrySnippet } from './snippets';
+import { When } from './Time';
+import { useLive } from './useLive';
 import { WaitForm } from './WaitForm';
 import type {
   Decision,
   IAttempt,
   ICheckpoint,
   IExecution,
-  IFailure
+  IFailure,
+  IRequest,
+  ITimelineRow
 } from './types';
-
-/** `1.23 s` between two ISO times, or '' when still running. */
-export function duration(start: string, end: string | null): string {
-  if (end === null) {
-    return '';
-  }
-  const ms = Date.parse(end) - Date.parse(start);
-  return Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : '';
-}
-
-export function when(iso: string | null): string {
-  if (iso === null) {
-    return '';
-  }
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
-}
 
 export function StatusBadge(props: { status: string }): JSX.Element {
   return (
@@ -34,6 +31,14 @@ export function StatusBadge(props: { status: string }): JSX.Element {
       {props.status}
     </span>
   );
+}
+
+function nextCheckpointFrom(
+  call: ICheckpoint,
+  all: ICheckpoint[]
+): string | null {
+  const later = all.filter(c => c.index > call.index);
+  return later.length > 0 ? replayFrom(later[0], all) : null;
 }
 
 /** A failure: who is to blame, the exception, and its traceback, all as plain text. */
@@ -65,6 +70,7 @@ export function Failure(props: {
 
 function Attempt(props: { attempt: IAttempt }): JSX.Element {
   const { attempt } = props;
+  const seconds = attempt.duration;
   return (
     <li
       className="kitaru-nb-attempt"
@@ -73,12 +79,14 @@ function Attempt(props: { attempt: IAttempt }): JSX.Element {
     >
       <span className="kitaru-nb-attempt-number">#{attempt.number}</span>{' '}
       <StatusBadge status={attempt.status} />{' '}
-      <span className="kitaru-nb-duration">
-        {duration(attempt.started_at, attempt.ended_at)}
-      </span>
+      <span className="kitaru-nb-duration">{formatDuration(seconds)}</span>
       {attempt.failure !== null && <Failure failure={attempt.failure} />}
     </li>
   );
+}
+
+function errorText(e: unknown): string {
+  return e instanceof KitaruApiError ? e.message : String(e);
 }
 
 /** Retry / Skip for a checkpoint paused on error: recorded by the server, carried out by the kernel. */
@@ -102,7 +110,7 @@ function DecisionButtons(props: {
           `The kernel that runs ${fresh.flow_name} carries it out when it is idle.`
       );
     } catch (e) {
-      setError(e instanceof KitaruApiError ? e.message : String(e));
+      setError(errorText(e));
     } finally {
       setBusy(false);
     }
@@ -133,29 +141,154 @@ function DecisionButtons(props: {
   );
 }
 
+/** "Replay from here": a new execution from this checkpoint, optionally with its output overridden. */
+function ReplayFromHere(props: {
+  api: ExecutionsAPI;
+  execId: string;
+  from: string;
+  /** the `from` of the next checkpoint, null for the last one */
+  nextFrom: string | null;
+  name: string;
+  onRequested: (text: string) => void;
+}): JSX.Element {
+  const { api, execId, from, nextFrom, name, onRequested } = props;
+  const [open, setOpen] = useState(false);
+  const [override, setOverride] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  let overrides: Record<string, unknown> | undefined;
+  let parseError: string | null = null;
+  if (override.trim() !== '') {
+    try {
+      overrides = { [`checkpoint.${name}`]: JSON.parse(override) as unknown };
+    } catch (e) {
+      parseError = `The override is not JSON: ${String(e)}`;
+    }
+  }
+  const request = async (): Promise<void> => {
+    if (parseError !== null) {
+      setError(parseError);
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      // with an override this checkpoint is reused with the new output and what follows runs
+      const accepted = await api.replay(
+        execId,
+        from,
+        overrides,
+        overrides !== undefined
+      );
+      onRequested(accepted.message);
+      setOpen(false);
+      setOverride('');
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  if (!open) {
+    return (
+      <button
+        className="jp-mod-styled kitaru-nb-replay-open"
+        onClick={() => setOpen(true)}
+      >
+        Replay from here
+      </button>
+    );
+  }
+  return (
+    <div className="kitaru-nb-replay" data-from={from}>
+      <label className="kitaru-nb-label">
+        Override the output of {name} (JSON, optional; empty: run it again, else
+        keep this output and run what follows)
+        <textarea
+          className="jp-mod-styled kitaru-nb-override"
+          value={override}
+          onChange={e => setOverride(e.target.value)}
+        />
+      </label>
+      {error !== null && (
+        <div className="kitaru-nb-error kitaru-nb-field-error" role="alert">
+          {error}
+        </div>
+      )}
+      <div className="kitaru-nb-form-buttons">
+        <button
+          className="jp-mod-styled jp-mod-accept kitaru-nb-replay-submit"
+          disabled={busy}
+          onClick={() => void request()}
+        >
+          Replay
+        </button>{' '}
+        <button
+          className="jp-mod-styled jp-mod-reject"
+          disabled={busy}
+          onClick={() => setOpen(false)}
+        >
+          Cancel
+        </button>
+      </div>
+      <CopyCode
+        what="replay"
+        code={replaySnippet(
+          execId,
+          from,
+          overrides,
+          overrides !== undefined ? { nextFrom } : undefined
+        )}
+      />
+    </div>
+  );
+}
+
 function Checkpoint(props: {
   call: ICheckpoint;
   decision?: JSX.Element;
+  replay?: JSX.Element;
 }): JSX.Element {
   const { call } = props;
+  const status = checkpointStatus(call);
   const failed = call.attempts.some(a => a.status !== 'completed');
+  const paused = call.paused_seconds;
   return (
     <li
-      className="kitaru-nb-checkpoint"
+      className="kitaru-nb-checkpoint kitaru-nb-timeline-row"
       data-name={call.name}
       data-status={call.status}
+      data-display-status={status}
+      data-index={call.index}
     >
       <details open={failed}>
         <summary>
+          <span className="kitaru-nb-index">{call.index}</span>{' '}
           <span className="kitaru-nb-checkpoint-name">{call.name}</span>{' '}
-          <StatusBadge status={call.status} />{' '}
-          <span className="kitaru-nb-attempt-count">
-            {call.attempts.length}{' '}
-            {call.attempts.length === 1 ? 'attempt' : 'attempts'}
-          </span>{' '}
-          <span className="kitaru-nb-duration">
-            {duration(call.started_at, call.ended_at)}
-          </span>
+          <StatusBadge status={status} />{' '}
+          {call.attempts.length > 0 && (
+            <>
+              <span className="kitaru-nb-attempt-count">
+                {call.attempts.length}{' '}
+                {call.attempts.length === 1 ? 'attempt' : 'attempts'}
+              </span>{' '}
+              <span
+                className="kitaru-nb-duration"
+                title="time its attempts ran"
+              >
+                {formatDuration(checkpointSeconds(call))}
+              </span>
+            </>
+          )}
+          {paused !== null && paused > 0 && (
+            <span
+              className="kitaru-nb-paused-time"
+              title="time it waited for a decision"
+            >
+              {' '}
+              (paused {formatDuration(paused)})
+            </span>
+          )}
         </summary>
         {props.decision}
         {call.output_preview !== null && (
@@ -168,48 +301,212 @@ function Checkpoint(props: {
             <Attempt key={a.attempt_id} attempt={a} />
           ))}
         </ol>
+        {props.replay}
       </details>
     </li>
   );
 }
 
+/** A wait or a confirmation in the timeline: the question, and what was answered, from where, when. */
+function HumanRow(props: { row: ITimelineRow }): JSX.Element {
+  const { row } = props;
+  const question = row.question ?? null;
+  const answeredAt = row.answered_at ?? null;
+  const preview = row.answer_preview ?? null;
+  const by = row.answered_by ?? null;
+  return (
+    <li
+      className="kitaru-nb-human kitaru-nb-timeline-row"
+      data-name={row.name}
+      data-kind={row.kind}
+      data-status={row.status}
+      data-index={row.index}
+    >
+      <span className="kitaru-nb-index">{row.index}</span>{' '}
+      <span className="kitaru-nb-kind">{row.kind}</span>{' '}
+      <span className="kitaru-nb-checkpoint-name">{row.name}</span>{' '}
+      <StatusBadge status={row.status} />
+      {question !== null && (
+        <div className="kitaru-nb-question-text">{question}</div>
+      )}
+      {answeredAt !== null && (
+        <div className="kitaru-nb-answer">
+          answered{' '}
+          {preview !== null && (
+            <code className="kitaru-nb-answer-preview">{preview}</code>
+          )}
+          {by !== null && (
+            <span className="kitaru-nb-answered-by"> from {by}</span>
+          )}{' '}
+          <When iso={answeredAt} />
+        </div>
+      )}
+    </li>
+  );
+}
+
+function Requests(props: {
+  requests: IRequest[];
+  onOpen: (execId: string) => void;
+}): JSX.Element | null {
+  if (props.requests.length === 0) {
+    return null;
+  }
+  return (
+    <section className="kitaru-nb-requests">
+      <h4>Requests</h4>
+      <ul>
+        {props.requests.map(r => (
+          <li
+            key={r.request_id}
+            className="kitaru-nb-request"
+            data-kind={r.kind}
+            data-status={r.status}
+          >
+            <span className="kitaru-nb-request-kind">{r.kind}</span>
+            {typeof r.params['from'] === 'string' &&
+              ` from ${r.params['from']}`}{' '}
+            <StatusBadge status={r.status} /> <When iso={r.created_at} />
+            {r.message !== null && r.message !== '' && (
+              <div className="kitaru-nb-request-message">{r.message}</div>
+            )}
+            {r.result_exec_id !== null && (
+              <button
+                className="jp-mod-styled kitaru-nb-open-result"
+                onClick={() => props.onOpen(r.result_exec_id as string)}
+              >
+                Open {r.result_exec_id.slice(0, 8)}
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+/** Retry of a failed execution: recorded by the server, carried out by the kernel that owns it. */
+function RetryExecution(props: {
+  api: ExecutionsAPI;
+  execution: IExecution;
+  onRequested: (text: string) => void;
+}): JSX.Element {
+  const { api, execution, onRequested } = props;
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const pending = (execution.requests ?? []).some(
+    r => r.kind === 'retry' && (r.status === 'pending' || r.status === 'taken')
+  );
+  return (
+    <div className="kitaru-nb-actions">
+      <button
+        className="jp-mod-styled jp-mod-accept kitaru-nb-retry-execution"
+        disabled={busy || pending}
+        title="Run the failed checkpoint again with the current code; completed checkpoints are reused"
+        onClick={() => {
+          setBusy(true);
+          setError(null);
+          api.retry(execution.exec_id).then(
+            accepted => {
+              setBusy(false);
+              onRequested(accepted.message);
+            },
+            (e: unknown) => {
+              setBusy(false);
+              setError(errorText(e));
+            }
+          );
+        }}
+      >
+        {pending ? 'Retry requested' : 'Retry'}
+      </button>
+      {error !== null && (
+        <div className="kitaru-nb-error" role="alert">
+          {error}
+        </div>
+      )}
+      <CopyCode what="retry" code={retrySnippet(execution.exec_id)} />
+    </div>
+  );
+}
+
 interface IDetailProps {
   api: ExecutionsAPI;
+  live: LiveUpdates;
   execId: string;
-  pollMs: number;
   /** changes each time the sidebar is shown again: refresh at once */
   shown: number;
   isVisible: () => boolean;
   onBack: () => void;
+  /** open another execution (a replay's result) */
+  onOpen: (execId: string) => void;
 }
 
-/** One execution: status, failure, pending waits with their forms, checkpoints and attempts. */
+/** One execution: status, owner, failure and actions, pending waits with forms, the timeline. */
 export function ExecutionDetail(props: IDetailProps): JSX.Element {
-  const { api, execId, pollMs, shown, isVisible, onBack } = props;
+  const { api, live, execId, shown, isVisible, onBack, onOpen } = props;
   const [execution, setExecution] = useState<IExecution | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
-  usePoll(
-    async () => {
-      try {
-        setExecution(await api.get(execId));
-        setError(null);
-      } catch (e) {
-        setError(e instanceof KitaruApiError ? e.message : String(e));
-      }
-    },
-    pollMs,
-    [execId, shown],
-    isVisible
-  );
+  const load = async (): Promise<void> => {
+    try {
+      setExecution(await api.get(execId));
+      setError(null);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+  useLive(live, load, [execId, shown], isVisible);
 
   const onAnswered = (fresh: IExecution, wait: string): void => {
     setExecution(fresh);
     setNotice(
-      `Answer to ${wait} recorded. The kernel that runs ${fresh.flow_name} resumes the flow.`
+      `Answer to ${wait} recorded. The kernel that runs ${fresh.flow_name} resumes the flow when it is idle.`
     );
   };
+  const onRequested = (text: string): void => {
+    setNotice(text);
+    void load();
+  };
+
+  const byIndex = new Map<number, ICheckpoint>();
+  for (const c of execution?.checkpoints ?? []) {
+    byIndex.set(c.index, c);
+  }
+  const renderCheckpoint = (c: ICheckpoint, e: IExecution): JSX.Element => (
+    <Checkpoint
+      key={c.call_id}
+      call={c}
+      decision={
+        c.paused && e.status === 'waiting' ? (
+          <DecisionButtons
+            api={api}
+            execId={e.exec_id}
+            call={c}
+            onDecided={(fresh, text) => {
+              setExecution(fresh);
+              setNotice(text);
+            }}
+          />
+        ) : undefined
+      }
+      replay={
+        (c.status === 'completed' || c.status === 'reused') &&
+        e.status !== 'running' &&
+        e.kind === 'flow' ? (
+          <ReplayFromHere
+            api={api}
+            execId={e.exec_id}
+            from={replayFrom(c, e.checkpoints)}
+            nextFrom={nextCheckpointFrom(c, e.checkpoints)}
+            name={c.name}
+            onRequested={onRequested}
+          />
+        ) : undefined
+      }
+    />
+  );
 
   return (
     <div className="kitaru-nb-detail" data-exec-id={execId}>
@@ -228,22 +525,54 @@ export function ExecutionDetail(props: IDetailProps): JSX.Element {
           <h3 className="kitaru-nb-title">
             <span className="kitaru-nb-flow">{execution.flow_name}</span>{' '}
             <code className="kitaru-nb-id">{execution.short_id}</code>{' '}
-            <StatusBadge status={execution.status} />
+            <StatusBadge status={execution.status} />{' '}
+            {execution.progress !== undefined && (
+              <span className="kitaru-nb-progress">
+                {formatProgress(execution.progress, true)}
+              </span>
+            )}
           </h3>
           <dl className="kitaru-nb-meta">
             <dt>started</dt>
-            <dd>{when(execution.started_at)}</dd>
+            <dd>
+              <When iso={execution.started_at} />
+            </dd>
             {execution.ended_at !== null && (
               <>
                 <dt>ended</dt>
-                <dd>{when(execution.ended_at)}</dd>
+                <dd>
+                  <When iso={execution.ended_at} />
+                </dd>
+              </>
+            )}
+            {execution.owner !== undefined && execution.owner !== null && (
+              <>
+                <dt>kernel</dt>
+                <dd className="kitaru-nb-owner">
+                  {execution.owner.notebook !== null && (
+                    <span
+                      className="kitaru-nb-owner-notebook"
+                      title={execution.owner.notebook}
+                    >
+                      {notebookName(execution.owner.notebook)}{' '}
+                    </span>
+                  )}
+                  <span className="kitaru-nb-owner-process">
+                    pid {execution.owner.pid} on {execution.owner.host}
+                  </span>
+                </dd>
               </>
             )}
             {execution.original_exec_id !== null && (
               <>
                 <dt>replay of</dt>
                 <dd>
-                  <code>{execution.original_exec_id.slice(0, 8)}</code>
+                  <button
+                    className="kitaru-nb-link"
+                    onClick={() => onOpen(execution.original_exec_id as string)}
+                  >
+                    {execution.original_exec_id.slice(0, 8)}
+                  </button>
                   {execution.replay_from !== null &&
                     ` from ${execution.replay_from}`}
                 </dd>
@@ -258,6 +587,11 @@ export function ExecutionDetail(props: IDetailProps): JSX.Element {
               </>
             )}
           </dl>
+          {execution.owner_hint !== undefined &&
+            execution.owner_hint !== null &&
+            execution.owner_hint !== '' && (
+              <p className="kitaru-nb-owner-hint">{execution.owner_hint}</p>
+            )}
           {notice !== null && (
             <div className="kitaru-nb-notice" role="status">
               {notice}
@@ -266,6 +600,14 @@ export function ExecutionDetail(props: IDetailProps): JSX.Element {
           {execution.failure !== null && (
             <Failure failure={execution.failure} open={true} />
           )}
+          {execution.status === 'failed' && (
+            <RetryExecution
+              api={api}
+              execution={execution}
+              onRequested={onRequested}
+            />
+          )}
+          <Requests requests={execution.requests ?? []} onOpen={onOpen} />
           {execution.pending_waits.map(w => (
             <WaitForm
               key={`${execution.exec_id}:${w.name}`}
@@ -275,30 +617,27 @@ export function ExecutionDetail(props: IDetailProps): JSX.Element {
               onAnswered={onAnswered}
             />
           ))}
-          <h4>Checkpoints</h4>
-          {execution.checkpoints.length === 0 ? (
+          <h4>Timeline</h4>
+          {execution.checkpoints.length === 0 &&
+          execution.timeline.length === 0 ? (
             <p className="kitaru-nb-empty">No checkpoint ran yet.</p>
           ) : (
             <ol className="kitaru-nb-checkpoints">
-              {execution.checkpoints.map(c => (
-                <Checkpoint
-                  key={c.call_id}
-                  call={c}
-                  decision={
-                    c.paused && execution.status === 'waiting' ? (
-                      <DecisionButtons
-                        api={api}
-                        execId={execution.exec_id}
-                        call={c}
-                        onDecided={(fresh, text) => {
-                          setExecution(fresh);
-                          setNotice(text);
-                        }}
-                      />
-                    ) : undefined
-                  }
-                />
-              ))}
+              {execution.timeline.length > 0
+                ? execution.timeline.map(row => {
+                    const c =
+                      row.kind === 'checkpoint'
+                        ? byIndex.get(row.index)
+                        : undefined;
+                    return c !== undefined ? (
+                      renderCheckpoint(c, execution)
+                    ) : (
+                      <HumanRow key={`row-${row.index}`} row={row} />
+                    );
+                  })
+                : execution.checkpoints.map(c =>
+                    renderCheckpoint(c, execution)
+                  )}
             </ol>
           )}
         </>

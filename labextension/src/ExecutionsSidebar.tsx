@@ -2,56 +2,159 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
 import React, { useEffect, useState } from 'react';
 
-import { ExecutionDetail, StatusBadge, when } from './ExecutionDetail';
+import { ExecutionDetail, StatusBadge } from './ExecutionDetail';
+import { formatProgress, notebookName, STATUS_LABELS } from './format';
+import type { LiveUpdates } from './live';
 import { ExecutionsAPI, KitaruApiError } from './request';
-import { usePoll } from './usePoll';
+import { When } from './Time';
 import {
-  ExecutionStatus,
+  IExecution,
   IExecutionPage,
   IJournalStatus,
-  STATUSES
+  IWaitingCounts,
+  LIST_STATUSES,
+  ListStatus
 } from './types';
+import { useLive } from './useLive';
 
 export const PAGE_SIZE = 50;
+/** ms the flow filter waits after the last keystroke before it asks the server */
+export const FILTER_DEBOUNCE_MS = 150;
 
 interface ISidebarProps {
   api: ExecutionsAPI;
-  pollMs: number;
+  live: LiveUpdates;
   /** changes each time the sidebar is shown again: refresh at once */
   shown?: number;
-  /** polling pauses while this is false (sidebar collapsed) */
+  /** refreshes pause while this is false (sidebar collapsed) */
   isVisible?: () => boolean;
 }
 
-/** The list of the journal's executions (newest first, status filter, live refresh) and the detail view. */
+/** What a waiting execution waits for, in the list's words. */
+export function waitingWord(e: IExecution): string | null {
+  if (e.status !== 'waiting') {
+    return null;
+  }
+  if (e.waiting_for === 'decision') {
+    return 'paused on error';
+  }
+  if (e.waiting_for === 'input') {
+    return 'needs input';
+  }
+  // everything asked was answered: the kernel that defines the flow resumes it when idle
+  return 'answered, resumes in its kernel';
+}
+
+function Row(props: { e: IExecution; onOpen: () => void }): JSX.Element {
+  const { e } = props;
+  const waiting = waitingWord(e);
+  const notebook = notebookName(e.owner?.notebook);
+  return (
+    <li
+      className="kitaru-nb-row"
+      data-exec-id={e.exec_id}
+      data-status={e.status}
+      data-waiting-for={e.waiting_for ?? undefined}
+    >
+      <button
+        className="kitaru-nb-row-button"
+        onClick={props.onOpen}
+        title={`Open execution ${e.exec_id}`}
+      >
+        <span className="kitaru-nb-row-line">
+          <StatusBadge status={e.status} />
+          <span className="kitaru-nb-flow">{e.flow_name}</span>
+          <code className="kitaru-nb-id">{e.short_id}</code>
+        </span>
+        <span className="kitaru-nb-row-line kitaru-nb-row-meta">
+          {waiting !== null && (
+            <span className="kitaru-nb-waiting-for">{waiting}</span>
+          )}
+          {e.progress !== undefined && (
+            <span
+              className="kitaru-nb-progress"
+              title={formatProgress(e.progress, true)}
+            >
+              <progress
+                max={Math.max(e.progress.total, 1)}
+                value={e.progress.done}
+              />
+              {formatProgress(e.progress)}
+            </span>
+          )}
+          {notebook !== '' && (
+            <span
+              className="kitaru-nb-owner-notebook"
+              title={e.owner?.notebook ?? ''}
+            >
+              {notebook}
+            </span>
+          )}
+          <When iso={e.started_at} />
+        </span>
+      </button>
+    </li>
+  );
+}
+
+/** The list of the journal's executions (newest first, filters, live) and the detail view. */
 export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
-  const { api, pollMs, shown = 0, isVisible = () => true } = props;
-  const [status, setStatus] = useState<ExecutionStatus | ''>('');
-  const [flow, setFlow] = useState('');
+  const { api, live, shown = 0, isVisible = () => true } = props;
+  const [status, setStatus] = useState<ListStatus | ''>('');
   const [flowDraft, setFlowDraft] = useState('');
+  const [flow, setFlow] = useState('');
   const [offset, setOffset] = useState(0);
   const [page, setPage] = useState<IExecutionPage | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const [journal, setJournal] = useState<IJournalStatus | null>(null);
+  const [counts, setCounts] = useState<IWaitingCounts | null>(live.counts);
+  const [mode, setMode] = useState(live.mode);
 
   useEffect(() => {
     api.status().then(setJournal, () => setJournal(null));
   }, [api, shown]);
 
-  usePoll(
+  useEffect(() => {
+    const onCounts = (_: unknown, c: IWaitingCounts): void => setCounts(c);
+    const onMode = (_: unknown, m: 'push' | 'poll'): void => setMode(m);
+    live.countsChanged.connect(onCounts);
+    live.modeChanged.connect(onMode);
+    return () => {
+      live.countsChanged.disconnect(onCounts);
+      live.modeChanged.disconnect(onMode);
+    };
+  }, [live]);
+
+  // filter as you type: the server is asked once typing pauses
+  useEffect(() => {
+    const handle = window.setTimeout(() => {
+      setFlow(flowDraft.trim());
+      setOffset(0);
+    }, FILTER_DEBOUNCE_MS);
+    return () => window.clearTimeout(handle);
+  }, [flowDraft]);
+
+  useLive(
+    live,
     async () => {
       if (selected !== null) {
         return;
       }
       try {
-        setPage(await api.list({ status, flow, offset, limit: PAGE_SIZE }));
+        setPage(
+          await api.list({
+            status,
+            flowContains: flow,
+            offset,
+            limit: PAGE_SIZE
+          })
+        );
         setError(null);
       } catch (e) {
         setError(e instanceof KitaruApiError ? e.message : String(e));
       }
     },
-    pollMs,
     [status, flow, offset, selected, shown],
     isVisible
   );
@@ -59,21 +162,42 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
   if (selected !== null) {
     return (
       <ExecutionDetail
+        key={selected}
         api={api}
+        live={live}
         execId={selected}
-        pollMs={pollMs}
         shown={shown}
         isVisible={isVisible}
         onBack={() => setSelected(null)}
+        onOpen={setSelected}
       />
     );
   }
 
   const total = page?.total ?? 0;
+  const stale = flow !== flowDraft.trim();
   return (
-    <div className="kitaru-nb-list">
+    <div className="kitaru-nb-list" data-live={mode}>
       <div className="kitaru-nb-header">
         <h2>Executions</h2>
+        {counts !== null && counts.total > 0 && (
+          <button
+            className="kitaru-nb-waiting-summary"
+            title="Show the executions that wait for a human"
+            onClick={() => {
+              setStatus(
+                counts.input > 0 && counts.decision === 0
+                  ? 'needs_input'
+                  : counts.decision > 0 && counts.input === 0
+                    ? 'paused_on_error'
+                    : 'waiting'
+              );
+              setOffset(0);
+            }}
+          >
+            {counts.total} waiting for you
+          </button>
+        )}
         <span className="kitaru-nb-total">
           {page === null
             ? ''
@@ -81,32 +205,13 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
         </span>
       </div>
       <div className="kitaru-nb-toolbar">
-        <select
-          aria-label="Status"
-          className="kitaru-nb-status-filter jp-mod-styled"
-          value={status}
-          onChange={e => {
-            setStatus(e.target.value as ExecutionStatus | '');
-            setOffset(0);
-          }}
-        >
-          <option value="">all statuses</option>
-          {STATUSES.map(s => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
         <input
           className="kitaru-nb-flow-filter jp-mod-styled"
-          placeholder="flow name"
-          aria-label="Flow name"
+          type="search"
+          placeholder="Filter by flow name"
+          aria-label="Filter by flow name"
           value={flowDraft}
           onChange={e => setFlowDraft(e.target.value)}
-          onBlur={() => {
-            setFlow(flowDraft.trim());
-            setOffset(0);
-          }}
           onKeyDown={e => {
             if (e.key === 'Enter') {
               setFlow(flowDraft.trim());
@@ -114,38 +219,39 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
             }
           }}
         />
+        <select
+          aria-label="Status"
+          className="kitaru-nb-status-filter jp-mod-styled"
+          value={status}
+          onChange={e => {
+            setStatus(e.target.value as ListStatus | '');
+            setOffset(0);
+          }}
+        >
+          <option value="">all statuses</option>
+          {LIST_STATUSES.map(s => (
+            <option key={s} value={s}>
+              {STATUS_LABELS[s]}
+            </option>
+          ))}
+        </select>
       </div>
       {error !== null && (
         <div className="kitaru-nb-error" role="alert">
           {error}
         </div>
       )}
-      {page !== null && page.executions.length === 0 && (
+      {page !== null && page.executions.length === 0 && !stale && (
         <p className="kitaru-nb-empty">
-          No executions{status ? ` with status ${status}` : ''}
-          {flow ? ` of flow ${flow}` : ''} in the journal
+          No executions
+          {status ? ` with status ${STATUS_LABELS[status]}` : ''}
+          {flow ? ` whose flow name contains "${flow}"` : ''} in the journal
           {journal !== null ? ` ${journal.journal}` : ''} yet.
         </p>
       )}
       <ul className="kitaru-nb-rows">
         {(page?.executions ?? []).map(e => (
-          <li
-            key={e.exec_id}
-            className="kitaru-nb-row"
-            data-exec-id={e.exec_id}
-            data-status={e.status}
-          >
-            <button
-              className="kitaru-nb-row-button"
-              onClick={() => setSelected(e.exec_id)}
-              title={`Open execution ${e.exec_id}`}
-            >
-              <StatusBadge status={e.status} />{' '}
-              <span className="kitaru-nb-flow">{e.flow_name}</span>{' '}
-              <code className="kitaru-nb-id">{e.short_id}</code>
-              <span className="kitaru-nb-when">{when(e.started_at)}</span>
-            </button>
-          </li>
+          <Row key={e.exec_id} e={e} onOpen={() => setSelected(e.exec_id)} />
         ))}
       </ul>
       {total > PAGE_SIZE && (
@@ -173,11 +279,11 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
   );
 }
 
-/** The left-sidebar widget; it polls only while it is shown. */
+/** The left-sidebar widget; its views refresh only while it is shown. */
 export class ExecutionsPanel extends ReactWidget {
   constructor(
     private readonly _api: ExecutionsAPI,
-    private readonly _pollMs = 2000
+    private readonly _live: LiveUpdates
   ) {
     super();
     this.id = 'kitaru-nb-executions';
@@ -187,6 +293,7 @@ export class ExecutionsPanel extends ReactWidget {
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
     this._shown += 1;
+    this._live.refresh();
     this.update();
   }
 
@@ -194,7 +301,7 @@ export class ExecutionsPanel extends ReactWidget {
     return (
       <ExecutionsSidebar
         api={this._api}
-        pollMs={this._pollMs}
+        live={this._live}
         shown={this._shown}
         isVisible={() => this.isVisible}
       />

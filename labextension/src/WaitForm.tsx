@@ -2,9 +2,13 @@ import type { ReadonlyJSONObject } from '@lumino/coreutils';
 import { FormComponent } from '@jupyterlab/ui-components';
 import type { UiSchema } from '@rjsf/utils';
 import { customizeValidator } from '@rjsf/validator-ajv8';
-import React, { useState } from 'react';
+import React, { useMemo, useState } from 'react';
 
+import { CopyCode } from './CopyCode';
 import { IMappedErrors, isFormSchema, mapServerErrors } from './formErrors';
+import { TEMPLATES, WIDGETS } from './formParts';
+import { prepareForm, toAnswer } from './formSchema';
+import { answerSnippet } from './snippets';
 import { ExecutionsAPI, KitaruApiError } from './request';
 import type { IExecution, IPendingWait } from './types';
 
@@ -18,6 +22,8 @@ interface IWaitFormProps {
 
 /** rjsf needs a validator to resolve schemas; answers are validated by the server (noValidate). */
 const validator = customizeValidator<ReadonlyJSONObject>();
+
+type FormTemplates = React.ComponentProps<typeof FormComponent>['templates'];
 
 const NO_ERRORS: IMappedErrors = { extraErrors: {}, formErrors: [] };
 
@@ -33,6 +39,12 @@ export function WaitForm(props: IWaitFormProps): JSX.Element {
   const [errors, setErrors] = useState<IMappedErrors>(NO_ERRORS);
   const [message, setMessage] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // every live refresh brings a new schema object: prepare the form again only when it differs
+  const schemaKey = JSON.stringify(wait.schema);
+  const prepared = useMemo(
+    () => prepareForm(JSON.parse(schemaKey) as Record<string, unknown>),
+    [schemaKey]
+  );
 
   const submit = async (value: unknown): Promise<void> => {
     if (busy) {
@@ -90,29 +102,44 @@ export function WaitForm(props: IWaitFormProps): JSX.Element {
       </div>
     );
   } else if (isFormSchema(wait.schema)) {
-    const uiSchema: UiSchema<ReadonlyJSONObject> = {
+    const uiSchema = {
+      ...prepared.uiSchema,
       'ui:options': {
+        ...((prepared.uiSchema['ui:options'] as object | undefined) ?? {}),
         submitButtonOptions: {
           norender: false,
           submitText: 'Submit',
-          props: { disabled: busy, className: 'kitaru-nb-submit' }
+          props: { disabled: busy }
         }
       }
-    };
+    } as UiSchema<ReadonlyJSONObject>;
     body = (
-      <FormComponent
-        schema={wait.schema}
-        formData={formData as ReadonlyJSONObject}
-        onChange={e => setFormData(e.formData)}
-        onSubmit={e => void submit(e.formData)}
-        validator={validator}
-        noValidate={true}
-        showErrorList={false}
-        extraErrors={errors.extraErrors}
-        uiSchema={uiSchema}
-        idPrefix={`kitaru-nb-${execId.slice(0, 8)}-${wait.name}`}
-        formContext={{ defaultFormData: {} }}
-      />
+      <>
+        <FormComponent
+          schema={prepared.schema}
+          formData={formData as ReadonlyJSONObject}
+          onChange={e => setFormData(e.formData)}
+          onSubmit={e => void submit(toAnswer(e.formData, prepared.schema))}
+          validator={validator}
+          noValidate={true}
+          noHtml5Validate={true}
+          showErrorList={false}
+          extraErrors={errors.extraErrors}
+          uiSchema={uiSchema}
+          templates={TEMPLATES as FormTemplates}
+          widgets={WIDGETS}
+          idPrefix={`kitaru-nb-${execId.slice(0, 8)}-${wait.name}`}
+          formContext={{ defaultFormData: {} }}
+        />
+        <CopyCode
+          what="answer"
+          code={answerSnippet(
+            execId,
+            wait.name,
+            toAnswer(formData, prepared.schema) ?? null
+          )}
+        />
+      </>
     );
   } else {
     // no schema: any JSON value

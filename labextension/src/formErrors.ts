@@ -69,8 +69,10 @@ export function locLabel(loc: Array<string | number>): string {
 
 /**
  * Map the server's `[{loc, msg, type}]` onto rjsf's `extraErrors` so each message shows
- * inline under its field. Errors with an empty `loc`, or a `loc` the schema does not
- * render as a field, go to `formErrors` (shown above the form, prefixed with the place).
+ * inline under its field. A `loc` that goes deeper than the form renders (pydantic adds the
+ * union member, e.g. `["max_rows", "int"]`) lands under the deepest field it names. Errors with
+ * an empty `loc`, or whose first step the form does not render, go to `formErrors` (shown above
+ * the form, prefixed with the place).
  */
 export function mapServerErrors(
   errors: IFieldError[],
@@ -81,10 +83,16 @@ export function mapServerErrors(
   const root = schema as Schema;
   for (const error of errors) {
     let node: Schema | null = root;
+    let depth = 0;
     for (const part of error.loc) {
-      node = node === null ? null : child(node, part, root);
+      const next: Schema | null = child(node, part, root);
+      if (next === null) {
+        break;
+      }
+      node = next;
+      depth += 1;
     }
-    if (error.loc.length === 0 || node === null) {
+    if (depth === 0) {
       formErrors.push(
         error.loc.length === 0
           ? error.msg
@@ -93,7 +101,7 @@ export function mapServerErrors(
       continue;
     }
     let target = extraErrors;
-    for (const part of error.loc) {
+    for (const part of error.loc.slice(0, depth)) {
       const key = String(part);
       const next = asSchema(target[key]) ?? {};
       target[key] = next;

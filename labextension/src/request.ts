@@ -3,11 +3,13 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import type {
   Decision,
-  ExecutionStatus,
   IExecution,
   IExecutionPage,
   IFieldError,
-  IJournalStatus
+  IJournalStatus,
+  IRequestAccepted,
+  IWaitingCounts,
+  ListStatus
 } from './types';
 
 /** The one URL prefix of the kitaru_nb server extension. */
@@ -84,8 +86,11 @@ export async function requestAPI<T>(
 }
 
 export interface IListQuery {
-  status?: ExecutionStatus | '';
+  status?: ListStatus | '';
+  /** the exact flow name */
   flow?: string;
+  /** part of the flow name, any case */
+  flowContains?: string;
   limit?: number;
   offset?: number;
 }
@@ -98,6 +103,9 @@ export function listQueryString(query: IListQuery): string {
   }
   if (query.flow) {
     params.set('flow', query.flow);
+  }
+  if (query.flowContains) {
+    params.set('flow_contains', query.flowContains);
   }
   if (query.limit !== undefined) {
     params.set('limit', String(query.limit));
@@ -161,6 +169,55 @@ export class ExecutionsAPI {
     return requestAPI<IExecution>(
       `executions/${encodeURIComponent(execId)}/input`,
       { method: 'POST', body: JSON.stringify({ wait, value }) },
+      this.settings
+    );
+  }
+
+  /** How many executions wait for a human (the sidebar tab's badge). */
+  counts(): Promise<IWaitingCounts> {
+    return requestAPI<IWaitingCounts>(
+      'counts',
+      { method: 'GET' },
+      this.settings
+    );
+  }
+
+  /**
+   * Ask for a retry of a failed execution (same exec id, the current code). The server records
+   * the request (202); the kernel that defines the flow carries it out when it is idle (409 when
+   * the execution is not failed).
+   */
+  retry(execId: string): Promise<IRequestAccepted> {
+    return requestAPI<IRequestAccepted>(
+      `executions/${encodeURIComponent(execId)}/retry`,
+      { method: 'POST', body: '{}' },
+      this.settings
+    );
+  }
+
+  /**
+   * Ask for a replay from a checkpoint (`name` or `name#k`), optionally overriding checkpoint
+   * outputs (`{"checkpoint.NAME": value}`, validated by the server). `after`: the checkpoint
+   * `from` is reused too (with its output overridden when given) and the replay runs live from
+   * the position after it. 202 with the request; 400 with the recorded names when `from` is
+   * unknown.
+   */
+  replay(
+    execId: string,
+    from: string,
+    overrides?: Record<string, unknown>,
+    after = false
+  ): Promise<IRequestAccepted> {
+    const body: Record<string, unknown> = { from };
+    if (overrides !== undefined) {
+      body['overrides'] = overrides;
+    }
+    if (after) {
+      body['after'] = true;
+    }
+    return requestAPI<IRequestAccepted>(
+      `executions/${encodeURIComponent(execId)}/replay`,
+      { method: 'POST', body: JSON.stringify(body) },
       this.settings
     );
   }

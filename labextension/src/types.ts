@@ -25,6 +25,8 @@ export interface IAttempt {
   started_at: string;
   ended_at: string | null;
   failure: IFailure | null;
+  /** seconds the attempt ran; null while it runs */
+  duration: number | null;
 }
 
 export interface ICheckpoint {
@@ -39,6 +41,14 @@ export interface ICheckpoint {
   original_call_id: string | null;
   output_preview: string | null;
   paused: boolean;
+  fingerprint: string | null;
+  code_changed: boolean | null;
+  /** seconds its attempts ran (time paused for a decision does not count); null while running */
+  duration: number | null;
+  /** seconds it sat paused on error, waiting for a decision */
+  paused_seconds: number | null;
+  /** "paused" for a checkpoint paused on error, else its status */
+  display_status: string;
 }
 
 export interface IPendingWait {
@@ -50,6 +60,70 @@ export interface IPendingWait {
   metadata: Record<string, unknown>;
   created_at: string;
   timeout: number | null;
+}
+
+/** Which kernel runs (or ran) an execution. */
+export interface IOwner {
+  host: string;
+  pid: number;
+  /** start time of the process (tells a reused pid apart) */
+  pid_start?: number | null;
+  /** the notebook's path, when the kernel knows it */
+  notebook?: string | null;
+  kernel_id?: string | null;
+  /** the execution count of the cell that defined the flow */
+  cell?: number | null;
+}
+
+export interface IProgress {
+  done: number;
+  total: number;
+}
+
+/** One position of the durable call sequence: a checkpoint, a wait or a confirmation. */
+export interface ITimelineRow {
+  index: number;
+  kind: 'checkpoint' | 'wait' | 'confirmation';
+  name: string;
+  status: string;
+  /** checkpoints: how many attempts ran */
+  attempts?: number;
+  /** checkpoints: seconds the attempts ran */
+  duration?: number | null;
+  /** waits and confirmations: the question, when it was asked, what was answered, from where */
+  question?: string | null;
+  created_at?: string;
+  answered_at?: string | null;
+  answered_by?: string | null;
+  answer_preview?: string | null;
+}
+
+/** A wait or confirmation of the execution, answered or not. */
+export interface IWaitRecord {
+  name: string;
+  index: number;
+  kind: 'wait' | 'confirmation';
+  status: string;
+  question: string | null;
+  created_at: string;
+  answered_at: string | null;
+  answered_by: string | null;
+  answer_preview: string | null;
+}
+
+/** A replay or retry asked for from the sidebar; the owning kernel carries it out. */
+export interface IRequest {
+  request_id: string;
+  kind: 'replay' | 'retry';
+  params: Record<string, unknown>;
+  status: 'pending' | 'taken' | 'done' | 'failed';
+  message: string | null;
+  created_at: string;
+  /** where it was asked for ("sidebar", ...) */
+  created_by: string | null;
+  /** the kernel that carries it out */
+  taken_by: string | null;
+  result_exec_id: string | null;
 }
 
 export interface IExecution {
@@ -68,6 +142,55 @@ export interface IExecution {
   replay_from: string | null;
   kind: string;
   result_preview: string | null;
+  meta: Record<string, unknown>;
+  owner: IOwner | null;
+  /** waits and confirmations, answered or not (detail; empty in list rows) */
+  waits: IWaitRecord[];
+  waiting_for: 'input' | 'decision' | null;
+  progress: IProgress;
+  /** checkpoints, waits and confirmations in position order (detail; empty in list rows) */
+  timeline: ITimelineRow[];
+  /** detail only: whether the owning process is alive (null: unknown) */
+  owner_alive?: boolean | null;
+  /** detail only: one sentence on where the execution runs or what to do to continue it */
+  owner_hint?: string | null;
+  /** detail only */
+  requests?: IRequest[];
+}
+
+/** The list's status filter: the execution statuses and what a waiting execution waits for. */
+export type ListStatus = ExecutionStatus | 'needs_input' | 'paused_on_error';
+
+export const LIST_STATUSES: readonly ListStatus[] = [
+  'running',
+  'waiting',
+  'needs_input',
+  'paused_on_error',
+  'completed',
+  'failed',
+  'cancelled'
+];
+
+/** How many executions wait for a human. */
+export interface IWaitingCounts {
+  input: number;
+  decision: number;
+  total: number;
+  token: number;
+}
+
+/** The data of a `journal_changed` event on Jupyter's event bus. */
+export interface IJournalChanged {
+  reason: 'changed' | 'heartbeat';
+  token: number;
+  input: number;
+  decision: number;
+}
+
+/** A request recorded by the server (202). */
+export interface IRequestAccepted {
+  request: IRequest;
+  message: string;
 }
 
 export interface IExecutionPage {

@@ -107,3 +107,32 @@ describe('isFormSchema', () => {
     expect(isFormSchema({})).toBe(false);
   });
 });
+
+describe('mapServerErrors with locations deeper than the form', () => {
+  it("puts pydantic's union-member step under the field it belongs to", () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        max_rows: { anyOf: [{ type: 'integer' }, { type: 'null' }] }
+      }
+    };
+    const mapped = mapServerErrors(
+      [
+        {
+          loc: ['max_rows', 'int'],
+          msg: 'Input should be a valid integer, unable to parse string as an integer',
+          type: 'int_parsing'
+        }
+      ],
+      schema
+    );
+    expect(mapped.formErrors).toEqual([]);
+    expect(mapped.extraErrors).toEqual({
+      max_rows: {
+        __errors: [
+          'Input should be a valid integer, unable to parse string as an integer'
+        ]
+      }
+    });
+  });
+});

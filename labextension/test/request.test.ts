@@ -236,4 +236,56 @@ describe('ExecutionsAPI', () => {
       message: 'execution abc has no checkpoint paused on error'
     });
   });
+
+  it('lists by part of the flow name and by what a waiting execution needs', async () => {
+    reply = { status: 200, body: '{"executions": [], "total": 0}' };
+    await new ExecutionsAPI(settings()).list({
+      status: 'needs_input',
+      flowContains: 'budg'
+    });
+    expect(lastPath()).toBe(
+      '/base/kitaru-nb/api/executions?status=needs_input&flow_contains=budg'
+    );
+  });
+
+  it('asks how many executions wait for a human', async () => {
+    reply = {
+      status: 200,
+      body: '{"input": 2, "decision": 1, "total": 3, "token": 7}'
+    };
+    const counts = await new ExecutionsAPI(settings()).counts();
+    expect(counts.total).toBe(3);
+    expect(lastPath()).toBe('/base/kitaru-nb/api/counts');
+  });
+
+  it('posts a retry as {} and a replay as {"from", "overrides", "after"}', async () => {
+    reply = {
+      status: 202,
+      body: '{"request": {"request_id": "r1"}, "message": "recorded"}'
+    };
+    const api = new ExecutionsAPI(settings());
+    const accepted = await api.retry('abc123');
+    expect(accepted.message).toBe('recorded');
+    expect(lastPath()).toBe('/base/kitaru-nb/api/executions/abc123/retry');
+    expect(JSON.parse(seen[0].body)).toEqual({});
+    await api.replay('abc123', 'load#2');
+    expect(lastPath()).toBe('/base/kitaru-nb/api/executions/abc123/replay');
+    expect(JSON.parse(seen[1].body)).toEqual({ from: 'load#2' });
+    await api.replay('abc123', 'load', { 'checkpoint.load': [1] }, true);
+    expect(JSON.parse(seen[2].body)).toEqual({
+      from: 'load',
+      overrides: { 'checkpoint.load': [1] },
+      after: true
+    });
+  });
+
+  it('turns a 409 retry (not failed) into a KitaruApiError', async () => {
+    reply = {
+      status: 409,
+      body: '{"message": "execution abc is completed; only a failed one retries"}'
+    };
+    await expect(
+      new ExecutionsAPI(settings()).retry('abc')
+    ).rejects.toMatchObject({ status: 409 });
+  });
 });

@@ -472,3 +472,63 @@ def test_every_protocol_method_is_exercised_here() -> None:
     assert len(methods) >= 20
     missing = [name for name in methods if f".{name}(" not in source]
     assert missing == [], f"Journal methods without a contract test: {missing}"
+
+
+# -- the sidebar's queries: flow-name substring, status, waiting for input / a decision ---------
+
+
+def _add(j: Journal, exec_id: str, flow: str, status: str, *calls: tuple[str, str, bool]) -> None:
+    j.create_execution(ExecutionRow(exec_id=exec_id, flow_name=flow, status=status, started_at=1000.0))
+    for idx, (kind, call_status, paused) in enumerate(calls):
+        j.insert_call(
+            CallRow(f"{exec_id}-{idx}", exec_id, idx, kind, f"c{idx}", call_status, 1001.0 + idx, paused=paused)
+        )
+
+
+@pytest.fixture
+def filled(j: Journal) -> Journal:
+    _add(j, "e1", "budget_request", "completed", ("checkpoint", "completed", False))
+    _add(j, "e2", "Budget_Review", "waiting", ("checkpoint", "completed", False), ("wait", "waiting", False))
+    _add(j, "e3", "etl", "waiting", ("checkpoint", "failed", True))
+    _add(j, "e4", "budget_request", "failed", ("checkpoint", "failed", False))
+    _add(j, "e5", "etl", "waiting", ("wait", "completed", False), ("wait", "waiting", False))
+    return j
+
+
+def _ids(result: tuple[list[ExecutionRow], int]) -> tuple[list[str], int]:
+    rows, total = result
+    return [r.exec_id for r in rows], total
+
+
+def test_flow_substring_matches_any_case_newest_first(filled: Journal) -> None:
+    assert _ids(filled.search_executions(flow_contains="budg")) == (["e4", "e2", "e1"], 3)
+    assert _ids(filled.search_executions(flow_contains="REQUEST")) == (["e4", "e1"], 2)
+    assert _ids(filled.search_executions(flow_contains="nothing")) == ([], 0)
+    assert _ids(filled.search_executions()) == (["e5", "e4", "e3", "e2", "e1"], 5)
+
+
+def test_characters_that_are_special_in_like_patterns_match_literally(j: Journal) -> None:
+    _add(j, "p1", "a%b_c", "completed")
+    _add(j, "p2", "axbyc", "completed")
+    assert _ids(j.search_executions(flow_contains="%b_")) == (["p1"], 1)
+
+
+def test_status_and_waiting_for_narrow_the_list(filled: Journal) -> None:
+    assert _ids(filled.search_executions(status="waiting")) == (["e5", "e3", "e2"], 3)
+    assert _ids(filled.search_executions(waiting_for="input")) == (["e5", "e2"], 2)
+    assert _ids(filled.search_executions(waiting_for="decision")) == (["e3"], 1)
+    assert _ids(filled.search_executions(waiting_for="input", flow_contains="etl")) == (["e5"], 1)
+    assert _ids(filled.search_executions(status="failed", flow_contains="budget")) == (["e4"], 1)
+    assert _ids(filled.search_executions(flow="etl", waiting_for="decision")) == (["e3"], 1)
+    assert _ids(filled.search_executions(flow="etl", waiting_for="input")) == (["e5"], 1)
+    assert _ids(filled.search_executions(flow="budget_request")) == (["e4", "e1"], 2)
+
+
+def test_paging_keeps_the_total(filled: Journal) -> None:
+    assert _ids(filled.search_executions(limit=2, offset=1)) == (["e4", "e3"], 5)
+
+
+def test_count_waiting_for_human_follows_answers_and_decisions(filled: Journal) -> None:
+    assert filled.count_waiting_for_human() == {"input": 2, "decision": 1}
+    assert filled.decide_call("e3-0", status="running", ended_at=None)
+    assert filled.count_waiting_for_human() == {"input": 2, "decision": 0}
