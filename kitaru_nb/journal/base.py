@@ -239,7 +239,7 @@ class Journal(Protocol):
         *,
         flow: str | None = None,
         flow_contains: str | None = None,
-        status: str | None = None,
+        status: ExecutionStatus | None = None,
         waiting_for: str | None = None,
         limit: int = 50,
         offset: int = 0,

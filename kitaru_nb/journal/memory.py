@@ -325,7 +325,7 @@ class MemoryJournal:
         *,
         flow: str | None = None,
         flow_contains: str | None = None,
-        status: str | None = None,
+        status: ExecutionStatus | None = None,
         waiting_for: str | None = None,
         limit: int = 50,
         offset: int = 0,
@@ -336,7 +336,10 @@ class MemoryJournal:
                 r
                 for r in self._matching(flow, status)
                 if needle in r.flow_name.lower()
-                and (waiting_for is None or (r.status == "waiting" and waiting_for in self._waits_for(r.exec_id)))
+                and (
+                    waiting_for is None
+                    or (r.status == ExecutionStatus.WAITING and waiting_for in self._waits_for(r.exec_id))
+                )
             ]
             page = []
             for r in rows[offset : offset + limit]:
