@@ -8,16 +8,12 @@ from kitaru_nb.models import Execution
 from kitaru_nb.widgets import render as R
 
 
-def _started(ex: Execution) -> str:
-    return ex.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-
-
 def static_overview_html(executions: list[Execution], location: str) -> str:
     cell = "padding:1px 8px;text-align:left"
     rows = "".join(
         f"<tr class='kitaru-overview-row'><td style='{cell}'>{R.badge(ex.status)}</td>"
         f"<td style='{cell}'>{R.E(ex.flow_name)}</td><td style='{cell}'><code>{R.E(ex.short_id)}</code></td>"
-        f"<td style='{cell}'>{R.E(_started(ex))}</td></tr>"
+        f"<td style='{cell}'>{R.when_html(ex.started_at)}</td></tr>"
         for ex in executions
     )
     return (

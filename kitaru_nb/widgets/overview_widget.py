@@ -11,7 +11,7 @@ from kitaru_nb.models import Execution
 from kitaru_nb.widgets import render as R
 from kitaru_nb.widgets.cards import close_tree
 from kitaru_nb.widgets.hub import hub
-from kitaru_nb.widgets.overview import _started, static_overview_html
+from kitaru_nb.widgets.overview import static_overview_html
 from kitaru_nb.widgets.panel import ExecutionPanel
 
 
@@ -69,7 +69,7 @@ class Overview(W.VBox):  # type: ignore[misc]
     def _row(self, ex: Execution) -> W.HBox:
         info = W.HTML(
             value=f"{R.badge(ex.status)} <b>{R.E(ex.flow_name)}</b> <code>{R.E(ex.short_id)}</code> "
-            f"<span style='opacity:.7'>{R.E(_started(ex))}</span>"
+            f"<span style='opacity:.7'>{R.when_html(ex.started_at)}</span>"
         )
         button = W.Button(description="Open", layout=W.Layout(width="70px"))
         button.add_class("kitaru-open")

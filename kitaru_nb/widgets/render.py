@@ -154,6 +154,29 @@ def progress_text(ex: Execution, estimate: int | None, now: float | None = None)
     return " \u00b7 ".join(parts)
 
 
+def relative(when: datetime, now: float | None = None) -> str:
+    """How long ago, as JupyterLab words it in the sidebar ("just now", "5 minutes ago", ...)."""
+    seconds = round(max(0.0, (time.time() if now is None else now) - when.timestamp()))
+    for limit, size, unit in (
+        (60, 1, "second"),
+        (3600, 60, "minute"),
+        (86400, 3600, "hour"),
+        (2_592_000, 86400, "day"),
+    ):
+        if seconds < limit:
+            n = int(seconds // size)
+            if unit == "second" and n < 10:
+                return "just now"
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return when.astimezone().strftime("%Y-%m-%d")
+
+
+def when_html(when: datetime) -> str:
+    """A time as the sidebar shows it: how long ago, the exact local time on hover."""
+    exact = when.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return f"<span class='kitaru-when' title='{E(exact)}'>{E(relative(when))}</span>"
+
+
 def header_html(ex: Execution) -> str:
     extra = ""
     if ex.original_exec_id:
@@ -252,10 +275,10 @@ def row_cells(r: Row) -> str:
         what = f"<i>{label}</i> {E(w.name)}"
         if st == "answered":
             by = f" in the {w.answered_by}" if w.answered_by in ("panel", "sidebar") else f" by {w.answered_by}"
-            when = w.answered_at.astimezone().strftime("%H:%M:%S") if w.answered_at else ""
+            when = when_html(w.answered_at) if w.answered_at else ""
             answer = (
                 f"<code class='kitaru-answer'>{E(w.answer_preview or '')}</code>"
-                f" <span style='opacity:.7'>answered{E(by if w.answered_by else '')} at {E(when)}</span>"
+                f" <span style='opacity:.7'>answered{E(by if w.answered_by else '')} {when}</span>"
             )
         else:
             answer = f"<span style='opacity:.7'>{E(w.question or '')}</span>"

@@ -13,6 +13,8 @@ from playwright.sync_api import Page, expect
 
 from .harness import JupyterLabServer, wait_kernel_idle
 from .test_panel import own_folder, run_cell_containing, status
+from .test_sidebar import open_sidebar
+from .test_sidebar import row as sidebar_row
 
 SUBDIR = "panel_tests"
 
@@ -105,7 +107,14 @@ def test_a_sidebar_answer_resumes_a_flow_whose_handle_was_never_displayed(
     (item,) = listed["executions"]
     detail = lab.api("GET", f"/kitaru-nb/api/executions/{item['exec_id']}")
     assert "runs in" in detail["owner_hint"] and detail["owner_alive"] is True
-    lab.api("POST", f"/kitaru-nb/api/executions/{item['exec_id']}/input", {"wait": "ok", "value": True})
+    # answer it in the Executions sidebar
+    sidebar = open_sidebar(page)
+    sidebar_row(sidebar, item["exec_id"]).locator("button").click()
+    shown = sidebar.locator(f".kitaru-nb-detail[data-exec-id='{item['exec_id']}']")
+    form = shown.locator(".kitaru-nb-wait[data-wait='ok']")
+    expect(form.locator(".kitaru-nb-question")).to_have_text("Ship it?")
+    form.locator("input[type='checkbox']").check()
+    form.locator("button[type='submit']").click()
 
     deadline = time.monotonic() + 15
     while lab.api("GET", f"/kitaru-nb/api/executions/{item['exec_id']}")["status"] != "completed":

@@ -384,3 +384,18 @@ def test_big_executions_fold_their_rows(client: kitaru.KitaruClient) -> None:
     assert len(panel.rows_box.children) == 150
     assert panel.more.description == "show fewer rows"
     panel.close()
+
+
+def test_times_read_as_in_the_sidebar_relative_with_the_exact_time_on_hover() -> None:
+    import time
+    from datetime import UTC, datetime
+
+    from kitaru_nb.widgets.render import relative, when_html
+
+    now = time.time()
+    at = datetime.fromtimestamp(now - 5 * 60, tz=UTC)
+    assert relative(at, now) == "5 minutes ago"
+    assert relative(datetime.fromtimestamp(now - 3, tz=UTC), now) == "just now"
+    assert relative(datetime.fromtimestamp(now - 3 * 3600, tz=UTC), now) == "3 hours ago"
+    html = when_html(at)
+    assert "minutes ago" in html and at.astimezone().strftime("%Y-%m-%d %H:%M:%S") in html
