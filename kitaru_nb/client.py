@@ -44,7 +44,7 @@ def _attempt_model(a: AttemptRow) -> CheckpointAttempt:
     return CheckpointAttempt(
         attempt_id=a.attempt_id,
         number=a.number,
-        status=AttemptStatus(a.status),
+        status=a.status if isinstance(a.status, AttemptStatus) else AttemptStatus(a.status),
         started_at=_ts_req(a.started_at),
         ended_at=_ts(a.ended_at),
         failure=a.failure,
@@ -58,7 +58,7 @@ def _call_model(c: CallRow, attempts: list[CheckpointAttempt]) -> CheckpointCall
         call_id=c.call_id,
         name=c.name,
         index=c.idx,
-        status=CallStatus(c.status),
+        status=c.status if isinstance(c.status, CallStatus) else CallStatus(c.status),
         started_at=_ts_req(c.started_at),
         ended_at=_ts(c.ended_at),
         failure=c.failure,
@@ -170,7 +170,7 @@ class Executions:
         return Execution(
             exec_id=row.exec_id,
             flow_name=row.flow_name,
-            status=ExecutionStatus(row.status),
+            status=row.status if isinstance(row.status, ExecutionStatus) else ExecutionStatus(row.status),
             started_at=_ts_req(row.started_at),
             ended_at=_ts(row.ended_at),
             inputs=inputs,

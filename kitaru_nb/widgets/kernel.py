@@ -62,7 +62,7 @@ class AutoDisplay:
         panel, handle, _cell = entry
         if panel._closed or handle is None:
             return
-        panel.refresh()
+        # the panel has just read the final state (its own drive_ended event came first)
         with contextlib.suppress(Exception):  # a display that can't be updated keeps its last state
             handle.update(panel._repr_mimebundle_(), raw=True)
 
@@ -113,8 +113,8 @@ def install(watcher: Any) -> None:
     """Called once by the kernel watcher."""
     global auto
     auto = AutoDisplay(watcher)
+    hub.install()  # panels hear drive_ended before the display is brought up to date
     engine.add_listener(auto.on_event)
-    hub.install()
     watcher.runner = run_in_panels
     from IPython import get_ipython
 

@@ -238,22 +238,24 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
             C.close_tree(w)
 
     def _row_widget(self, r: R.Row) -> W.HBox:
+        # classes go in with the state (one comm_open a widget, no class updates after it)
         shared = _shared()
         cells = W.HTML(
             value=f"<table style='border-collapse:collapse'>{R.row_html(r)}</table>",
             layout=shared["auto"],
+            _dom_classes=("kitaru-row-cells",),
         )
-        cells.add_class("kitaru-row-cells")
         parts: list[Any] = [cells]
         if r.replayable:
-            b = W.Button(description="Replay from here", layout=shared["auto"], style=shared["button"])
-            b.add_class("kitaru-replay-from")
+            b = W.Button(
+                description="Replay from here",
+                layout=shared["auto"],
+                style=shared["button"],
+                _dom_classes=("kitaru-replay-from",),
+            )
             b.on_click(lambda _b, row=r: self.show_replay(row))
             parts.append(b)
-        box = W.HBox(parts, layout=shared["row"])
-        box.add_class("kitaru-row-box")
-        box.add_class(f"kitaru-row-{r.status}")
-        return box
+        return W.HBox(parts, layout=shared["row"], _dom_classes=("kitaru-row-box", f"kitaru-row-{r.status}"))
 
     def timeline_html(self) -> str:
         """The timeline as shown: the live table, or the rows of a settled execution."""
