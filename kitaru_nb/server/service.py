@@ -212,12 +212,7 @@ class JournalService:
             total = client.executions.count(flow=query["flow"], status=query["status"])
         except KitaruBackendError as exc:
             raise ApiError(503, str(exc)) from None
-        return {
-            "executions": [e.to_dict() for e in rows],
-            "total": total,
-            "limit": query["limit"],
-            "offset": query["offset"],
-        }
+        return page(rows, total, query)
 
     def get(self, exec_id: str) -> dict[str, Any]:
         check_exec_id(exec_id)
@@ -408,6 +403,11 @@ def search(service: JournalService, params: Mapping[str, str]) -> dict[str, Any]
         )
     except KitaruBackendError as exc:
         raise ApiError(503, str(exc)) from None
+    return page(rows, total, query)
+
+
+def page(rows: list[Execution], total: int, query: Mapping[str, Any]) -> dict[str, Any]:
+    """One page of the list: the executions, the total that matched, and the paging asked for."""
     return {
         "executions": [e.to_dict() for e in rows],
         "total": total,
