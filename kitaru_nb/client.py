@@ -144,11 +144,17 @@ class Executions:
         return row
 
     def _model(
-        self, row: ExecutionRow, calls: list[CallRow] | None = None, summary: dict[str, int] | None = None
+        self,
+        row: ExecutionRow,
+        calls: list[CallRow] | None = None,
+        summary: dict[str, int] | None = None,
+        attempts: list[AttemptRow] | None = None,
     ) -> Execution:
         calls = self._j.load_calls(row.exec_id, with_values=False) if calls is None else calls
+        if attempts is None:
+            attempts = self._j.list_attempts(row.exec_id) if calls else []
         by_call: dict[str, list[CheckpointAttempt]] = {}
-        for a in self._j.list_attempts(row.exec_id):
+        for a in attempts:
             by_call.setdefault(a.call_id, []).append(_attempt_model(a))
         for lst in by_call.values():
             lst.sort(key=lambda a: a.number)
@@ -192,6 +198,15 @@ class Executions:
         """One execution with its checkpoints, attempts, failures and pending waits."""
         # the inputs are shown; the result (maybe large) is loaded only on access
         return self._model(self._row(exec_id, with_values=True, with_result=False))
+
+    def glance(self, exec_id: str, *, last: int = 25) -> Execution:
+        """A running execution as a live view shows it: its counts (``progress``, ``summary``) and only
+        its last ``last`` positions with their attempts, at a cost that does not grow with its size.
+        Use ``get`` for the complete execution."""
+        row = self._row(exec_id, with_values=True, with_result=False)
+        calls, attempts = self._j.load_tail(row.exec_id, last)
+        summary = self._j.call_summaries([row.exec_id]).get(row.exec_id)
+        return self._model(row, calls=calls, summary=summary, attempts=attempts)
 
     def _check_filters(self, status: Any, limit: Any, offset: Any) -> ExecutionStatus | None:
         if status is not None and status not in _STATUSES:

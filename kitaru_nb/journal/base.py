@@ -188,6 +188,11 @@ class Journal(Protocol):
 
     def list_attempts(self, exec_id: str) -> list[AttemptRow]: ...
 
+    def load_tail(self, exec_id: str, limit: int) -> tuple[list[CallRow], list[AttemptRow]]:
+        """The last ``limit`` positions (in position order, without stored values) and their attempts:
+        what a live view of a running execution shows, at a cost that does not grow with its size."""
+        ...
+
     def recover_interrupted(self, is_alive: Callable[[int, int | None], bool]) -> int:
         """Mark running attempts whose owning process is gone as interrupted.
 

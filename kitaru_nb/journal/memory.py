@@ -211,6 +211,12 @@ class MemoryJournal:
         with self._lock:
             return [replace(a) for a in self._attempts.values() if a.exec_id == exec_id]
 
+    def load_tail(self, exec_id: str, limit: int) -> tuple[list[CallRow], list[AttemptRow]]:
+        calls = self.load_calls(exec_id, with_values=False)[-limit:] if limit > 0 else []
+        ids = {c.call_id for c in calls}
+        with self._lock:
+            return calls, [replace(a) for a in self._attempts.values() if a.call_id in ids]
+
     def recover_interrupted(self, is_alive: Callable[[int, int | None], bool]) -> int:
         n = 0
         with self._lock:

@@ -628,6 +628,19 @@ class SqliteJournal:
         )
         return [_attempt_row(r, c) for r in rows]
 
+    def load_tail(self, exec_id: str, limit: int) -> tuple[list[CallRow], list[AttemptRow]]:
+        rows, c = self._read(
+            f"SELECT {_CALL_COLS} FROM calls WHERE exec_id = ? ORDER BY idx DESC LIMIT ?", (exec_id, limit)
+        )
+        calls = [_call_row(r, c) for r in reversed(rows)]
+        if not calls:
+            return calls, []
+        marks = ",".join("?" * len(calls))
+        arows, ac = self._read(
+            f"SELECT {_ATTEMPT_COLS} FROM attempts WHERE call_id IN ({marks})", [x.call_id for x in calls]
+        )
+        return calls, [_attempt_row(r, ac) for r in arows]
+
     def recover_interrupted(self, is_alive: Callable[[int, int | None], bool]) -> int:
         if self.read_only is not None:
             return 0  # a process that cannot write leaves it to one that can

@@ -105,6 +105,7 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         self._poll_handle: Any = None
         self._seen_token: int | None = None
         self._ready_notice = False
+        self._running = False
         self._next_refresh = 0.0
         self._next_light = 0.0
         self._live_done = 0
@@ -127,10 +128,14 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
     def on_event(self, event: str, index: int, name: str) -> None:
         if self._closed:
             return
-        if event == "drive_ended" or (event == "drive_started" and time.monotonic() >= self._next_refresh):
+        if event == "drive_ended":
+            self._running = False
             self.refresh()
             return
+        self._running = True  # it runs in this process: live reads glance at its last rows only
         if event == "drive_started":
+            if time.monotonic() >= self._next_refresh:
+                self.refresh()
             return
         if event == "call_ended":
             self._live_done += 1
@@ -152,7 +157,12 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
             return None
         t0 = time.monotonic()
         try:
-            ex: Execution = self.client.executions.get(self.exec_id)
+            verbs = self.client.executions
+            ex: Execution = (
+                verbs.glance(self.exec_id, last=R.COLLAPSED_ROWS) if self._running else verbs.get(self.exec_id)
+            )
+            if ex.summary is not None and R.status_text(ex.status) != ExecutionStatus.RUNNING:
+                ex = verbs.get(self.exec_id)  # it ended meanwhile: the whole execution, for the settled view
             if self.estimate is None and R.status_text(ex.status) == ExecutionStatus.RUNNING:
                 self.estimate = self.client.executions.estimated_size(ex.flow_name, exclude=ex.exec_id)
         except KitaruError as exc:
@@ -205,7 +215,9 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
     def _render_rows(self, ex: Execution) -> None:
         all_rows = R.rows(ex)
         shown, hidden = R.visible_rows(all_rows, expanded=self.expanded)
-        folded = len(all_rows) > R.COLLAPSED_ROWS
+        if ex.summary is not None:  # a glance: only the last rows were read
+            hidden = max(0, ex.summary["total"] - len(shown))
+        folded = hidden > 0 or len(all_rows) > R.COLLAPSED_ROWS
         self.more.description = (
             f"{hidden} more" if hidden and not self.expanded else ("show fewer rows" if self.expanded else "")
         )

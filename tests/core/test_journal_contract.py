@@ -463,6 +463,20 @@ def test_requests_are_taken_once(pair: Pair) -> None:
     assert [x.request_id for x in j.list_requests(status="pending")] == ["q2"]
 
 
+def test_load_tail_reads_the_last_positions_and_their_attempts(pair: Pair) -> None:
+    j = pair.journal
+    j.create_execution(ex("t1"))
+    for i in range(6):
+        j.insert_call(call("t1", i), attempt("t1", i, 1))
+    j.start_attempt(attempt("t1", 5, 2))
+    calls, attempts = pair.other.load_tail("t1", 2)
+    assert [c.idx for c in calls] == [4, 5]
+    assert all(c.output is None or c.output.data is None for c in calls)
+    assert sorted((a.call_id, a.number) for a in attempts) == [("t1-c4", 1), ("t1-c5", 1), ("t1-c5", 2)]
+    assert pair.other.load_tail("t1", 0) == ([], [])
+    assert pair.other.load_tail("none", 5) == ([], [])
+
+
 def test_every_protocol_method_is_exercised_here() -> None:
     import inspect
     import sys
