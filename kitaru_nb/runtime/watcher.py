@@ -127,14 +127,17 @@ class Watcher:
                 self._schedule(loop)
 
     def journals(self) -> list[Journal]:
-        from kitaru_nb.config import resolve_journal
+        """The journals flows of this kernel used, and the configured one (the default file only when
+        it exists: watching never creates a journal)."""
+        from kitaru_nb import config
 
         seen = {id(j): j for j in engine.journals_in_use()}
-        try:
-            j = resolve_journal()
-            seen.setdefault(id(j), j)
-        except Exception:  # no usable default journal: watch the ones flows used
-            pass
+        if config._configured is not None or config.default_path().exists():
+            try:
+                j = config.resolve_journal()
+                seen.setdefault(id(j), j)
+            except Exception:  # no usable configured journal: watch the ones flows used
+                pass
         return list(seen.values())
 
     def check(self) -> int:

@@ -247,3 +247,18 @@ def test_tracebacks_name_cells_and_leave_out_the_engine(fe: FakeFrontend) -> Non
         str(fe.value(c) or "") for c in fe.descendants(panel) if fe.models[c].get("_model_name") == "HTMLModel"
     )
     assert "same traceback as attempt 1" in html  # the second identical traceback is not repeated
+
+
+def test_defining_a_flow_in_a_kernel_creates_no_journal(tmp_path: Path) -> None:
+    folder = tmp_path / "fresh"
+    folder.mkdir()
+    frontend = FakeFrontend(folder)
+    try:
+        frontend.run(
+            "import kitaru_nb as kitaru\n@kitaru.flow\ndef nothing_yet():\n    return 1\nimport time; time.sleep(0.6)"
+        )
+        assert not (folder / "kitaru.db").exists()  # the watcher looked, and created nothing
+        frontend.run("nothing_yet.run()")
+        assert (folder / "kitaru.db").exists()
+    finally:
+        frontend.close()
