@@ -128,8 +128,10 @@ class FlowHandle(Generic[R]):
         return self._client.executions.get(self.exec_id)
 
     def get(self, timeout: float | None = None) -> R:
-        """The flow's return value; raises if it failed; see ``wait`` for waiting executions."""
-        self.wait(timeout=timeout)
+        """The flow's return value; raises its error if it failed. On a waiting execution: in a notebook
+        kernel KitaruStateError saying how to answer; elsewhere it blocks until another process answers
+        (``timeout`` seconds at most), then the flow continues here."""
+        continuation.block(self._journal, self.exec_id, timeout=timeout, in_kernel=in_kernel())
         return self._result()
 
     def _result(self) -> R:
@@ -139,9 +141,16 @@ class FlowHandle(Generic[R]):
         out: R = continuation.result(self._journal, row)
         return out
 
-    def wait(self, timeout: float | None = None) -> ExecutionStatus:
-        """Block until the execution is completed, failed or cancelled (not in a kernel)."""
-        return continuation.block(self._journal, self.exec_id, timeout=timeout, in_kernel=in_kernel())
+    def wait(self, timeout: float | None = None) -> R:
+        """As in Kitaru: block until the execution ends and return the flow's result, or raise its error.
+
+        A flow that waits for input raises KitaruStateError naming the wait and how to answer it (it
+        never blocks on a human); ``timeout`` bounds the wait for a flow running in another process
+        (KitaruTimeoutError). ``get()`` is the same, except that outside a kernel it waits for an
+        answer given elsewhere.
+        """
+        continuation.block(self._journal, self.exec_id, timeout=timeout, in_kernel=True)
+        return self._result()
 
     async def result(self, poll: float = 0.02) -> R:
         """Await the terminal state without blocking the kernel, then return the result."""
