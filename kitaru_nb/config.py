@@ -54,6 +54,7 @@ def configure(
     db: str | os.PathLike[str] | Journal | Any | None = _UNSET,
     auto_display: bool | None = None,
     raise_on_failure: bool | None = None,
+    max_workers: int | None = None,
 ) -> None:
     """Set up kitaru_nb for this process. Only the options given change.
 
@@ -63,11 +64,19 @@ def configure(
     that cell at once; False leaves displaying to you (``display(handle)``).
     ``raise_on_failure`` (default False, Kitaru's semantics): True makes ``flow.run()`` raise the
     flow's error after showing the panel, so Run All and papermill stop at a failed flow.
+    ``max_workers``: threads that run checkpoints submitted with ``.submit`` / ``.map`` / ``.product``
+    (default ``min(32, cpus + 4)``).
     """
     global _configured
     for name, value in (("auto_display", auto_display), ("raise_on_failure", raise_on_failure)):
         if value is not None and not isinstance(value, bool):
             raise KitaruUsageError(f"configure({name}=...) takes True or False, got {value!r}")
+    if max_workers is not None:
+        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+            raise KitaruUsageError(f"configure(max_workers=...) takes an int >= 1, got {max_workers!r}")
+        from kitaru_nb.runtime.concurrent import set_max_workers
+
+        set_max_workers(max_workers)
     if db is _UNSET:
         db = _configured
     elif (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import time
 import types
 from collections.abc import Callable
@@ -13,7 +14,8 @@ from kitaru_nb import serde
 from kitaru_nb.errors import KitaruContextError, KitaruRuntimeError, KitaruUsageError
 from kitaru_nb.journal.base import AttemptRow, CallRow, StoredValue
 from kitaru_nb.models import FailureInfo
-from kitaru_nb.runtime import registry
+from kitaru_nb.runtime import concurrent, registry
+from kitaru_nb.runtime.concurrent import CheckpointFuture
 from kitaru_nb.runtime.context import (
     DurableRun,
     FlowPaused,
@@ -111,6 +113,77 @@ class Checkpoint(Generic[P, R]):
         impl = registry.current_checkpoint(self.key) or self
         return impl.call_in(run, args, kwargs)
 
+    # -- concurrent calls (Kitaru's .submit / .map / .product) ---------------------------
+    def submit(self, *args: Any, id: str | None = None, after: Any = None, **kwargs: Any) -> CheckpointFuture[R]:
+        """Run this checkpoint concurrently; returns a future (``result()``, ``done()``, ``exception()``).
+
+        The call takes its durable position now, in program order. ``id`` names the call (its durable
+        name; default: the checkpoint's name); ``after`` (futures) are waited for before it starts.
+        Futures given as arguments stand for their outputs.
+        """
+        run = current_run.get()
+        concurrent.check_allowed(run, self.name)
+        assert run is not None
+        if id is not None and (not isinstance(id, str) or not id):
+            raise KitaruUsageError(f"{self.name}.submit(id=...) must be a non-empty str, got {id!r}")
+        impl = registry.current_checkpoint(self.key) or self
+        return impl._submit_in(run, args, kwargs, id or impl.name, after)
+
+    def map(self, *iterables: Any, after: Any = None, **kwargs: Any) -> concurrent.CheckpointFutures:
+        """One concurrent call per item (``zip`` of the iterables), futures in input order;
+        ``.result()`` gives the list of outputs. Keyword arguments are passed to every call."""
+        try:
+            rows = concurrent.zip_inputs([list(it) for it in iterables])
+        except (TypeError, ValueError) as exc:
+            raise KitaruUsageError(f"{self.name}.map(...) takes iterables of the same length: {exc}") from None
+        return concurrent.CheckpointFutures(self.submit(*row, after=after, **kwargs) for row in rows)
+
+    def product(self, *iterables: Any, after: Any = None, **kwargs: Any) -> concurrent.CheckpointFutures:
+        """One concurrent call per combination of the iterables' items (their cartesian product)."""
+        try:
+            rows = list(itertools.product(*[list(it) for it in iterables]))
+        except TypeError as exc:
+            raise KitaruUsageError(f"{self.name}.product(...) takes iterables: {exc}") from None
+        return concurrent.CheckpointFutures(self.submit(*row, after=after, **kwargs) for row in rows)
+
+    def _submit_in(self, run: DurableRun, args: Any, kwargs: Any, name: str, after: Any) -> CheckpointFuture[R]:
+        idx = run.take_index()
+        rec = run.recorded.get(idx)
+        if rec is None:
+            run.check_cancelled()
+            call_id, first, restart = new_id(), 1, False
+        else:
+            if rec.kind != CallKind.CHECKPOINT or rec.name != name:
+                raise diverged(idx, rec, CallKind.CHECKPOINT, name)
+            if rec.status in _DONE:
+                out = rec.output
+                value = serde.loads(out.format, out.data) if out is not None else None
+                return CheckpointFuture.resolved(name, idx, value)
+            if rec.status == CallStatus.SKIPPED:
+                return CheckpointFuture.resolved(name, idx, None)
+            run.check_cancelled()
+            call_id, first, restart = rec.call_id, run.attempts_made(rec.call_id) + 1, True
+        future = concurrent.start(self._run_submitted, run, idx, call_id, first, restart, args, kwargs, name, after)
+        run.pending.append(future)
+        return CheckpointFuture(name, idx, future)
+
+    def _run_submitted(
+        self,
+        run: DurableRun,
+        idx: int,
+        call_id: str,
+        first: int,
+        restart: bool,
+        args: Any,
+        kwargs: Any,
+        name: str,
+        after: Any,
+    ) -> R:
+        concurrent.await_after(after)
+        args = tuple(concurrent.resolve(a) for a in args)
+        kwargs = {k: concurrent.resolve(v) for k, v in kwargs.items()}
+        return self._run(run, idx, call_id, first, restart, args, kwargs, name=name)
+
     def call_in(self, run: DurableRun, args: Any, kwargs: Any) -> R:
         """Make this checkpoint's call at the run's next position (journaled, or reused when recorded)."""
         impl = self
@@ -139,8 +212,11 @@ class Checkpoint(Generic[P, R]):
         restart: bool,
         args: Any,
         kwargs: Any,
+        *,
+        name: str | None = None,
     ) -> R:
         journal, exec_id = run.journal, run.exec_id
+        call_name = name or self.name
         policy = self.policy
         last = policy.max_attempts - 1
         for n in range(policy.max_attempts):
@@ -156,7 +232,7 @@ class Checkpoint(Generic[P, R]):
                         exec_id,
                         idx,
                         CallKind.CHECKPOINT,
-                        self.name,
+                        call_name,
                         CallStatus.RUNNING,
                         attempt.started_at,
                         fingerprint=self.fingerprint,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -46,6 +47,10 @@ class FlowCancelled(BaseException):
 cancelled_here: set[str] = set()
 
 
+# the checkpoint whose body runs in this context (each thread of a concurrent fan-out has its own)
+_in_checkpoint: ContextVar[str | None] = ContextVar("kitaru_nb_in_checkpoint", default=None)
+
+
 @dataclass(slots=True)
 class DurableRun:
     journal: Journal
@@ -53,11 +58,29 @@ class DurableRun:
     flow_name: str
     recorded: dict[int, CallRow]
     next_index: int = 0
-    in_checkpoint: str | None = None
     wait_names: set[str] = field(default_factory=set)
     attempt_counts: dict[str, int] | None = None
     seen_token: int | None = None
     last_call: tuple[int, str] | None = None
+    #: checkpoint calls submitted to run concurrently (``.submit`` / ``.map`` / ``.product``)
+    pending: list[Any] = field(default_factory=list)
+
+    @property
+    def in_checkpoint(self) -> str | None:
+        """The checkpoint whose body runs in the current context (None in the flow body)."""
+        return _in_checkpoint.get()
+
+    @in_checkpoint.setter
+    def in_checkpoint(self, name: str | None) -> None:
+        _in_checkpoint.set(name)
+
+    def join_pending(self) -> None:
+        """Wait for every submitted call to end (their outcomes are in the journal and their futures)."""
+        import concurrent.futures
+
+        while self.pending:
+            waiting, self.pending = self.pending, []
+            concurrent.futures.wait(waiting)
 
     def check_cancelled(self) -> None:
         """Raise FlowCancelled when the execution was cancelled meanwhile.
@@ -92,13 +115,18 @@ class DurableRun:
 listeners: list[Callable[[str, str, int, str], None]] = []
 
 
+_notify_lock = threading.RLock()
+
+
 def notify(run: DurableRun | None, event: str, idx: int, name: str, exec_id: str | None = None) -> None:
     target = exec_id if exec_id is not None else (run.exec_id if run is not None else "")
-    for fn in list(listeners):
-        try:
-            fn(event, target, idx, name)
-        except Exception:  # a broken display must never break a flow
-            pass
+    # calls submitted concurrently end in worker threads: observers hear one event at a time
+    with _notify_lock:
+        for fn in list(listeners):
+            try:
+                fn(event, target, idx, name)
+            except Exception:  # a broken display must never break a flow
+                pass
 
 
 current_run: ContextVar[DurableRun | None] = ContextVar("kitaru_nb_current_run", default=None)

@@ -175,7 +175,10 @@ def drive(
         notify(run, "drive_started", -1, flow_name)
     try:
         try:
-            result = call_with_inputs(body, inputs)
+            try:
+                result = call_with_inputs(body, inputs)
+            finally:
+                run.join_pending()  # calls submitted concurrently end before the execution does
         except FlowPaused:
             status = ExecutionStatus.WAITING
         except FlowCancelled:
