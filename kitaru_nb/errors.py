@@ -3,6 +3,8 @@
 ::
 
     KitaruError(Exception)
+    ├─ KitaruFeatureNotAvailableError(KitaruError, NotImplementedError)
+    │                                                   an option of Kitaru's SDK kitaru_nb does not offer
     ├─ KitaruUsageError(KitaruError, ValueError)       bad arguments / API misuse
     │   └─ KitaruWaitValidationError                    wait input fails its schema (.errors)
     ├─ KitaruContextError(KitaruError, RuntimeError)   API used in the wrong scope
@@ -76,6 +78,10 @@ class KitaruStateError(KitaruError, RuntimeError):
 
 class KitaruTimeoutError(KitaruStateError, TimeoutError):
     """Waiting for an execution took longer than the timeout."""
+
+
+class KitaruFeatureNotAvailableError(KitaruError, NotImplementedError):
+    """An option of Kitaru's SDK that kitaru_nb does not offer (a remote stack, a container image)."""
 
 
 class KitaruRuntimeError(KitaruError, RuntimeError):

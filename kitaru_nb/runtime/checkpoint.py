@@ -341,6 +341,8 @@ def checkpoint(
     execution wait for a human retry/skip decision once retries are used up, ``"skip"``
     marks the call skipped (it returns None) and the flow goes on.
     """
+    if isinstance(retries, int) and not isinstance(retries, bool) and retries < 0:
+        raise KitaruUsageError(f"Checkpoint retries must be >= 0. @checkpoint(retries=...) got {retries}")
     try:
         policy = RetryPolicy(retries=retries, retry_delay=retry_delay, backoff=backoff)
     except ValueError as exc:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Generator
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from kitaru_nb.config import resolve_journal, settings
-from kitaru_nb.errors import KitaruStateError, KitaruUsageError
+from kitaru_nb.errors import KitaruFeatureNotAvailableError, KitaruStateError, KitaruUsageError
 from kitaru_nb.journal.base import Journal
 from kitaru_nb.runtime import continuation, engine, registry
 from kitaru_nb.runtime.checkpoint import fingerprint
@@ -41,11 +41,44 @@ class Flow(Generic[P, R]):
             "the execution and returns a FlowHandle (handle.get() gives the result)"
         )
 
-    def run(self, *args: P.args, **kwargs: P.kwargs) -> FlowHandle[R]:
-        """Run the flow in this thread until it completes, fails or waits; return its handle."""
-        return self._start(None, args, kwargs)
+    def run(  # type: ignore[valid-type]
+        self,
+        *args: P.args,
+        stack: str | None = None,
+        image: Any = None,
+        cache: bool | None = None,
+        retries: int | None = None,
+        **kwargs: P.kwargs,
+    ) -> FlowHandle[R]:
+        """Run the flow in this thread until it completes, fails or waits; return its handle.
 
-    def _start(self, db: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> FlowHandle[R]:
+        Kitaru's run options: ``retries`` runs the flow again when it fails, up to that many times
+        (same execution: completed checkpoints are reused, each failure is kept in the execution's
+        ``meta["flow_attempts"]``). ``stack`` and ``image`` other than the local default, and
+        ``cache=True``, are not available here (KitaruFeatureNotAvailableError names the option).
+        """
+        _check_run_options(stack, image, cache, retries)
+        handle = self._start(None, args, kwargs, retries=retries or 0)
+        return handle
+
+    def replay(
+        self, exec_id: str, *, from_: str, overrides: dict[str, Any] | None = None, **flow_inputs: Any
+    ) -> FlowHandle[R]:
+        """Replay an execution of this flow from a checkpoint as a new execution (see the client's
+        ``executions.replay``); returns the new execution's handle."""
+        from kitaru_nb.runtime.replay import run_replay
+
+        journal = resolve_journal(None)
+        row = journal.get_execution(exec_id, with_values=False)
+        if row is not None and row.flow_name != self.name:
+            raise KitaruUsageError(
+                f"execution {exec_id[:8]} is a run of flow {row.flow_name!r}, not {self.name!r}; replay it with "
+                f"{row.flow_name}.replay(...) or KitaruClient().executions.replay(...)"
+            )
+        new_id = run_replay(journal, exec_id, from_=from_, overrides=overrides, flow_inputs=flow_inputs)
+        return FlowHandle(new_id, self.name, journal)
+
+    def _start(self, db: Any, args: tuple[Any, ...], kwargs: dict[str, Any], retries: int = 0) -> FlowHandle[R]:
         engine.ensure_outside_flow(self.name)
         journal = resolve_journal(db)
         inputs = engine.bind_inputs(self.fn, args, kwargs)
@@ -55,11 +88,53 @@ class Flow(Generic[P, R]):
         )
         handle: FlowHandle[R] = FlowHandle(exec_id, self.name, journal)
         status = engine.drive(journal, exec_id, self.name, self.fn, inputs)
+        for _ in range(retries):
+            if status != ExecutionStatus.FAILED:
+                break
+            row = journal.get_execution(exec_id, with_values=False)
+            if row is None:
+                break
+            attempts = [*row.meta.get("flow_attempts", []), _failure_record(row)]
+            journal.set_execution_meta(exec_id, {**row.meta, "flow_attempts": attempts})
+            status = continuation.drive_claimed(journal, row, (ExecutionStatus.FAILED,))
         if status == ExecutionStatus.FAILED and settings.raise_on_failure:
             row = journal.get_execution(exec_id, with_values=False)
             if row is not None:
                 continuation.raise_for(row)
         return handle
+
+
+_LOCAL_STACKS = (None, "local", "default")
+
+
+def _check_run_options(stack: Any, image: Any, cache: Any, retries: Any) -> None:
+    if stack not in _LOCAL_STACKS:
+        raise KitaruFeatureNotAvailableError(
+            f"run(stack={stack!r}) is not available: kitaru_nb runs flows in this kernel (the local stack). "
+            "Leave stack= out, or run the flow with Kitaru on that stack."
+        )
+    if image is not None:
+        raise KitaruFeatureNotAvailableError(
+            "run(image=...) is not available: kitaru_nb runs flows in this kernel's environment, not in a "
+            "container image. Leave image= out."
+        )
+    if cache:
+        raise KitaruFeatureNotAvailableError(
+            "run(cache=True) is not available yet: checkpoints are reused within an execution (resume, retry, "
+            "replay), not across executions. Leave cache= out, or replay an earlier execution."
+        )
+    if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int) or retries < 0):
+        raise KitaruUsageError(f"Flow retries must be >= 0. run(retries=...) got {retries!r}")
+
+
+def _failure_record(row: Any) -> dict[str, Any]:
+    f = row.failure
+    return {
+        "ended_at": row.ended_at,
+        "exception_type": f.exception_type if f else None,
+        "message": f.message if f else None,
+        "origin": f.origin.value if f else None,
+    }
 
 
 @overload
