@@ -5,7 +5,6 @@ from __future__ import annotations
 import builtins
 import json
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -299,10 +298,6 @@ class Executions:
             f"execution {row.exec_id[:8]} has no wait named {wait!r}; pending waits: {pending or 'none'}"
         )
 
-    def _resume_if_ready(self, exec_id: str) -> bool:
-        """Resume a waiting execution whose waits are all answered, if this process knows its flow."""
-        return continuation.continue_if_ready(self._j, self._row(exec_id).exec_id)
-
     def abort_wait(self, exec_id: str, *, wait: str) -> Execution:
         """End the execution as failed, naming the wait that was aborted."""
         row = self._row(exec_id)
@@ -520,7 +515,7 @@ class Executions:
     def _block(self, exec_id: str, *, timeout: float | None, in_kernel: bool) -> ExecutionStatus:
         return continuation.block(self._j, self._row(exec_id).exec_id, timeout=timeout, in_kernel=in_kernel)
 
-    def estimated_size(self, flow_name: str, *, exclude: str | None = None) -> int | None:
+    def estimated_size(self, flow_name: str) -> int | None:
         """How many positions the flow's newest completed execution had: the estimated total of a
         running one (None when none completed yet)."""
         return self._j.last_completed_size(flow_name)
@@ -536,14 +531,6 @@ class Executions:
     def where_defined(self, exec_id: str) -> str:
         """What to run so that a kernel defines the flow of ``exec_id`` (which notebook, which cell)."""
         return continuation.where_defined(self._row(exec_id))
-
-    def statuses(self, exec_ids: Sequence[str]) -> dict[str, ExecutionStatus]:
-        out = {}
-        for e in exec_ids:
-            r = self._j.get_execution(e, with_values=False)
-            if r is not None:
-                out[e] = r.status
-        return out
 
     def search(
         self,

@@ -99,13 +99,6 @@ def default_path() -> Path:
     return Path(env) if env else Path.cwd() / DEFAULT_FILENAME
 
 
-def _alive(pid: int, start: int | None = None) -> bool:
-    """Process ``pid`` runs (and, when ``start`` is known, is the one that started then)."""
-    from kitaru_nb.runtime.owner import is_alive
-
-    return is_alive(pid, start)
-
-
 def resolve_journal(db: Any = None) -> Journal:
     """The journal for ``db`` (see ``configure``), opened once per process and path."""
     from kitaru_nb.journal.sqlite import open_journal
@@ -124,5 +117,7 @@ def resolve_journal(db: Any = None) -> Journal:
         raise KitaruUsageError(f"db must be a file path, a journal or a SqliteDb, not {type(target).__name__}")
     with _lock:  # held while recovering: another thread waits rather than reading half-recovered state
         if _first_use(journal):
-            journal.recover_interrupted(_alive)
+            from kitaru_nb.runtime.owner import is_alive
+
+            journal.recover_interrupted(is_alive)
     return journal

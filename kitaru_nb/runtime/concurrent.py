@@ -13,14 +13,16 @@ in (a cluster's client) without touching the engine.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextvars
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from kitaru_nb.errors import KitaruContextError
+
+if TYPE_CHECKING:  # concurrent.futures loads on the first submission, not with ``import kitaru_nb``
+    import concurrent.futures
 
 R = TypeVar("R")
 
@@ -50,6 +52,8 @@ def set_max_workers(n: int | None) -> None:
 
 def executor() -> Executor:
     global _pool
+    import concurrent.futures
+
     with _lock:
         if _pool is None:
             workers = _max_workers or min(32, (os.cpu_count() or 1) + 4)
@@ -69,6 +73,8 @@ class CheckpointFuture(Generic[R]):
     @classmethod
     def resolved(cls, name: str, index: int, value: Any) -> CheckpointFuture[Any]:
         """A call the journal already completed: its output, without running anything."""
+        import concurrent.futures
+
         fut: concurrent.futures.Future[Any] = concurrent.futures.Future()
         fut.set_result(value)
         return cls(name, index, fut)

@@ -156,7 +156,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CELL_MARK = "\x00cell:"
 
 
-def _cell_names() -> dict[str, int]:
+def cell_numbers() -> dict[str, int]:
     """IPython's map from a cell's compiled file name to its execution count (``In[n]``)."""
     ipython = sys.modules.get("IPython")
     get = getattr(ipython, "get_ipython", None) if ipython else None
@@ -189,7 +189,7 @@ def format_traceback(exc: BaseException) -> str:
     import traceback
 
     te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
-    _tidy(te, _cell_names(), set())
+    _tidy(te, cell_numbers(), set())
     text = "".join(te.format())
     return re.sub(r'File "\x00cell:(\d+)", line (\d+)', r"Cell In[\1], line \2", text)
 

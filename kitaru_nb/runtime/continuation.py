@@ -195,7 +195,7 @@ def block(journal: Journal, exec_id: str, *, timeout: float | None, in_kernel: b
                 )
             if timeout is None:
                 _check_wait_timeouts(journal, row)
-        elif status is ExecutionStatus.RUNNING and row.owner_pid is not None and not _owner_alive(row):
+        elif status is ExecutionStatus.RUNNING and row.owner_pid is not None and not owner_is_alive(row):
             try:
                 resume_interrupted(journal, row)
                 continue
@@ -216,7 +216,8 @@ def block(journal: Journal, exec_id: str, *, timeout: float | None, in_kernel: b
             time.sleep(0.01)
 
 
-def _owner_alive(row: ExecutionRow) -> bool:
+def owner_is_alive(row: ExecutionRow) -> bool:
+    """The process recorded as running ``row`` still runs (its start time checked when recorded)."""
     alive = owner.owner_alive(row.owner)
     if alive is not None:
         return alive
@@ -226,7 +227,7 @@ def _owner_alive(row: ExecutionRow) -> bool:
 def resume_interrupted(journal: Journal, row: ExecutionRow) -> str:
     """Finish an execution left running by a process that died (its running attempts read
     interrupted; completed checkpoints are not run again)."""
-    if row.owner_pid is not None and _owner_alive(row) and not owner.is_me(row.owner):
+    if row.owner_pid is not None and owner_is_alive(row) and not owner.is_me(row.owner):
         raise KitaruStateError(
             f"execution {row.exec_id[:8]} is running in {owner.describe(row.owner)}; wait for it or cancel it"
         )
@@ -302,4 +303,4 @@ def may_continue_here(row: ExecutionRow) -> bool:
     """This process may continue ``row``: it owns it, or its owner is gone (or unknown)."""
     if owner.is_me(row.owner):
         return True
-    return _owner_alive(row) is False or row.owner is None
+    return owner_is_alive(row) is False or row.owner is None

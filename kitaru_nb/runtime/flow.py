@@ -186,10 +186,6 @@ class FlowHandle(Generic[R]):
         return KitaruClient(db=self._journal)
 
     @property
-    def _db(self) -> Journal:
-        return self._journal
-
-    @property
     def status(self) -> ExecutionStatus:
         """The execution's status, read from the journal now."""
         row = self._journal.get_execution(self.exec_id, with_values=False)

@@ -8,12 +8,9 @@ the sidebar can say where it runs and, when that kernel is gone, exactly what to
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from functools import cache
 from typing import Any
-
-_HOST = socket.gethostname()
 
 
 def process_start(pid: int) -> int | None:
@@ -29,6 +26,13 @@ def process_start(pid: int) -> int | None:
         return int(fields[19])
     except (IndexError, ValueError):
         return None
+
+
+@cache
+def _host() -> str:
+    import socket
+
+    return socket.gethostname()
 
 
 @cache
@@ -63,7 +67,7 @@ def owner_alive(owner: dict[str, Any] | None) -> bool | None:
     """Is the recorded owner still running? None when it can't be told (another host, no owner)."""
     if not owner:
         return None
-    if owner.get("host") not in (None, _HOST):
+    if owner.get("host") not in (None, _host()):
         return None
     pid = owner.get("pid")
     return is_alive(int(pid), owner.get("pid_start")) if isinstance(pid, int) else None
@@ -73,7 +77,7 @@ def is_me(owner: dict[str, Any] | None) -> bool:
     if not owner:
         return False
     pid, start = _me()
-    return owner.get("host") == _HOST and owner.get("pid") == pid and owner.get("pid_start") == start
+    return owner.get("host") == _host() and owner.get("pid") == pid and owner.get("pid_start") == start
 
 
 def _kernel_id() -> str | None:
@@ -94,23 +98,17 @@ def _kernel_id() -> str | None:
 
 def _cell_of(fn: Any) -> int | None:
     """The execution count of the notebook cell that defined ``fn`` (IPython's ``In[n]``), if any."""
+    from kitaru_nb.runtime.context import cell_numbers
+
     code = getattr(fn, "__code__", None)
-    ipython = sys.modules.get("IPython")
-    get = getattr(ipython, "get_ipython", None) if ipython else None
-    shell = get() if get else None
-    if code is None or shell is None:
-        return None
-    mapping = getattr(getattr(shell, "compile", None), "_filename_map", None)
-    if not isinstance(mapping, dict):
-        return None
-    count = mapping.get(code.co_filename)
+    count = cell_numbers().get(code.co_filename) if code is not None else None
     return count if isinstance(count, int) else None
 
 
 def this_owner(fn: Any = None) -> dict[str, Any]:
     """The owner record of this process (``fn``: the flow body, to name the cell that defines it)."""
     pid, start = _me()
-    out: dict[str, Any] = {"host": _HOST, "pid": pid, "pid_start": start}
+    out: dict[str, Any] = {"host": _host(), "pid": pid, "pid_start": start}
     notebook = os.environ.get("JPY_SESSION_NAME")
     if notebook:
         out["notebook"] = notebook

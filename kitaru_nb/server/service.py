@@ -329,11 +329,13 @@ def request_dict(req: RequestRow) -> dict[str, Any]:
     }
 
 
-def carried_out_by(execution: Execution) -> str:
-    """Who carries out what the sidebar records for ``execution``, and what to do when nobody can."""
+def carried_out_by(execution: Execution, alive: bool | None = None) -> str:
+    """Who carries out what the sidebar records for ``execution``, and what to do when nobody can
+    (``alive``: whether its owner runs, when the caller knows already)."""
     o = execution.owner or {}
     what = "flow" if execution.kind == "flow" else execution.kind
-    alive = owner_alive(o) if o else None
+    if alive is None:
+        alive = owner_alive(o) if o else None
     if alive:
         return f"recorded; {describe(o)} carries it out when it is idle"
     where = f"open {o['notebook']}" if o.get("notebook") else "open the notebook that defines it"
@@ -350,12 +352,12 @@ def detail(client: KitaruClient, execution: Execution) -> dict[str, Any]:
     o = execution.owner or {}
     alive = owner_alive(o) if o else None
     out["owner_alive"] = alive
-    if execution.status.is_terminal and execution.status.value != ExecutionStatus.FAILED:
+    if execution.status.is_terminal and execution.status is not ExecutionStatus.FAILED:
         out["owner_hint"] = f"ran in {describe(o)}" if o else ""
     elif alive:
         out["owner_hint"] = f"runs in {describe(o)}; answers and decisions given here are carried out there"
     else:
-        out["owner_hint"] = carried_out_by(execution).removeprefix("recorded; ")
+        out["owner_hint"] = carried_out_by(execution, alive).removeprefix("recorded; ")
     out["requests"] = [request_dict(r) for r in client.executions.requests(execution.exec_id)]
     return out
 

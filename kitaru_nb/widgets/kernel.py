@@ -8,7 +8,6 @@ loads no widgets and a process without a kernel never gets here.
 from __future__ import annotations
 
 import contextlib
-import io
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -82,16 +81,10 @@ def run_in_panels(exec_id: str, fn: Callable[[], Any]) -> Any:
     panels = hub.panels_for(exec_id)
     if not panels:
         return fn()
-    panel = panels[0]
-    out, err = io.StringIO(), io.StringIO()
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with panels[0].capture_text():
             return fn()
     finally:
-        if out.getvalue():
-            panel.output.append_stdout(out.getvalue())
-        if err.getvalue():
-            panel.output.append_stderr(err.getvalue())
         for p in panels:
             p.refresh()
 

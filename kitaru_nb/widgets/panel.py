@@ -164,7 +164,7 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
             if ex.summary is not None and R.status_text(ex.status) != ExecutionStatus.RUNNING:
                 ex = verbs.get(self.exec_id)  # it ended meanwhile: the whole execution, for the settled view
             if self.estimate is None and R.status_text(ex.status) == ExecutionStatus.RUNNING:
-                self.estimate = self.client.executions.estimated_size(ex.flow_name, exclude=ex.exec_id)
+                self.estimate = self.client.executions.estimated_size(ex.flow_name)
         except KitaruError as exc:
             self.notice.value = error_html([str(exc)])
             return None
@@ -347,37 +347,30 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         for c in self.cards:
             c.set_disabled(disabled)
 
-    def act(self, what: str, fn: Callable[[], Any], *, capture: str = "widget", quiet: bool = False) -> Any:
+    def act(self, what: str, fn: Callable[[], Any]) -> Any:
         """Run a verb (which runs the flow's continuation) with buttons disabled and output captured."""
         if self._busy or self._closed:
             return None
         self._busy = True
         self._set_disabled(True)
-        if not quiet:
-            self.notice.value = f"<i>{R.E(what)}\u2026</i>"
+        self.notice.value = f"<i>{R.E(what)}\u2026</i>"
         out = None
         try:
-            with self._capture(capture):
+            with self.output:
                 try:
                     out = fn()
-                    if not quiet:
-                        self.notice.value = ""
+                    self.notice.value = ""
                 except KitaruError as exc:
                     self.notice.value = error_html([str(exc)])
         finally:
             self._busy = False
-            if not quiet or out:
-                self.refresh()
-            else:
-                self._set_disabled(False)
+            self.refresh()
         return out
 
     @contextlib.contextmanager
-    def _capture(self, how: str) -> Iterator[None]:
-        if how == "widget":
-            with self.output:
-                yield
-            return
+    def capture_text(self) -> Iterator[None]:
+        """Collect what runs print into the output area, outside a front-end request (the kernel
+        watcher's ticks), where the Output widget's routing by request has nothing to route to."""
         out, err = io.StringIO(), io.StringIO()
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

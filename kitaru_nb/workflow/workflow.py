@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from kitaru_nb import serde
-from kitaru_nb.config import _alive, resolve_journal
+from kitaru_nb.config import resolve_journal
 from kitaru_nb.errors import KitaruStateError, KitaruUsageError
 from kitaru_nb.journal.base import ExecutionRow, Journal, StoredValue
 from kitaru_nb.run.base import RunStatus
@@ -19,8 +19,9 @@ from kitaru_nb.run.workflow import (
     WorkflowRunOutput,
     WorkflowStartedEvent,
 )
-from kitaru_nb.runtime import engine
+from kitaru_nb.runtime import continuation, engine
 from kitaru_nb.runtime.context import current_run, new_id, now
+from kitaru_nb.runtime.owner import is_alive
 from kitaru_nb.types import CallStatus, ExecutionStatus
 from kitaru_nb.workflow import outputs, runner, streaming
 from kitaru_nb.workflow.session import WorkflowSession
@@ -214,14 +215,14 @@ class Workflow:
         expect = ExecutionStatus.WAITING
         skipped: frozenset[str] = frozenset()
         if row.status == ExecutionStatus.RUNNING:
-            if row.owner_pid is None or _alive(row.owner_pid):
+            if row.owner_pid is None or continuation.owner_is_alive(row):
                 raise KitaruStateError(
                     f"run {exec_id[:8]} of workflow {self.name!r} is running (process {row.owner_pid}), not "
                     "paused: another caller continued it. Wait for it, or cancel it with workflow.cancel_run(run_id)."
                 )
             # the process that ran it died mid-step: finish it here (completed steps are not run again)
             owner = row.owner_pid
-            journal.recover_interrupted(lambda pid, start: pid != owner and _alive(pid, start))
+            journal.recover_interrupted(lambda pid, start: pid != owner and is_alive(pid, start))
             expect = ExecutionStatus.RUNNING
         elif row.status != ExecutionStatus.WAITING:
             raise KitaruStateError(

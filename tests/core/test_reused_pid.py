@@ -7,9 +7,9 @@ import os
 import socket
 from pathlib import Path
 
-from kitaru_nb.config import _alive
 from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow
 from kitaru_nb.journal.sqlite import SqliteJournal
+from kitaru_nb.runtime.owner import is_alive as _alive
 from kitaru_nb.runtime.owner import process_start, this_owner
 
 
