@@ -193,9 +193,10 @@ class JournalService:
 
     @staticmethod
     def _execution(client: KitaruClient, exec_id: str) -> Execution:
-        """The execution, or a 404 that says it is not in the journal."""
+        """The execution (its row and counts, no checkpoints: the verbs read what they need), or a 404
+        that says it is not in the journal."""
         try:
-            return client.executions.get(exec_id)
+            return client.executions.glance(exec_id, last=0)
         except KitaruUsageError as exc:
             raise ApiError(404, str(exc)) from None
 

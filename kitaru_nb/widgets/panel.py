@@ -96,6 +96,7 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         self.cards: list[C.Card] = []
         self.expanded = False
         self.estimate: int | None = None
+        self._estimated = False  # asked the journal once (None stays None: no completed run to go by)
         self._card_sig: Any = None
         self._rows_sig: Any = None
         self._card_gen = 0
@@ -163,7 +164,8 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
             )
             if ex.summary is not None and R.status_text(ex.status) != ExecutionStatus.RUNNING:
                 ex = verbs.get(self.exec_id)  # it ended meanwhile: the whole execution, for the settled view
-            if self.estimate is None and R.status_text(ex.status) == ExecutionStatus.RUNNING:
+            if not self._estimated and R.status_text(ex.status) == ExecutionStatus.RUNNING:
+                self._estimated = True
                 self.estimate = self.client.executions.estimated_size(ex.flow_name)
         except KitaruError as exc:
             self.notice.value = error_html([str(exc)])
