@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kitaru_nb.artifacts import load, log, save
 from kitaru_nb.client import KitaruClient
 from kitaru_nb.config import configure
 from kitaru_nb.errors import (
@@ -23,7 +24,7 @@ from kitaru_nb.errors import (
     KitaruUserCodeError,
     KitaruWaitValidationError,
 )
-from kitaru_nb.models import CheckpointAttempt, CheckpointCall, Execution, FailureInfo, PendingWait
+from kitaru_nb.models import ArtifactRef, CheckpointAttempt, CheckpointCall, Execution, FailureInfo, PendingWait
 from kitaru_nb.runtime.checkpoint import checkpoint
 from kitaru_nb.runtime.flow import FlowHandle, flow
 from kitaru_nb.types import AttemptStatus, CallStatus, ExecutionStatus, FailureOrigin, RetryPolicy
@@ -32,6 +33,7 @@ from kitaru_nb.wait import wait
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArtifactRef",
     "AttemptStatus",
     "CallStatus",
     "CheckpointAttempt",
@@ -59,7 +61,10 @@ __all__ = [
     "checkpoint",
     "configure",
     "flow",
+    "load",
+    "log",
     "panel",
+    "save",
     "wait",
 ]
 

@@ -11,11 +11,13 @@ from typing import Any
 from kitaru_nb import serde
 from kitaru_nb.config import resolve_journal
 from kitaru_nb.errors import (
+    KitaruRuntimeError,
     KitaruStateError,
     KitaruUsageError,
 )
-from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, Journal, RequestRow, StoredValue
+from kitaru_nb.journal.base import ArtifactRow, AttemptRow, CallRow, ExecutionRow, Journal, RequestRow, StoredValue
 from kitaru_nb.models import (
+    ArtifactRef,
     CheckpointAttempt,
     CheckpointCall,
     Execution,
@@ -50,8 +52,45 @@ def _attempt_model(a: AttemptRow) -> CheckpointAttempt:
     )
 
 
-def _call_model(c: CallRow, attempts: list[CheckpointAttempt]) -> CheckpointCall:
-    current = registry.checkpoint_named(c.name)
+OUTPUT_SUFFIX = ":output"
+
+
+def _output_ref(c: CallRow, client: Any) -> ArtifactRef:
+    """A checkpoint's stored output as an artifact (id: the call id + ``:output``)."""
+    return ArtifactRef(
+        artifact_id=c.call_id + OUTPUT_SUFFIX,
+        name="output",
+        kind="output",
+        save_type="step_output",
+        producing_call=c.name,
+        metadata={},
+        preview=c.output.preview if c.output else None,
+        exec_id=c.exec_id,
+        call_id=c.call_id,
+        _client=client,
+    )
+
+
+def _saved_ref(a: ArtifactRow, producing_call: str | None, client: Any) -> ArtifactRef:
+    return ArtifactRef(
+        artifact_id=a.artifact_id,
+        name=a.name,
+        kind=a.kind,
+        save_type="manual",
+        producing_call=producing_call,
+        metadata={"kitaru_artifact_type": a.kind},
+        preview=a.value.preview,
+        tags=list(a.tags),
+        exec_id=a.exec_id,
+        call_id=a.call_id,
+        _client=client,
+    )
+
+
+def _call_model(
+    c: CallRow, attempts: list[CheckpointAttempt], artifacts: list[ArtifactRef] | None = None
+) -> CheckpointCall:
+    current = registry.checkpoint_for_call(c)
     changed = None if current is None or c.fingerprint is None else current.fingerprint != c.fingerprint
     return CheckpointCall(
         call_id=c.call_id,
@@ -67,6 +106,10 @@ def _call_model(c: CallRow, attempts: list[CheckpointAttempt]) -> CheckpointCall
         output_preview=c.output.preview if c.output else None,
         paused=c.paused,
         code_changed=changed,
+        metadata=c.metadata or {},
+        checkpoint_type=c.checkpoint_type,
+        artifacts=artifacts or [],
+        cached_from=c.source_exec_id,
     )
 
 
@@ -80,6 +123,7 @@ def _wait_model(c: CallRow) -> PendingWait:
         metadata=json.loads(c.wait_metadata) if c.wait_metadata else {},
         created_at=_ts_req(c.started_at),
         timeout=c.wait_timeout,
+        wait_id=c.call_id,
     )
 
 
@@ -113,6 +157,7 @@ class KitaruClient:
         # unpickle=False: values stored as pickle are shown by their preview only (servers use this)
         self.unpickle = unpickle
         self.executions = Executions(self)
+        self.artifacts = Artifacts(self)
         # in a notebook kernel: executions display as panels, answers given elsewhere are carried out
         watcher.ensure_started()
 
@@ -148,6 +193,7 @@ class Executions:
         calls: list[CallRow] | None = None,
         summary: dict[str, int] | None = None,
         attempts: list[AttemptRow] | None = None,
+        whole: bool = True,
     ) -> Execution:
         calls = self._j.load_calls(row.exec_id, with_values=False) if calls is None else calls
         if attempts is None:
@@ -157,7 +203,12 @@ class Executions:
             by_call.setdefault(a.call_id, []).append(_attempt_model(a))
         for lst in by_call.values():
             lst.sort(key=lambda a: a.number)
-        checkpoints = [_call_model(c, by_call.get(c.call_id, [])) for c in calls if c.kind == CallKind.CHECKPOINT]
+        artifacts = self._client.artifacts._by_call(row.exec_id, calls, whole=whole) if calls else {}
+        checkpoints = [
+            _call_model(c, by_call.get(c.call_id, []), artifacts.get(c.call_id))
+            for c in calls
+            if c.kind == CallKind.CHECKPOINT
+        ]
         waits = [_wait_model(c) for c in calls if c.kind == CallKind.WAIT and c.status == CallStatus.WAITING]
         records = [_wait_record(c) for c in calls if c.kind == CallKind.WAIT]
         inputs: dict[str, Any] = {}
@@ -190,6 +241,7 @@ class Executions:
             owner=row.owner,
             waits=records,
             summary=summary,
+            metadata=row.metadata or {},
             _client=self._client,
         )
 
@@ -205,7 +257,7 @@ class Executions:
         row = self._row(exec_id, with_values=True, with_result=False)
         calls, attempts = self._j.load_tail(row.exec_id, last)
         summary = self._j.call_summaries([row.exec_id]).get(row.exec_id)
-        return self._model(row, calls=calls, summary=summary, attempts=attempts)
+        return self._model(row, calls=calls, summary=summary, attempts=attempts, whole=False)
 
     def _check_filters(self, status: Any, limit: Any, offset: Any) -> ExecutionStatus | None:
         if status is not None and status not in _STATUSES:
@@ -282,7 +334,7 @@ class Executions:
         for c in calls:
             if c.kind != CallKind.WAIT:
                 continue
-            if c.name == wait:
+            if c.name == wait or c.call_id == wait:
                 if c.status != CallStatus.WAITING:
                     raise KitaruStateError(
                         f"wait {wait!r} of execution {row.exec_id[:8]} is not pending (it is {c.status})"
@@ -558,3 +610,117 @@ class Executions:
         """How many executions wait for a human: ``{"input": n, "decision": m, "total": n + m}``."""
         counts = self._j.count_waiting_for_human()
         return {"input": counts["input"], "decision": counts["decision"], "total": counts["input"] + counts["decision"]}
+
+
+class Artifacts:
+    """``client.artifacts``: what executions produced (checkpoint outputs and ``kitaru.save`` values)."""
+
+    def __init__(self, client: KitaruClient):
+        self._client = client
+        self._j = client.journal
+
+    def _by_call(
+        self, exec_id: str, calls: builtins.list[CallRow], *, whole: bool
+    ) -> dict[str, builtins.list[ArtifactRef]]:
+        """Per checkpoint call of an execution: its output, then what it saved (for a reused call, what
+        its original call saved). ``whole``: the calls are the whole execution (one indexed query)."""
+        origin = {c.original_call_id: c for c in calls if c.original_call_id}
+        extra = builtins.list(origin) if whole else [*origin, *(c.call_id for c in calls)]
+        saved = self._j.list_artifacts(exec_id=exec_id if whole else None, call_ids=extra)
+        names = {c.call_id: c for c in calls}
+        out: dict[str, builtins.list[ArtifactRef]] = {}
+        for c in calls:
+            if c.kind == CallKind.CHECKPOINT and c.output is not None:
+                out[c.call_id] = [_output_ref(c, self._client)]
+        for a in saved:
+            call = names.get(a.call_id) or origin.get(a.call_id)
+            if call is None:
+                continue
+            out.setdefault(call.call_id, []).append(_saved_ref(a, call.name, self._client))
+        return out
+
+    def list(
+        self,
+        exec_id: str,
+        *,
+        name: str | None = None,
+        kind: str | None = None,
+        producing_call: str | None = None,
+        limit: int | None = None,
+    ) -> builtins.list[ArtifactRef]:
+        """An execution's artifacts in position order (each checkpoint's output, then what it saved),
+        filtered by artifact name, kind (artifact type) and the checkpoint that produced them."""
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise KitaruUsageError(f"`limit` must be >= 1 when provided. Got {limit!r}")
+        row = self._client.executions._row(exec_id)
+        calls = self._j.load_calls(row.exec_id, with_values=False)
+        by_call = self._by_call(row.exec_id, calls, whole=True)
+        found = [a for c in calls for a in by_call.get(c.call_id, [])]
+        if name is not None:
+            found = [a for a in found if a.name == name]
+        if kind is not None:
+            found = [a for a in found if a.kind == kind]
+        if producing_call is not None:
+            found = [a for a in found if a.producing_call == producing_call]
+        return found[:limit] if limit is not None else found
+
+    def get(self, artifact_id: str) -> ArtifactRef:
+        """One artifact by id (``ArtifactRef.artifact_id``)."""
+        if not isinstance(artifact_id, str) or not artifact_id:
+            raise KitaruUsageError(f"artifact_id must be a non-empty str, got {artifact_id!r}")
+        if artifact_id.endswith(OUTPUT_SUFFIX):
+            call = self._j.get_call(artifact_id.removesuffix(OUTPUT_SUFFIX), with_values=False)
+            if call is not None and call.kind == CallKind.CHECKPOINT and call.output is not None:
+                return _output_ref(call, self._client)
+        else:
+            saved = self._j.get_artifact(artifact_id)
+            if saved is not None:
+                producer = self._j.get_call(saved.call_id, with_values=False)
+                return _saved_ref(saved, producer.name if producer else None, self._client)
+        raise KitaruUsageError(
+            f"no artifact {artifact_id!r} in the journal {self._j.location}; list an execution's artifacts "
+            "with KitaruClient().artifacts.list(exec_id)"
+        )
+
+    def _load(self, artifact_id: str) -> Any:
+        if artifact_id.endswith(OUTPUT_SUFFIX):
+            call = self._j.get_call(artifact_id.removesuffix(OUTPUT_SUFFIX))
+            stored = call.output if call is not None else None
+        else:
+            saved = self._j.get_artifact(artifact_id)
+            stored = saved.value if saved is not None else None
+        if stored is None:
+            raise KitaruUsageError(f"no artifact {artifact_id!r} in the journal {self._j.location}")
+        if not self._client.unpickle:
+            return serde.loads_json_only(stored.format, stored.data)
+        return serde.loads(stored.format, stored.data)
+
+    def find(self, exec_id: str, name: str) -> ArtifactRef:
+        """The one artifact ``kitaru.load(exec_id, name)`` means: a value saved under ``name``, or the
+        output of the checkpoint called ``name``."""
+        row = self._client.executions._row(exec_id)
+        calls = self._j.load_calls(row.exec_id, with_values=False)
+        by_call = self._by_call(row.exec_id, calls, whole=True)
+        matches = [
+            a
+            for c in calls
+            for a in by_call.get(c.call_id, [])
+            if (a.save_type == "manual" and a.name == name)
+            or (a.save_type == "step_output" and (a.producing_call == name or a.name == name))
+        ]
+        if not matches:
+            saved = sorted({a.name for c in calls for a in by_call.get(c.call_id, []) if a.save_type == "manual"})
+            outputs = sorted({c.name for c in calls if c.kind == CallKind.CHECKPOINT and c.output is not None})
+            raise KitaruRuntimeError(
+                f"No artifact named {name!r} was found in execution {row.exec_id}. Saved artifacts: "
+                f"{saved or 'none'}; checkpoint outputs: {outputs or 'none'}."
+            )
+        if len(matches) > 1:
+            details = ", ".join(
+                f"step='{a.producing_call}', artifact='{a.name}', save_type='{a.save_type}'" for a in matches
+            )
+            raise KitaruRuntimeError(
+                f"Multiple artifacts named {name!r} were found in execution {row.exec_id}. Please disambiguate "
+                f"by choosing a unique artifact name. Matches: {details}."
+            )
+        return matches[0]

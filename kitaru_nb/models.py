@@ -43,6 +43,28 @@ class CheckpointAttempt:
 
 
 @dataclass(frozen=True, slots=True)
+class ArtifactRef:
+    """A value an execution produced: a checkpoint's output (``save_type="step_output"``) or a named
+    value saved with ``kitaru.save`` (``save_type="manual"``). ``load()`` gives the value."""
+
+    artifact_id: str
+    name: str
+    kind: str | None
+    save_type: str
+    producing_call: str | None
+    metadata: dict[str, Any]
+    preview: str | None = None
+    tags: list[str] = field(default_factory=list)
+    exec_id: str | None = None
+    call_id: str | None = None
+    _client: Any = field(default=None, repr=False, compare=False)
+
+    def load(self) -> Any:
+        """The stored value (loaded from the journal now)."""
+        return self._client.artifacts._load(self.artifact_id)
+
+
+@dataclass(frozen=True, slots=True)
 class CheckpointCall:
     """One position of the durable call sequence that called a checkpoint."""
 
@@ -59,6 +81,14 @@ class CheckpointCall:
     output_preview: str | None = None
     paused: bool = False
     code_changed: bool | None = None
+    #: what the checkpoint logged with ``kitaru.log(...)``
+    metadata: dict[str, Any] = field(default_factory=dict)
+    #: the ``type`` label of ``@checkpoint(type=...)``
+    checkpoint_type: str | None = None
+    #: its output first (when it has one), then what it saved with ``kitaru.save``
+    artifacts: list[ArtifactRef] = field(default_factory=list)
+    #: for a call served from the cache (``run(cache=True)``): the execution its output came from
+    cached_from: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -97,6 +127,12 @@ class PendingWait:
     metadata: dict[str, Any]
     created_at: datetime
     timeout: float | None = None
+    #: the wait's id (``client.executions.input(exec_id, wait=wait_id, ...)`` takes it, or the name)
+    wait_id: str | None = None
+
+    @property
+    def entered_waiting_at(self) -> datetime:
+        return self.created_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +172,46 @@ class Execution:
     waits: list[WaitRecord] = field(default_factory=list)
     #: counts from the journal when checkpoints were not loaded (lists): done, total, open_waits, paused
     summary: dict[str, int] | None = None
+    #: what the flow body logged with ``kitaru.log(...)``
+    metadata: dict[str, Any] = field(default_factory=dict)
     _client: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def flow_id(self) -> str:
+        """The flow's identity: its name (a flow is known by name in a journal)."""
+        return self.flow_name
+
+    @property
+    def stack_name(self) -> str:
+        return "local"
+
+    @property
+    def pending_wait(self) -> PendingWait | None:
+        """The wait this execution waits on (the first, when several are open)."""
+        return self.pending_waits[0] if self.pending_waits else None
+
+    @property
+    def artifacts(self) -> list[ArtifactRef]:
+        """Every checkpoint's artifacts, in position order."""
+        return [a for c in self.checkpoints for a in c.artifacts]
+
+    @property
+    def status_reason(self) -> str | None:
+        """Why the execution is in its status, in a sentence (None for running and completed)."""
+        if self.status is ExecutionStatus.WAITING:
+            if self.pending_waits:
+                w = self.pending_waits[0]
+                return f"waiting for input on wait {w.name!r}" + (f": {w.question}" if w.question else "")
+            paused = self.pending_errors
+            if paused:
+                return f"checkpoint {paused[0].name!r} failed and waits for a retry or skip decision"
+            return "waiting"
+        if self.status is ExecutionStatus.FAILED and self.failure is not None:
+            kind = f"{self.failure.exception_type}: " if self.failure.exception_type else ""
+            return f"failed ({self.failure.origin.value}): {kind}{self.failure.message}"
+        if self.status is ExecutionStatus.CANCELLED:
+            return "cancelled"
+        return None
 
     @property
     def short_id(self) -> str:
@@ -247,6 +322,7 @@ class Execution:
         done, total = self.progress
         out["progress"] = {"done": done, "total": total}
         out["waiting_for"] = self.waiting_for
+        out["status_reason"] = self.status_reason
         out["timeline"] = self.timeline()
         out.pop("summary", None)
         return out  # type: ignore[no-any-return]

@@ -36,6 +36,8 @@ class ExecutionRow:
     meta: dict[str, Any] = field(default_factory=dict)
     seq: int = 0
     owner: dict[str, Any] | None = None
+    #: what the flow body logged with ``kitaru.log(...)``
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -58,6 +60,16 @@ class CallRow:
     wait_timeout: float | None = None
     output: StoredValue | None = None
     answered_by: str | None = None
+    #: what the checkpoint logged with ``kitaru.log(...)``
+    metadata: dict[str, Any] | None = None
+    #: the checkpoint's ``type`` label (``@checkpoint(type="llm_call")``)
+    checkpoint_type: str | None = None
+    #: hash of the call's inputs, recorded when the call may be served from (or serve) the cache
+    input_key: str | None = None
+    #: the execution a cached call's output came from
+    source_exec_id: str | None = None
+    #: the checkpoint a call named with ``id=`` ran (None: the checkpoint is its name)
+    checkpoint_name: str | None = None
 
 
 @dataclass(slots=True)
@@ -70,6 +82,21 @@ class AttemptRow:
     started_at: float
     ended_at: float | None = None
     failure: FailureInfo | None = None
+
+
+@dataclass(slots=True)
+class ArtifactRow:
+    """A named value a checkpoint saved with ``kitaru.save(...)``."""
+
+    artifact_id: str
+    exec_id: str
+    call_id: str
+    name: str
+    kind: str
+    value: StoredValue
+    created_at: float
+    attempt_id: str | None = None
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -88,6 +115,15 @@ class RequestRow:
     ended_at: float | None = None
     message: str | None = None
     result_exec_id: str | None = None
+
+
+def merge_metadata(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """Logged metadata after one more ``kitaru.log(...)``: dict values merge, others are replaced."""
+    out = dict(old or {})
+    for key, value in new.items():
+        prev = out.get(key)
+        out[key] = {**prev, **value} if isinstance(prev, dict) and isinstance(value, dict) else value
+    return out
 
 
 def interrupted_failure(pid: int | None) -> FailureInfo:
@@ -185,6 +221,33 @@ class Journal(Protocol):
         ...
 
     def load_calls(self, exec_id: str, *, with_values: bool = True) -> list[CallRow]: ...
+
+    def get_call(self, call_id: str, *, with_values: bool = True) -> CallRow | None: ...
+
+    def find_cached(self, name: str, fingerprint: str, input_key: str) -> CallRow | None:
+        """The newest completed checkpoint call of this name, code and inputs (with its output)."""
+        ...
+
+    def log_metadata(self, exec_id: str, call_id: str | None, metadata: dict[str, Any]) -> None:
+        """Merge ``metadata`` into a call's (or, with ``call_id`` None, the execution's) logged
+        metadata: a key whose old and new values are both dicts gets them merged, any other key
+        takes the new value."""
+        ...
+
+    def save_artifact(self, row: ArtifactRow) -> None:
+        """Store a named value; it replaces one of the same name saved earlier by the same call."""
+        ...
+
+    def list_artifacts(
+        self, *, exec_id: str | None = None, call_ids: Sequence[str] = (), with_values: bool = False
+    ) -> list[ArtifactRow]:
+        """Artifacts saved in execution ``exec_id`` and those saved by the calls ``call_ids`` (the
+        originals of reused calls live in other executions), oldest first."""
+        ...
+
+    def get_artifact(self, artifact_id: str) -> ArtifactRow | None:
+        """One artifact with its stored value."""
+        ...
 
     def list_attempts(self, exec_id: str) -> list[AttemptRow]: ...
 

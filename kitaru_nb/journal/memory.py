@@ -9,7 +9,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, RequestRow, StoredValue, interrupted_failure
+from kitaru_nb.errors import KitaruBackendError
+from kitaru_nb.journal.base import (
+    ArtifactRow,
+    AttemptRow,
+    CallRow,
+    ExecutionRow,
+    RequestRow,
+    StoredValue,
+    interrupted_failure,
+    merge_metadata,
+)
 from kitaru_nb.models import FailureInfo
 from kitaru_nb.types import DONE_STATUSES, AttemptStatus, CallKind, CallStatus, ExecutionStatus
 
@@ -24,6 +34,7 @@ class MemoryJournal:
         self._calls: dict[str, CallRow] = {}
         self._attempts: dict[str, AttemptRow] = {}
         self._requests: dict[str, RequestRow] = {}
+        self._artifacts: dict[str, ArtifactRow] = {}
         self._seq = 0
         self._version = 0
 
@@ -206,6 +217,64 @@ class MemoryJournal:
                     if c.output is not None:
                         c.output.data = None
             return out
+
+    def get_call(self, call_id: str, *, with_values: bool = True) -> CallRow | None:
+        with self._lock:
+            c = self._calls.get(call_id)
+            if c is None:
+                return None
+            out = copy.deepcopy(c)
+            if not with_values and out.output is not None:
+                out.output.data = None
+            return out
+
+    def find_cached(self, name: str, fingerprint: str, input_key: str) -> CallRow | None:
+        with self._lock:
+            found = [
+                c
+                for c in self._calls.values()
+                if c.input_key == input_key
+                and c.name == name
+                and c.fingerprint == fingerprint
+                and c.status == CallStatus.COMPLETED
+                and c.kind == CallKind.CHECKPOINT
+            ]
+            return copy.deepcopy(max(found, key=lambda c: c.started_at)) if found else None
+
+    def log_metadata(self, exec_id: str, call_id: str | None, metadata: dict[str, Any]) -> None:
+        with self._lock:
+            target: CallRow | ExecutionRow | None = (
+                self._calls.get(call_id) if call_id is not None else self._execs.get(exec_id)
+            )
+            if target is None:
+                raise KitaruBackendError(f"kitaru.log(): no call {call_id} / execution {exec_id} in this journal")
+            target.metadata = merge_metadata(target.metadata, copy.deepcopy(metadata))
+            self._version += 1
+
+    def save_artifact(self, row: ArtifactRow) -> None:
+        with self._lock:
+            for key, a in list(self._artifacts.items()):
+                if a.call_id == row.call_id and a.name == row.name:
+                    del self._artifacts[key]
+            self._artifacts[row.artifact_id] = copy.deepcopy(row)
+            self._version += 1
+
+    def list_artifacts(
+        self, *, exec_id: str | None = None, call_ids: Sequence[str] = (), with_values: bool = False
+    ) -> list[ArtifactRow]:
+        ids = set(call_ids)
+        with self._lock:
+            out = [copy.deepcopy(a) for a in self._artifacts.values() if a.call_id in ids or a.exec_id == exec_id]
+        if not with_values:
+            for a in out:
+                a.value.data = None
+        out.sort(key=lambda a: a.created_at)
+        return out
+
+    def get_artifact(self, artifact_id: str) -> ArtifactRow | None:
+        with self._lock:
+            a = self._artifacts.get(artifact_id)
+            return copy.deepcopy(a) if a is not None else None
 
     def list_attempts(self, exec_id: str) -> list[AttemptRow]:
         with self._lock:

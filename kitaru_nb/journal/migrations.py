@@ -162,11 +162,45 @@ def _m004_owner_answers_requests(db: sqlite3.Connection) -> None:
     )
 
 
+def _m005_artifacts_metadata_cache(db: sqlite3.Connection) -> None:
+    # kitaru.save() artifacts, kitaru.log() metadata on calls and executions, the checkpoint's type
+    # label, and what the cache needs: a hash of a call's inputs (indexed only where recorded) and the
+    # execution a cached output came from
+    _run_statements(
+        db,
+        """
+        ALTER TABLE calls ADD COLUMN metadata TEXT;
+        ALTER TABLE calls ADD COLUMN checkpoint_type TEXT;
+        ALTER TABLE calls ADD COLUMN input_key TEXT;
+        ALTER TABLE calls ADD COLUMN source_exec_id TEXT;
+        ALTER TABLE calls ADD COLUMN checkpoint_name TEXT;
+        CREATE INDEX calls_by_input_key ON calls(input_key, name) WHERE input_key IS NOT NULL;
+        ALTER TABLE executions ADD COLUMN metadata TEXT;
+        CREATE TABLE artifacts (
+            artifact_id TEXT PRIMARY KEY,
+            exec_id TEXT NOT NULL,
+            call_id TEXT NOT NULL,
+            attempt_id TEXT,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            tags TEXT NOT NULL DEFAULT '[]',
+            format TEXT NOT NULL,
+            preview TEXT,
+            data BLOB,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX artifacts_by_call ON artifacts(call_id, name);
+        CREATE INDEX artifacts_by_exec ON artifacts(exec_id)
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("001_initial", _m001_initial),
     ("002_drop_attempts_running_index", _m002_drop_attempts_running),
     ("003_attempts_by_call", _m003_attempts_by_call),
     ("004_owner_answers_requests", _m004_owner_answers_requests),
+    ("005_artifacts_metadata_cache", _m005_artifacts_metadata_cache),
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

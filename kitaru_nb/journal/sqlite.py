@@ -23,12 +23,14 @@ from typing import Any, NamedTuple
 
 from kitaru_nb.errors import KitaruBackendError
 from kitaru_nb.journal.base import (
+    ArtifactRow,
     AttemptRow,
     CallRow,
     ExecutionRow,
     RequestRow,
     StoredValue,
     interrupted_failure,
+    merge_metadata,
 )
 from kitaru_nb.journal.files import (
     APPLICATION_ID,
@@ -50,13 +52,15 @@ BUSY_TIMEOUT_MS = 15_000
 _EXEC_COLS = (
     "seq, exec_id, flow_name, kind, status, started_at, ended_at, owner_pid, original_exec_id, "
     "replay_from, failure_origin, failure_type, failure_message, failure_traceback, meta, "
-    "inputs_format, inputs_preview, result_format, result_preview, owner"
+    "inputs_format, inputs_preview, result_format, result_preview, owner, metadata"
 )
 _CALL_COLS = (
     "call_id, exec_id, idx, kind, name, status, started_at, ended_at, fingerprint, original_call_id, "
     "failure_origin, failure_type, failure_message, failure_traceback, paused, wait_schema, "
-    "wait_question, wait_metadata, wait_timeout, output_format, output_preview, answered_by"
+    "wait_question, wait_metadata, wait_timeout, output_format, output_preview, answered_by, metadata, "
+    "checkpoint_type, input_key, source_exec_id, checkpoint_name"
 )
+_ARTIFACT_COLS = "artifact_id, exec_id, call_id, attempt_id, name, kind, tags, format, preview, created_at"
 _ATTEMPT_COLS = (
     "attempt_id, call_id, exec_id, number, status, started_at, ended_at, "
     "failure_origin, failure_type, failure_message, failure_traceback"
@@ -124,6 +128,7 @@ def _exec_row(r: Sequence[Any], c: Cols) -> ExecutionRow:
         if rfmt
         else None,
         owner=json.loads(r[c["owner"]]) if r[c["owner"]] else None,
+        metadata=json.loads(r[c["metadata"]]) if r[c["metadata"]] else None,
     )
 
 
@@ -150,6 +155,25 @@ def _call_row(r: Sequence[Any], c: Cols) -> CallRow:
         if fmt
         else None,
         answered_by=r[c["answered_by"]],
+        metadata=json.loads(r[c["metadata"]]) if r[c["metadata"]] else None,
+        checkpoint_type=r[c["checkpoint_type"]],
+        input_key=r[c["input_key"]],
+        source_exec_id=r[c["source_exec_id"]],
+        checkpoint_name=r[c["checkpoint_name"]],
+    )
+
+
+def _artifact_row(r: Sequence[Any], c: Cols) -> ArtifactRow:
+    return ArtifactRow(
+        artifact_id=r[c["artifact_id"]],
+        exec_id=r[c["exec_id"]],
+        call_id=r[c["call_id"]],
+        attempt_id=r[c["attempt_id"]],
+        name=r[c["name"]],
+        kind=r[c["kind"]],
+        tags=json.loads(r[c["tags"]]),
+        value=StoredValue(r[c["format"]], r[c["preview"]] or "", r[c["data"]] if "data" in c else None),
+        created_at=r[c["created_at"]],
     )
 
 
@@ -360,7 +384,7 @@ class SqliteJournal:
                 "INSERT INTO executions (exec_id, flow_name, kind, status, started_at, ended_at, owner_pid, "
                 "original_exec_id, replay_from, failure_origin, failure_type, failure_message, "
                 "failure_traceback, meta, inputs_format, inputs_preview, result_format, result_preview, "
-                "inputs, result, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "inputs, result, owner, metadata) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     row.exec_id,
                     row.flow_name,
@@ -380,6 +404,7 @@ class SqliteJournal:
                     i.data if i else None,
                     r.data if r else None,
                     json.dumps(row.owner) if row.owner is not None else None,
+                    json.dumps(row.metadata) if row.metadata is not None else None,
                 ),
             )
         )
@@ -459,7 +484,8 @@ class SqliteJournal:
         "INSERT INTO calls (call_id, exec_id, idx, kind, name, status, started_at, ended_at, fingerprint, "
         "original_call_id, failure_origin, failure_type, failure_message, failure_traceback, paused, "
         "wait_schema, wait_question, wait_metadata, wait_timeout, output_format, output_preview, output, "
-        "answered_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        "answered_by, metadata, checkpoint_type, input_key, source_exec_id, checkpoint_name) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
     )
     _INSERT_ATTEMPT = (
         "INSERT INTO attempts (attempt_id, call_id, exec_id, number, status, started_at, ended_at, "
@@ -490,6 +516,11 @@ class SqliteJournal:
             o.preview if o else None,
             o.data if o else None,
             c.answered_by,
+            json.dumps(c.metadata) if c.metadata is not None else None,
+            c.checkpoint_type,
+            c.input_key,
+            c.source_exec_id,
+            c.checkpoint_name,
         )
 
     @staticmethod
@@ -618,6 +649,78 @@ class SqliteJournal:
         cols = _CALL_COLS + (", output" if with_values else "")
         rows, c = self._read(f"SELECT {cols} FROM calls WHERE exec_id = ? ORDER BY idx", (exec_id,))
         return [_call_row(r, c) for r in rows]
+
+    def get_call(self, call_id: str, *, with_values: bool = True) -> CallRow | None:
+        cols = _CALL_COLS + (", output" if with_values else "")
+        rows, c = self._read(f"SELECT {cols} FROM calls WHERE call_id = ?", (call_id,))
+        return _call_row(rows[0], c) if rows else None
+
+    def find_cached(self, name: str, fingerprint: str, input_key: str) -> CallRow | None:
+        rows, c = self._read(
+            f"SELECT {_CALL_COLS}, output FROM calls WHERE input_key = ? AND name = ? AND fingerprint = ? "
+            "AND status = 'completed' AND kind = 'checkpoint' ORDER BY started_at DESC LIMIT 1",
+            (input_key, name, fingerprint),
+        )
+        return _call_row(rows[0], c) if rows else None
+
+    def log_metadata(self, exec_id: str, call_id: str | None, metadata: dict[str, Any]) -> None:
+        table, key, value = ("calls", "call_id", call_id) if call_id is not None else ("executions", "exec_id", exec_id)
+
+        def merge(conn: sqlite3.Connection) -> None:
+            # read and write in one transaction: two threads logging at once both land
+            row = conn.execute(f"SELECT metadata FROM {table} WHERE {key} = ?", (value,)).fetchone()
+            if row is None:
+                raise KitaruBackendError(f"kitaru.log(): no {table[:-1]} {value} in the journal {self.path}")
+            merged = merge_metadata(json.loads(row[0]) if row[0] else None, metadata)
+            conn.execute(f"UPDATE {table} SET metadata = ? WHERE {key} = ?", (json.dumps(merged), value))
+
+        self._write(merge)
+
+    def save_artifact(self, row: ArtifactRow) -> None:
+        v = row.value
+        self._write(
+            ("DELETE FROM artifacts WHERE call_id = ? AND name = ?", (row.call_id, row.name)),
+            (
+                "INSERT INTO artifacts (artifact_id, exec_id, call_id, attempt_id, name, kind, tags, format, "
+                "preview, data, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    row.artifact_id,
+                    row.exec_id,
+                    row.call_id,
+                    row.attempt_id,
+                    row.name,
+                    row.kind,
+                    json.dumps(row.tags),
+                    v.format,
+                    v.preview,
+                    v.data,
+                    row.created_at,
+                ),
+            ),
+        )
+
+    def list_artifacts(
+        self, *, exec_id: str | None = None, call_ids: Sequence[str] = (), with_values: bool = False
+    ) -> list[ArtifactRow]:
+        out: list[ArtifactRow] = []
+        cols = _ARTIFACT_COLS + (", data" if with_values else "")
+        if exec_id is not None:
+            rows, c = self._read(f"SELECT {cols} FROM artifacts WHERE exec_id = ? ORDER BY rowid", (exec_id,))
+            out.extend(_artifact_row(r, c) for r in rows)
+        seen = {a.artifact_id for a in out}
+        ids = list(dict.fromkeys(call_ids))
+        for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
+            chunk = ids[start : start + 500]
+            rows, c = self._read(
+                f"SELECT {cols} FROM artifacts WHERE call_id IN ({','.join('?' * len(chunk))}) ORDER BY rowid", chunk
+            )
+            out.extend(a for a in (_artifact_row(r, c) for r in rows) if a.artifact_id not in seen)
+        out.sort(key=lambda a: a.created_at)
+        return out
+
+    def get_artifact(self, artifact_id: str) -> ArtifactRow | None:
+        rows, c = self._read(f"SELECT {_ARTIFACT_COLS}, data FROM artifacts WHERE artifact_id = ?", (artifact_id,))
+        return _artifact_row(rows[0], c) if rows else None
 
     def list_attempts(self, exec_id: str) -> list[AttemptRow]:
         cols = ", ".join(f"a.{c.strip()}" for c in _ATTEMPT_COLS.split(","))

@@ -19,6 +19,7 @@ from kitaru_nb.runtime.concurrent import CheckpointFuture
 from kitaru_nb.runtime.context import (
     DurableRun,
     FlowPaused,
+    Scope,
     current_run,
     diverged,
     format_traceback,
@@ -77,6 +78,7 @@ class Checkpoint(Generic[P, R]):
         on_error: str,
         type: str | None,
         name: str | None = None,
+        cache: bool | None = None,
         sleep: Callable[[float], None] = time.sleep,
         register: bool = True,
     ):
@@ -86,6 +88,8 @@ class Checkpoint(Generic[P, R]):
         self.policy = policy
         self.on_error = on_error
         self.type = type
+        #: Kitaru's per-checkpoint cache switch: True / False, None follows the run's ``cache=``
+        self.cache = cache
         self.fingerprint = fingerprint(fn)
         self._sleep = sleep
         functools.update_wrapper(self, fn)
@@ -95,23 +99,36 @@ class Checkpoint(Generic[P, R]):
     def __repr__(self) -> str:
         return f"<checkpoint {self.name}>"
 
-    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+    def __call__(self, *args: Any, id: str | None = None, after: Any = None, **kwargs: Any) -> R:
+        """Run the checkpoint at the flow's next position and return its output.
+
+        Kitaru's call options: ``id`` names the call (its durable name; default: the checkpoint's
+        name), ``after`` (futures of submitted calls) are waited for before it runs.
+        """
         run = current_run.get()
         if run is None:
             raise KitaruContextError(
-                f"checkpoint {self.name!r} was called outside a flow. Call it from a @flow function "
-                "and start the flow with my_flow.run(...); to test the plain function, call "
-                f"{self.name}.fn(...)."
+                f"Checkpoints can only run inside a @flow. Checkpoint {self.name!r} was called outside a flow: "
+                "call it from a @flow function and start the flow with my_flow.run(...); to test the plain "
+                f"function, call {self.name}.fn(...)."
             )
         if run.in_checkpoint is not None:
             raise KitaruContextError(
-                f"checkpoint {self.name!r} was called inside checkpoint {run.in_checkpoint!r}; checkpoints "
-                "cannot nest. Call it from the flow body, or call the plain function with "
+                f"{concurrent.NESTED}: checkpoint {self.name!r} was called inside checkpoint "
+                f"{run.in_checkpoint!r}. Call it from the flow body, or call the plain function with "
                 f"{self.name}.fn(...)."
             )
+        if id is not None and (not isinstance(id, str) or not id):
+            raise KitaruUsageError(f"{self.name}(id=...) must be a non-empty str, got {id!r}")
         # the notebook rule: the newest definition of this checkpoint runs
         impl = registry.current_checkpoint(self.key) or self
-        return impl.call_in(run, args, kwargs)
+        if after is not None:
+            concurrent.await_after(after)
+        if id is None and (not args or not _has_future(args)) and (not kwargs or not _has_future(kwargs.values())):
+            return impl.call_in(run, args, kwargs)
+        args = tuple(concurrent.resolve(a) for a in args)
+        kwargs = {k: concurrent.resolve(v) for k, v in kwargs.items()}
+        return impl.call_in(run, args, kwargs, name=id)
 
     # -- concurrent calls (Kitaru's .submit / .map / .product) ---------------------------
     def submit(self, *args: Any, id: str | None = None, after: Any = None, **kwargs: Any) -> CheckpointFuture[R]:
@@ -184,16 +201,17 @@ class Checkpoint(Generic[P, R]):
         kwargs = {k: concurrent.resolve(v) for k, v in kwargs.items()}
         return self._run(run, idx, call_id, first, restart, args, kwargs, name=name)
 
-    def call_in(self, run: DurableRun, args: Any, kwargs: Any) -> R:
+    def call_in(self, run: DurableRun, args: Any, kwargs: Any, name: str | None = None) -> R:
         """Make this checkpoint's call at the run's next position (journaled, or reused when recorded)."""
         impl = self
+        call_name = name or impl.name
         idx = run.take_index()
         rec = run.recorded.get(idx)
         if rec is None:
             run.check_cancelled()
-            return impl._run(run, idx, new_id(), 1, False, args, kwargs)
-        if rec.kind != CallKind.CHECKPOINT or rec.name != impl.name:
-            raise diverged(idx, rec, CallKind.CHECKPOINT, impl.name)
+            return impl._run(run, idx, new_id(), 1, False, args, kwargs, name=name)
+        if rec.kind != CallKind.CHECKPOINT or rec.name != call_name:
+            raise diverged(idx, rec, CallKind.CHECKPOINT, call_name)
         if rec.status in _DONE:
             out = rec.output
             return serde.loads(out.format, out.data) if out is not None else None  # type: ignore[return-value]
@@ -201,7 +219,7 @@ class Checkpoint(Generic[P, R]):
             return None  # type: ignore[return-value]
         # failed, interrupted or decided "retry": run again, appending attempts
         run.check_cancelled()
-        return impl._run(run, idx, rec.call_id, run.attempts_made(rec.call_id) + 1, True, args, kwargs)
+        return impl._run(run, idx, rec.call_id, run.attempts_made(rec.call_id) + 1, True, args, kwargs, name=name)
 
     def _run(
         self,
@@ -217,6 +235,13 @@ class Checkpoint(Generic[P, R]):
     ) -> R:
         journal, exec_id = run.journal, run.exec_id
         call_name = name or self.name
+        input_key = None
+        if not restart and (self.cache if self.cache is not None else run.cache_enabled()):
+            input_key = _input_key(args, kwargs)
+            if input_key is not None:
+                cached = journal.find_cached(call_name, self.fingerprint, input_key)
+                if cached is not None and cached.output is not None:
+                    return self._reuse_cached(run, idx, call_id, call_name, input_key, cached)
         policy = self.policy
         last = policy.max_attempts - 1
         for n in range(policy.max_attempts):
@@ -236,12 +261,15 @@ class Checkpoint(Generic[P, R]):
                         CallStatus.RUNNING,
                         attempt.started_at,
                         fingerprint=self.fingerprint,
+                        checkpoint_type=self.type,
+                        input_key=input_key,
+                        checkpoint_name=None if call_name == self.name else self.name,
                     ),
                     attempt,
                 )
             if listeners:
                 notify(run, "call_started", idx, self.name)
-            run.in_checkpoint = self.name
+            run.scope = Scope(self.name, call_id, attempt.attempt_id, idx)
             run.last_call = (idx, self.name)
             try:
                 value = self.fn(*args, **kwargs)
@@ -280,7 +308,7 @@ class Checkpoint(Generic[P, R]):
                 )
                 raise
             finally:
-                run.in_checkpoint = None
+                run.scope = None
             try:
                 fmt, data = serde.dumps(value)
             except serde.SerializationError as exc:
@@ -302,6 +330,48 @@ class Checkpoint(Generic[P, R]):
             return value
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _reuse_cached(self, run: DurableRun, idx: int, call_id: str, name: str, input_key: str, cached: CallRow) -> R:
+        """Serve a call from an earlier execution's completed call of the same code and inputs."""
+        out = cached.output
+        assert out is not None
+        value = serde.loads(out.format, out.data)
+        at = now()
+        run.journal.insert_call(
+            CallRow(
+                call_id,
+                run.exec_id,
+                idx,
+                CallKind.CHECKPOINT,
+                name,
+                CallStatus.REUSED,
+                at,
+                ended_at=at,
+                fingerprint=self.fingerprint,
+                original_call_id=cached.original_call_id or cached.call_id,
+                output=out,
+                checkpoint_type=self.type,
+                input_key=input_key,
+                source_exec_id=cached.source_exec_id or cached.exec_id,
+                checkpoint_name=None if name == self.name else self.name,
+            )
+        )
+        if listeners:
+            notify(run, "call_ended", idx, self.name)
+        return value  # type: ignore[no-any-return]
+
+
+def _has_future(values: Any) -> bool:
+    return any(isinstance(v, CheckpointFuture) for v in values)
+
+
+def _input_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+    """A hash of a call's inputs for the cache (None when they cannot be journaled: no caching)."""
+    try:
+        fmt, data = serde.dumps([list(args), sorted(kwargs.items())])
+    except serde.SerializationError:
+        return None
+    return hashlib.blake2b(fmt.encode() + b"\0" + data, digest_size=16).hexdigest()
+
 
 class CheckpointOutputError(KitaruRuntimeError):
     """A checkpoint returned a value the journal cannot store."""
@@ -320,6 +390,7 @@ def checkpoint(
     on_error: str = "fail",
     type: str | None = None,
     name: str | None = None,
+    cache: bool | None = None,
 ) -> Callable[[Callable[P, R]], Checkpoint[P, R]]: ...
 
 
@@ -333,13 +404,16 @@ def checkpoint(
     on_error: str = "fail",
     type: str | None = None,
     name: str | None = None,
+    cache: bool | None = None,
 ) -> Checkpoint[P, R] | Callable[[Callable[P, R]], Checkpoint[P, R]]:
     """Mark a function as a durable step of a flow.
 
     ``retries`` extra attempts after a failure, ``retry_delay`` seconds before the first
     retry, multiplied by ``backoff`` for each further one; ``on_error="pause"`` makes the
     execution wait for a human retry/skip decision once retries are used up, ``"skip"``
-    marks the call skipped (it returns None) and the flow goes on.
+    marks the call skipped (it returns None) and the flow goes on. ``cache=True`` serves a call
+    from an earlier execution's completed call of the same code and inputs, ``False`` never does,
+    None (the default) follows ``flow.run(cache=...)``.
     """
     if isinstance(retries, int) and not isinstance(retries, bool) and retries < 0:
         raise KitaruUsageError(f"Checkpoint retries must be >= 0. @checkpoint(retries=...) got {retries}")
@@ -353,11 +427,13 @@ def checkpoint(
         raise KitaruUsageError(f"@checkpoint: type must be a str label or None, got {type!r}")
     if name is not None and (not isinstance(name, str) or not name):
         raise KitaruUsageError(f"@checkpoint: name must be a non-empty str, got {name!r}")
+    if cache is not None and not isinstance(cache, bool):
+        raise KitaruUsageError(f"@checkpoint: cache must be True, False or None, got {cache!r}")
 
     def wrap(f: Callable[P, R]) -> Checkpoint[P, R]:
         if not callable(f):
             raise KitaruUsageError(f"@checkpoint decorates a function, not {f!r}")
-        return Checkpoint(f, policy=policy, on_error=on_error, type=type, name=name)
+        return Checkpoint(f, policy=policy, on_error=on_error, type=type, name=name, cache=cache)
 
     if fn is not None:
         return wrap(fn)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from kitaru_nb.journal.base import CallRow, Journal
 from kitaru_nb.types import ExecutionStatus
@@ -47,8 +47,17 @@ class FlowCancelled(BaseException):
 cancelled_here: set[str] = set()
 
 
-# the checkpoint whose body runs in this context (each thread of a concurrent fan-out has its own)
-_in_checkpoint: ContextVar[str | None] = ContextVar("kitaru_nb_in_checkpoint", default=None)
+class Scope(NamedTuple):
+    """The checkpoint attempt whose body runs in a context: what ``kitaru.log`` / ``save`` attach to."""
+
+    name: str
+    call_id: str
+    attempt_id: str
+    position: int
+
+
+# the checkpoint attempt whose body runs in this context (each thread of a concurrent fan-out has its own)
+_scope: ContextVar[Scope | None] = ContextVar("kitaru_nb_scope", default=None)
 
 
 @dataclass(slots=True)
@@ -64,15 +73,30 @@ class DurableRun:
     last_call: tuple[int, str] | None = None
     #: checkpoint calls submitted to run concurrently (``.submit`` / ``.map`` / ``.product``)
     pending: list[Any] = field(default_factory=list)
+    #: ``run(cache=True)``: checkpoints are served from earlier executions (None: not looked up yet)
+    cache: bool | None = None
+
+    def cache_enabled(self) -> bool:
+        """Whether the execution was started with ``cache=True`` (kept in its meta across resumes)."""
+        if self.cache is None:
+            row = self.journal.get_execution(self.exec_id, with_values=False)
+            self.cache = bool(row is not None and row.meta.get("cache"))
+        return self.cache
 
     @property
     def in_checkpoint(self) -> str | None:
         """The checkpoint whose body runs in the current context (None in the flow body)."""
-        return _in_checkpoint.get()
+        scope = _scope.get()
+        return None if scope is None else scope.name
 
-    @in_checkpoint.setter
-    def in_checkpoint(self, name: str | None) -> None:
-        _in_checkpoint.set(name)
+    @property
+    def scope(self) -> Scope | None:
+        """The checkpoint attempt whose body runs in the current context (None in the flow body)."""
+        return _scope.get()
+
+    @scope.setter
+    def scope(self, scope: Scope | None) -> None:
+        _scope.set(scope)
 
     def join_pending(self) -> None:
         """Wait for every submitted call to end (their outcomes are in the journal and their futures)."""

@@ -162,13 +162,22 @@ def ensure_outside_flow(flow_name: str) -> None:
 
 
 def drive(
-    journal: Journal, exec_id: str, flow_name: str, body: Callable[..., Any], inputs: dict[str, Any]
+    journal: Journal,
+    exec_id: str,
+    flow_name: str,
+    body: Callable[..., Any],
+    inputs: dict[str, Any],
+    *,
+    cache: bool | None = None,
 ) -> ExecutionStatus:
-    """Run ``body`` for execution ``exec_id`` (already claimed: status running). Returns the new status."""
+    """Run ``body`` for execution ``exec_id`` (already claimed: status running). Returns the new status.
+
+    ``cache``: whether the execution was started with ``cache=True`` (None: read from its meta when a
+    checkpoint asks)."""
     ensure_outside_flow(flow_name)
     _journals.setdefault(id(journal), journal)
     _remember(_journal_by_exec, exec_id, journal)
-    run = DurableRun(journal, exec_id, flow_name, {c.idx: c for c in journal.load_calls(exec_id)})
+    run = DurableRun(journal, exec_id, flow_name, {c.idx: c for c in journal.load_calls(exec_id)}, cache=cache)
     token = current_run.set(run)
     status = ExecutionStatus.RUNNING
     if listeners:

@@ -54,12 +54,18 @@ class Flow(Generic[P, R]):
 
         Kitaru's run options: ``retries`` runs the flow again when it fails, up to that many times
         (same execution: completed checkpoints are reused, each failure is kept in the execution's
-        ``meta["flow_attempts"]``). ``stack`` and ``image`` other than the local default, and
-        ``cache=True``, are not available here (KitaruFeatureNotAvailableError names the option).
+        ``meta["flow_attempts"]``). ``cache=True`` serves each checkpoint call from an earlier
+        execution's completed call of the same checkpoint code and inputs (shown as "cached from
+        <exec>"); ``@checkpoint(cache=False)`` opts a checkpoint out. ``stack`` and ``image`` other
+        than the local default are not available here (KitaruFeatureNotAvailableError names the option).
         """
         _check_run_options(stack, image, cache, retries)
-        handle = self._start(None, args, kwargs, retries=retries or 0)
+        handle = self._start(None, args, kwargs, retries=retries or 0, cache=bool(cache))
         return handle
+
+    def start(self, *args: Any, **kwargs: Any) -> FlowHandle[R]:
+        """The same as ``run`` (the name earlier Kitaru releases used)."""
+        return self.run(*args, **kwargs)
 
     def replay(
         self, exec_id: str, *, from_: str, overrides: dict[str, Any] | None = None, **flow_inputs: Any
@@ -78,16 +84,19 @@ class Flow(Generic[P, R]):
         new_id = run_replay(journal, exec_id, from_=from_, overrides=overrides, flow_inputs=flow_inputs)
         return FlowHandle(new_id, self.name, journal)
 
-    def _start(self, db: Any, args: tuple[Any, ...], kwargs: dict[str, Any], retries: int = 0) -> FlowHandle[R]:
+    def _start(
+        self, db: Any, args: tuple[Any, ...], kwargs: dict[str, Any], retries: int = 0, cache: bool = False
+    ) -> FlowHandle[R]:
         engine.ensure_outside_flow(self.name)
         journal = resolve_journal(db)
         inputs = engine.bind_inputs(self.fn, args, kwargs)
         exec_id = new_id()
-        journal.create_execution(
-            engine.new_execution_row(exec_id, self.name, inputs, body=self.fn, meta={"fingerprint": self.fingerprint})
-        )
+        meta: dict[str, Any] = {"fingerprint": self.fingerprint}
+        if cache:
+            meta["cache"] = True
+        journal.create_execution(engine.new_execution_row(exec_id, self.name, inputs, body=self.fn, meta=meta))
         handle: FlowHandle[R] = FlowHandle(exec_id, self.name, journal)
-        status = engine.drive(journal, exec_id, self.name, self.fn, inputs)
+        status = engine.drive(journal, exec_id, self.name, self.fn, inputs, cache=cache)
         for _ in range(retries):
             if status != ExecutionStatus.FAILED:
                 break
@@ -118,11 +127,8 @@ def _check_run_options(stack: Any, image: Any, cache: Any, retries: Any) -> None
             "run(image=...) is not available: kitaru_nb runs flows in this kernel's environment, not in a "
             "container image. Leave image= out."
         )
-    if cache:
-        raise KitaruFeatureNotAvailableError(
-            "run(cache=True) is not available yet: checkpoints are reused within an execution (resume, retry, "
-            "replay), not across executions. Leave cache= out, or replay an earlier execution."
-        )
+    if cache is not None and not isinstance(cache, bool):
+        raise KitaruUsageError(f"run(cache=...) must be True, False or None, got {cache!r}")
     if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int) or retries < 0):
         raise KitaruUsageError(f"Flow retries must be >= 0. run(retries=...) got {retries!r}")
 

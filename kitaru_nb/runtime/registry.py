@@ -40,6 +40,11 @@ def checkpoint_named(name: str) -> Checkpoint[Any, Any] | None:
     return _checkpoints_by_name.get(name)
 
 
+def checkpoint_for_call(call: Any) -> Checkpoint[Any, Any] | None:
+    """The checkpoint a recorded call (a CallRow) came from (a call named with ``id=`` records it)."""
+    return _checkpoints_by_name.get(call.checkpoint_name or call.name)
+
+
 # Faces other than plain flows (the step-workflow face) register how the engine finds the body
 # of their executions and which names this process defines, so the runtime never imports them.
 _faces: dict[str, tuple[Callable[[Any], Callable[..., Any]], Callable[[], list[str]]]] = {}

@@ -63,7 +63,7 @@ def prepare_replay(
     prefix = [c for c in calls if c.idx < position]
     # submission-time divergence: the reused prefix names checkpoints this process does not have
     for c in prefix:
-        if c.kind == CallKind.CHECKPOINT and registry.checkpoint_named(c.name) is None:
+        if c.kind == CallKind.CHECKPOINT and registry.checkpoint_for_call(c) is None:
             raise KitaruDivergenceError(
                 f"cannot replay execution {source.exec_id[:8]} from {from_!r}: position {c.idx} recorded "
                 f"checkpoint {c.name!r}, which is not defined any more. Define it (run its cell) or replay "

@@ -29,6 +29,24 @@ export interface IAttempt {
   duration: number | null;
 }
 
+/** A value an execution produced: a checkpoint's output or a value saved with kitaru.save. */
+export interface IArtifact {
+  artifact_id: string;
+  name: string;
+  /** artifact type: prompt, response, context, input, output, blob */
+  kind: string | null;
+  /** "step_output" (a checkpoint's output) or "manual" (kitaru.save) */
+  save_type: string;
+  /** the checkpoint that produced it */
+  producing_call: string | null;
+  metadata: Record<string, unknown>;
+  /** a short plain-text preview of the value */
+  preview: string | null;
+  tags: string[];
+  exec_id: string | null;
+  call_id: string | null;
+}
+
 export interface ICheckpoint {
   call_id: string;
   name: string;
@@ -49,6 +67,14 @@ export interface ICheckpoint {
   paused_seconds: number | null;
   /** "paused" for a checkpoint paused on error, else its status */
   display_status: string;
+  /** what the checkpoint logged with kitaru.log */
+  metadata: Record<string, unknown>;
+  /** the type label of @checkpoint(type=...) */
+  checkpoint_type: string | null;
+  /** its output, then what it saved with kitaru.save */
+  artifacts: IArtifact[];
+  /** a call served from the cache: the execution its output came from */
+  cached_from: string | null;
 }
 
 export interface IPendingWait {
@@ -60,6 +86,7 @@ export interface IPendingWait {
   metadata: Record<string, unknown>;
   created_at: string;
   timeout: number | null;
+  wait_id: string | null;
 }
 
 /** Which kernel runs (or ran) an execution. */
@@ -156,6 +183,10 @@ export interface IExecution {
   owner_hint?: string | null;
   /** detail only */
   requests?: IRequest[];
+  /** what the flow body logged with kitaru.log */
+  metadata: Record<string, unknown>;
+  /** why the execution is in its status, in a sentence (null for running and completed) */
+  status_reason: string | null;
 }
 
 /** The list's status filter: the execution statuses and what a waiting execution waits for. */

@@ -34,6 +34,10 @@ function call(over: Partial<ICheckpoint>): ICheckpoint {
     duration: 0.0001,
     paused_seconds: 0,
     display_status: 'completed',
+    metadata: {},
+    checkpoint_type: null,
+    artifacts: [],
+    cached_from: null,
     ...over
   };
 }

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, Journal, RequestRow, StoredValue
+from kitaru_nb.journal.base import ArtifactRow, AttemptRow, CallRow, ExecutionRow, Journal, RequestRow, StoredValue
 from kitaru_nb.journal.memory import MemoryJournal
 from kitaru_nb.journal.sqlite import SqliteJournal
 from kitaru_nb.models import FailureInfo
@@ -475,6 +475,79 @@ def test_load_tail_reads_the_last_positions_and_their_attempts(pair: Pair) -> No
     assert sorted((a.call_id, a.number) for a in attempts) == [("t1-c4", 1), ("t1-c5", 1), ("t1-c5", 2)]
     assert pair.other.load_tail("t1", 0) == ([], [])
     assert pair.other.load_tail("none", 5) == ([], [])
+
+
+def test_get_call_with_and_without_its_output(j: Journal) -> None:
+    j.create_execution(ex("e1"))
+    c = call("e1", 0, status="completed")
+    c.output, c.checkpoint_type, c.metadata = StoredValue("json", "1", b"1"), "llm_call", {"tokens": 3}
+    j.insert_call(c)
+    got = j.get_call(c.call_id)
+    assert got is not None and got.output is not None and got.output.data == b"1"
+    assert got.checkpoint_type == "llm_call" and got.metadata == {"tokens": 3}
+    bare = j.get_call(c.call_id, with_values=False)
+    assert bare is not None and bare.output is not None and bare.output.data is None and bare.output.preview == "1"
+    assert j.get_call("nope") is None
+
+
+def test_find_cached_finds_the_newest_completed_call_of_that_code_and_inputs(pair: Pair) -> None:
+    j = pair.journal
+    for exec_id, t in (("e1", 10.0), ("e2", 20.0)):
+        j.create_execution(ex(exec_id))
+        c = CallRow(f"{exec_id}-c0", exec_id, 0, "checkpoint", "step", "completed", t, fingerprint="fp1")
+        c.input_key, c.output = "k1", StoredValue("json", exec_id, f'"{exec_id}"'.encode())
+        j.insert_call(c)
+    failed = CallRow("e3-c0", "e2", 1, "checkpoint", "step", "failed", 30.0, fingerprint="fp1", input_key="k1")
+    j.insert_call(failed)
+    found = pair.other.find_cached("step", "fp1", "k1")
+    assert found is not None and found.call_id == "e2-c0" and found.output is not None
+    assert found.output.data == b'"e2"'
+    assert j.find_cached("step", "fp2", "k1") is None  # other code
+    assert j.find_cached("step", "fp1", "k2") is None  # other inputs
+    assert j.find_cached("other", "fp1", "k1") is None
+
+
+def test_log_metadata_merges_dicts_and_replaces_other_values(pair: Pair) -> None:
+    j = pair.journal
+    j.create_execution(ex("e1"))
+    j.insert_call(call("e1", 0))
+    j.log_metadata("e1", "e1-c0", {"cost": {"usd": 0.1}, "model": "a"})
+    pair.other.log_metadata("e1", "e1-c0", {"cost": {"tokens": 4}, "model": "b"})
+    j.log_metadata("e1", None, {"stage": "started"})
+    j.log_metadata("e1", None, {"stage": "done", "n": 1})
+    got = j.get_call("e1-c0", with_values=False)
+    assert got is not None and got.metadata == {"cost": {"usd": 0.1, "tokens": 4}, "model": "b"}
+    row = pair.other.get_execution("e1", with_values=False)
+    assert row is not None and row.metadata == {"stage": "done", "n": 1}
+    assert j.load_calls("e1")[0].metadata == got.metadata
+
+
+def test_artifacts_are_saved_replaced_by_name_listed_and_loaded(pair: Pair) -> None:
+    j = pair.journal
+    j.create_execution(ex("e1"))
+    j.create_execution(ex("e2"))
+    for exec_id in ("e1", "e2"):
+        j.insert_call(call(exec_id, 0))
+
+    def art(artifact_id: str, exec_id: str, name: str, data: bytes, t: float) -> ArtifactRow:
+        value = StoredValue("json", data.decode(), data)
+        return ArtifactRow(artifact_id, exec_id, f"{exec_id}-c0", name, "context", value, t, "a1", ["x", "y"])
+
+    j.save_artifact(art("a1", "e1", "notes", b'"first"', 1.0))
+    j.save_artifact(art("a2", "e1", "draft", b'"d"', 2.0))
+    pair.other.save_artifact(art("a3", "e1", "notes", b'"second"', 3.0))  # same call and name: replaces a1
+    j.save_artifact(art("a4", "e2", "notes", b'"other"', 4.0))
+    listed = j.list_artifacts(exec_id="e1")
+    assert [(a.artifact_id, a.name) for a in listed] == [("a2", "draft"), ("a3", "notes")]
+    assert all(a.value.data is None for a in listed) and listed[1].value.preview == '"second"'
+    assert listed[1].tags == ["x", "y"] and listed[1].kind == "context" and listed[1].attempt_id == "a1"
+    with_other = j.list_artifacts(exec_id="e1", call_ids=["e2-c0", "e1-c0"], with_values=True)
+    assert [a.artifact_id for a in with_other] == ["a2", "a3", "a4"]
+    assert with_other[2].value.data == b'"other"'
+    assert [a.artifact_id for a in j.list_artifacts(call_ids=["e2-c0"])] == ["a4"]
+    loaded = pair.other.get_artifact("a3")
+    assert loaded is not None and loaded.value.data == b'"second"' and loaded.name == "notes"
+    assert j.get_artifact("a1") is None
 
 
 def test_every_protocol_method_is_exercised_here() -> None:

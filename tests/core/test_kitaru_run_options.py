@@ -52,7 +52,7 @@ def test_retries_used_up_leave_the_execution_failed(client: kitaru.KitaruClient)
 
 @pytest.mark.parametrize(
     ("options", "named"),
-    [({"stack": "k8s-prod"}, "stack="), ({"image": {"base": "python:3.11"}}, "image="), ({"cache": True}, "cache=")],
+    [({"stack": "k8s-prod"}, "stack="), ({"image": {"base": "python:3.11"}}, "image=")],
 )
 def test_remote_options_are_refused_naming_the_option(
     client: kitaru.KitaruClient, options: dict[str, object], named: str
