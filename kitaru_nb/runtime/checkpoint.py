@@ -14,7 +14,7 @@ from kitaru_nb import serde
 from kitaru_nb.errors import KitaruContextError, KitaruRuntimeError, KitaruUsageError
 from kitaru_nb.journal.base import AttemptRow, CallRow, StoredValue
 from kitaru_nb.models import FailureInfo
-from kitaru_nb.runtime import concurrent, registry
+from kitaru_nb.runtime import concurrent, isolated, registry
 from kitaru_nb.runtime.concurrent import CheckpointFuture
 from kitaru_nb.runtime.context import (
     DurableRun,
@@ -79,6 +79,7 @@ class Checkpoint(Generic[P, R]):
         name: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         register: bool = True,
+        runtime: str = "inline",
     ):
         self.fn = fn
         self.name = name or fn.__name__
@@ -86,6 +87,8 @@ class Checkpoint(Generic[P, R]):
         self.policy = policy
         self.on_error = on_error
         self.type = type
+        #: "inline" (the body runs in this process) or "isolated" (in a worker process)
+        self.runtime = runtime
         self.fingerprint = fingerprint(fn)
         self._sleep = sleep
         functools.update_wrapper(self, fn)
@@ -244,9 +247,12 @@ class Checkpoint(Generic[P, R]):
             run.in_checkpoint = self.name
             run.last_call = (idx, self.name)
             try:
-                value = self.fn(*args, **kwargs)
+                if self.runtime == "inline":
+                    value = self.fn(*args, **kwargs)
+                else:
+                    value = isolated.run_isolated(self.fn, args, kwargs, name=self.name)
             except Exception as exc:
-                failure = FailureInfo(FailureOrigin.USER_CODE, str(exc), type_name(exc), format_traceback(exc))
+                failure = isolated.failure_of(exc)
                 if n < last:
                     journal.fail_attempt(attempt.attempt_id, call_id=call_id, ended_at=now(), failure=failure)
                     self._sleep(policy.delay_before(n + 1))
@@ -320,6 +326,7 @@ def checkpoint(
     on_error: str = "fail",
     type: str | None = None,
     name: str | None = None,
+    runtime: str | None = "inline",
 ) -> Callable[[Callable[P, R]], Checkpoint[P, R]]: ...
 
 
@@ -333,13 +340,16 @@ def checkpoint(
     on_error: str = "fail",
     type: str | None = None,
     name: str | None = None,
+    runtime: str | None = "inline",
 ) -> Checkpoint[P, R] | Callable[[Callable[P, R]], Checkpoint[P, R]]:
     """Mark a function as a durable step of a flow.
 
     ``retries`` extra attempts after a failure, ``retry_delay`` seconds before the first
     retry, multiplied by ``backoff`` for each further one; ``on_error="pause"`` makes the
     execution wait for a human retry/skip decision once retries are used up, ``"skip"``
-    marks the call skipped (it returns None) and the flow goes on.
+    marks the call skipped (it returns None) and the flow goes on. ``runtime="isolated"`` runs
+    the body in a worker process (see ``kitaru_nb.runtime.isolated``); ``"inline"``, the default, in
+    this one.
     """
     if isinstance(retries, int) and not isinstance(retries, bool) and retries < 0:
         raise KitaruUsageError(f"Checkpoint retries must be >= 0. @checkpoint(retries=...) got {retries}")
@@ -353,11 +363,12 @@ def checkpoint(
         raise KitaruUsageError(f"@checkpoint: type must be a str label or None, got {type!r}")
     if name is not None and (not isinstance(name, str) or not name):
         raise KitaruUsageError(f"@checkpoint: name must be a non-empty str, got {name!r}")
+    runtime = isolated.normalize_runtime(runtime)
 
     def wrap(f: Callable[P, R]) -> Checkpoint[P, R]:
         if not callable(f):
             raise KitaruUsageError(f"@checkpoint decorates a function, not {f!r}")
-        return Checkpoint(f, policy=policy, on_error=on_error, type=type, name=name)
+        return Checkpoint(f, policy=policy, on_error=on_error, type=type, name=name, runtime=runtime)
 
     if fn is not None:
         return wrap(fn)
