@@ -24,12 +24,15 @@ was running.
 from __future__ import annotations
 
 import io
+import marshal
 import os
 import pickle
 import re
 import signal
 import sys
 import threading
+import types
+from collections import ChainMap
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -467,14 +470,13 @@ def died_message(name: str, code: int | None) -> str:
 
 
 def _dumps_call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], name: str) -> bytes:
-    import cloudpickle
 
     try:
         cwd: str | None = os.getcwd()
     except OSError:  # the working folder was removed
         cwd = None
     try:
-        return cast(bytes, cloudpickle.dumps((fn, args, kwargs, name, cwd, tuple(sys.path)), pickle.HIGHEST_PROTOCOL))
+        return _dumps((fn, args, kwargs, name, cwd, tuple(sys.path)))
     except Exception as exc:
         message = (
             f'checkpoint {name!r} (runtime="isolated") cannot be sent to its worker process: {type_name(exc)}: '
@@ -485,6 +487,30 @@ def _dumps_call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str,
             IsolatedCheckpointError(message),
             FailureInfo(FailureOrigin.RUNTIME, message, type_name(exc), format_traceback(exc)),
         ) from exc
+
+
+def _dumps(obj: Any) -> bytes:
+    """cloudpickle, keeping the file names of code sent by value (cloudpickle writes "<dynamic-code>"),
+    so a worker's traceback shows the body's lines and names the notebook cell they came from. The
+    worker runs this very interpreter, so marshal's format for code objects is the same there."""
+    global _pickler
+    if _pickler is None:
+        import cloudpickle
+
+        class Pickler(cloudpickle.Pickler):  # type: ignore[misc]
+            dispatch_table = ChainMap({types.CodeType: _reduce_code}, cloudpickle.Pickler.dispatch_table)
+
+        _pickler = Pickler
+    buf = io.BytesIO()
+    _pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    return buf.getvalue()
+
+
+_pickler: Any = None
+
+
+def _reduce_code(code: types.CodeType) -> tuple[Any, ...]:
+    return marshal.loads, (marshal.dumps(code),)
 
 
 _FILE_LINE = re.compile(r'File "([^"]+)", line (\d+)')
@@ -528,7 +554,9 @@ def _outcome(reply: bytes, name: str) -> Any:
             except Exception:
                 loaded = None
             err = loaded if isinstance(loaded, BaseException) else None
-        if err is None:
+        if err is not None:  # the kernel's own class (a class sent by value comes back as itself)
+            exc_type = type_name(err)
+        else:
             err = IsolatedBodyError(
                 f"{exc_type}: {message} (raised in the isolated worker of checkpoint {name!r}; the exception "
                 "does not pickle, so it is given here by type, message and traceback)",
@@ -653,13 +681,12 @@ def _call(data: bytes) -> bytes:
     finally:
         current_run.reset(token)
     try:
-        return pickle.dumps(("ok", cloudpickle.dumps(value, pickle.HIGHEST_PROTOCOL)))
+        return pickle.dumps(("ok", _dumps(value)))
     except Exception as exc:
         return pickle.dumps(("unpicklable", type_name(value), f"{type_name(exc)}: {exc}"))
 
 
 def _raised(exc: BaseException) -> bytes:
-    import cloudpickle
 
     try:
         message = str(exc)
@@ -670,7 +697,7 @@ def _raised(exc: BaseException) -> bytes:
     except Exception:  # pragma: no cover - a traceback that cannot be formatted
         tb = f"{type_name(exc)}: {message}\n"
     try:
-        blob: bytes | None = cloudpickle.dumps(exc, pickle.HIGHEST_PROTOCOL)
+        blob: bytes | None = _dumps(exc)
     except Exception:
         blob = None
     return pickle.dumps(("raised", blob, type_name(exc), message, tb))
