@@ -513,20 +513,32 @@ def _reduce_code(code: types.CodeType) -> tuple[Any, ...]:
     return marshal.loads, (marshal.dumps(code),)
 
 
-_FILE_LINE = re.compile(r'File "([^"]+)", line (\d+)')
+_FRAME = re.compile(r'^  File "([^"]+)", line (\d+), in ')
 
 
 def name_cells(text: str) -> str:
-    """Name notebook cells in a traceback text formatted in a worker, as the kernel names them."""
+    """A traceback text formatted in a worker, as the kernel would have written it: source lines the
+    worker could not read (a notebook cell's code lives in the kernel's line cache) filled in, and
+    notebook cells named as IPython names them (``Cell In[3], line 12``)."""
+    import linecache
+
     cells = cell_numbers()
-    if not cells:
-        return text
-
-    def sub(m: re.Match[str]) -> str:
-        n = cells.get(m.group(1))
-        return m.group(0) if n is None else f"Cell In[{n}], line {m.group(2)}"
-
-    return _FILE_LINE.sub(sub, text)
+    lines = text.splitlines(keepends=True)
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        m = _FRAME.match(line)
+        if m is None:
+            out.append(line)
+            continue
+        filename, lineno = m.group(1), int(m.group(2))
+        n = cells.get(filename)
+        out.append(line if n is None else line.replace(f'File "{filename}", line', f"Cell In[{n}], line", 1))
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        if not following.startswith("    "):
+            source = linecache.getline(filename, lineno).strip()
+            if source:
+                out.append(f"    {source}\n")
+    return "".join(out)
 
 
 def _outcome(reply: bytes, name: str) -> Any:
