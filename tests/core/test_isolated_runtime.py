@@ -387,3 +387,13 @@ def test_on_error_skip_and_pause_apply_to_isolated_bodies(client: KitaruClient) 
     assert [c.status.value for c in ex.checkpoints] == ["skipped", "failed"]
     assert ex.pending_errors and ex.checkpoints[1].failure is not None
     assert ex.checkpoints[1].failure.message == "needs a look"
+
+
+def test_the_isolated_benchmark_runs_and_measures_every_figure(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.benchmarks import bench_isolated
+
+    figures = bench_isolated.main(["--calls", "10", "--repeat", "1"])
+    assert set(figures) == {"cold", "seq_inline", "seq_isolated", "map_inline", "map_isolated", "bare"}
+    assert "overhead of isolated, sequential" in capsys.readouterr().out

@@ -68,3 +68,51 @@ def test_a_segfaulting_isolated_checkpoint_leaves_the_kernel_alive(fe: FakeFront
         "h2 = fit.run(-1)\nprint(kitaru.KitaruClient().executions.get(h2.exec_id).checkpoints[0].failure.traceback)"
     )
     assert "Cell In[" in tb and 'raise ValueError("n must be >= 0")' in tb, tb
+
+
+SLOW = """
+@kitaru.checkpoint(runtime="isolated")
+def slow_fit(path):
+    with open(path, "w") as f:
+        f.write(str(os.getpid()))
+    import time
+    time.sleep(120)
+
+@kitaru.flow
+def slow(path):
+    return slow_fit(path)
+
+h = slow.run({path!r})
+"""
+
+
+def test_interrupting_the_kernel_ends_the_worker_of_the_interrupted_call(fe: FakeFrontend, tmp_path: Path) -> None:
+    import os
+    import time
+
+    marker = tmp_path / "worker.pid"
+    msg_id = fe.kc.execute(SLOW.format(path=str(marker)))
+    deadline = time.monotonic() + 30
+    while not (marker.exists() and marker.read_text()):
+        assert time.monotonic() < deadline, "the isolated body never started"
+        time.sleep(0.05)
+    worker = int(marker.read_text())
+    fe.km.interrupt_kernel()
+    # the interrupted cell ends first (a cell sent before it ends would be aborted with it)
+    while True:
+        msg = fe.kc.get_iopub_msg(timeout=30)
+        state = msg["content"].get("execution_state") if msg["msg_type"] == "status" else None
+        if state == "idle" and msg["parent_header"].get("msg_id") == msg_id:
+            break
+    out = fe.run(
+        "ex = kitaru.KitaruClient().executions.latest(flow='slow')\n"
+        "print(ex.status.value, '|', ex.checkpoints[0].attempts[0].failure.message)"
+    )
+    assert out.startswith("failed | interrupted (KeyboardInterrupt) at checkpoint 'slow_fit'"), out
+    while True:  # the kernel killed and reaped its worker
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "the worker of the interrupted call still runs"
+        time.sleep(0.05)
