@@ -633,7 +633,7 @@ def _serve(inbox: Connection, outbox: Connection) -> None:
             return
         if not data:
             return
-        out, err = _Forward(outbox, _OUT), _Forward(outbox, _ERR)
+        out, err = _Forward(outbox, _OUT, 1), _Forward(outbox, _ERR, 2)
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = out, err
         try:
@@ -652,14 +652,23 @@ class _Forward(io.TextIOBase):
     """The body's ``sys.stdout`` / ``sys.stderr`` in the worker: whole lines go to the kernel, which
     writes them where the flow's own prints go (the cell that ran it)."""
 
-    def __init__(self, conn: Connection, tag: bytes):
+    def __init__(self, conn: Connection, tag: bytes, fd: int):
         self._conn = conn
         self._tag = tag
+        self._fd = fd
         self._parts: list[str] = []
         self._size = 0
 
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"
+
     def writable(self) -> bool:
         return True
+
+    def fileno(self) -> int:
+        """The worker's own stream (what C code and subprocesses write to: the kernel's terminal)."""
+        return self._fd
 
     def write(self, text: str) -> int:
         self._parts.append(text)
