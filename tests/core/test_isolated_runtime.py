@@ -397,3 +397,21 @@ def test_the_isolated_benchmark_runs_and_measures_every_figure(
     figures = bench_isolated.main(["--calls", "10", "--repeat", "1"])
     assert set(figures) == {"cold", "seq_inline", "seq_isolated", "map_inline", "map_isolated", "bare"}
     assert "overhead of isolated, sequential" in capsys.readouterr().out
+
+
+def test_a_worker_killed_while_idle_is_replaced_before_the_next_call(client: KitaruClient) -> None:
+    import signal
+
+    @kitaru.checkpoint(runtime="isolated")
+    def iso_whoami() -> int:
+        return os.getpid()
+
+    @kitaru.flow
+    def iso_again() -> int:
+        return iso_whoami()
+
+    first = iso_again.run().get()
+    os.kill(first, signal.SIGKILL)  # from outside, between two calls
+    time.sleep(0.3)
+    second = iso_again.run()
+    assert second.status.value == "completed" and second.get() != first
