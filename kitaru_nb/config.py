@@ -65,7 +65,8 @@ def configure(
     ``raise_on_failure`` (default False, Kitaru's semantics): True makes ``flow.run()`` raise the
     flow's error after showing the panel, so Run All and papermill stop at a failed flow.
     ``max_workers``: threads that run checkpoints submitted with ``.submit`` / ``.map`` / ``.product``
-    (default ``min(32, cpus + 4)``).
+    (default ``min(32, cpus + 4)``), and worker processes that run ``runtime="isolated"`` checkpoint
+    bodies (default ``min(cpus, 4)``).
     """
     global _configured
     for name, value in (("auto_display", auto_display), ("raise_on_failure", raise_on_failure)):
@@ -74,9 +75,10 @@ def configure(
     if max_workers is not None:
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
             raise KitaruUsageError(f"configure(max_workers=...) takes an int >= 1, got {max_workers!r}")
-        from kitaru_nb.runtime.concurrent import set_max_workers
+        from kitaru_nb.runtime import concurrent, isolated
 
-        set_max_workers(max_workers)
+        concurrent.set_max_workers(max_workers)
+        isolated.set_max_workers(max_workers)
     if db is _UNSET:
         db = _configured
     elif (

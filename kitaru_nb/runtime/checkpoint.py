@@ -14,7 +14,7 @@ from kitaru_nb import serde
 from kitaru_nb.errors import KitaruContextError, KitaruRuntimeError, KitaruUsageError
 from kitaru_nb.journal.base import AttemptRow, CallRow, StoredValue
 from kitaru_nb.models import FailureInfo
-from kitaru_nb.runtime import concurrent, registry
+from kitaru_nb.runtime import concurrent, isolated, registry
 from kitaru_nb.runtime.concurrent import CheckpointFuture
 from kitaru_nb.runtime.context import (
     DurableRun,
@@ -81,6 +81,7 @@ class Checkpoint(Generic[P, R]):
         cache: bool | None = None,
         sleep: Callable[[float], None] = time.sleep,
         register: bool = True,
+        runtime: str = "inline",
     ):
         self.fn = fn
         self.name = name or fn.__name__
@@ -90,6 +91,8 @@ class Checkpoint(Generic[P, R]):
         self.type = type
         #: Kitaru's per-checkpoint cache switch: True / False, None follows the run's ``cache=``
         self.cache = cache
+        #: "inline" (the body runs in this process) or "isolated" (in a worker process)
+        self.runtime = runtime
         self.fingerprint = fingerprint(fn)
         self._sleep = sleep
         functools.update_wrapper(self, fn)
@@ -272,9 +275,12 @@ class Checkpoint(Generic[P, R]):
             run.scope = Scope(self.name, call_id, attempt.attempt_id, idx)
             run.last_call = (idx, self.name)
             try:
-                value = self.fn(*args, **kwargs)
+                if self.runtime == "inline":
+                    value = self.fn(*args, **kwargs)
+                else:
+                    value = isolated.run_isolated(self.fn, args, kwargs, name=self.name)
             except Exception as exc:
-                failure = FailureInfo(FailureOrigin.USER_CODE, str(exc), type_name(exc), format_traceback(exc))
+                failure = isolated.failure_of(exc)
                 if n < last:
                     journal.fail_attempt(attempt.attempt_id, call_id=call_id, ended_at=now(), failure=failure)
                     self._sleep(policy.delay_before(n + 1))
@@ -391,6 +397,7 @@ def checkpoint(
     type: str | None = None,
     name: str | None = None,
     cache: bool | None = None,
+    runtime: str | None = "inline",
 ) -> Callable[[Callable[P, R]], Checkpoint[P, R]]: ...
 
 
@@ -405,6 +412,7 @@ def checkpoint(
     type: str | None = None,
     name: str | None = None,
     cache: bool | None = None,
+    runtime: str | None = "inline",
 ) -> Checkpoint[P, R] | Callable[[Callable[P, R]], Checkpoint[P, R]]:
     """Mark a function as a durable step of a flow.
 
@@ -414,6 +422,8 @@ def checkpoint(
     marks the call skipped (it returns None) and the flow goes on. ``cache=True`` serves a call
     from an earlier execution's completed call of the same code and inputs, ``False`` never does,
     None (the default) follows ``flow.run(cache=...)``.
+    ``runtime="isolated"`` runs the body in a worker process (see ``kitaru_nb.runtime.isolated``);
+    ``"inline"``, the default, in this one.
     """
     if isinstance(retries, int) and not isinstance(retries, bool) and retries < 0:
         raise KitaruUsageError(f"Checkpoint retries must be >= 0. @checkpoint(retries=...) got {retries}")
@@ -429,11 +439,12 @@ def checkpoint(
         raise KitaruUsageError(f"@checkpoint: name must be a non-empty str, got {name!r}")
     if cache is not None and not isinstance(cache, bool):
         raise KitaruUsageError(f"@checkpoint: cache must be True, False or None, got {cache!r}")
+    runtime = isolated.normalize_runtime(runtime)
 
     def wrap(f: Callable[P, R]) -> Checkpoint[P, R]:
         if not callable(f):
             raise KitaruUsageError(f"@checkpoint decorates a function, not {f!r}")
-        return Checkpoint(f, policy=policy, on_error=on_error, type=type, name=name, cache=cache)
+        return Checkpoint(f, policy=policy, on_error=on_error, type=type, name=name, cache=cache, runtime=runtime)
 
     if fn is not None:
         return wrap(fn)
