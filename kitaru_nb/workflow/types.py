@@ -25,7 +25,8 @@ __all__ = [
 class OnError(enum.StrEnum):
     """What a step does when its executor raises (after ``max_retries`` extra attempts).
 
-    ``fail`` (the default): the run fails at once. ``skip``: the step is marked skipped
+    ``fail`` (the default): the run fails at once and ``run()`` / ``continue_run()`` raise the
+    step's exception (the failed run stays in the journal: ``workflow.get_session().runs[-1]``). ``skip``: the step is marked skipped
     and the run goes on. ``pause``: the run pauses with an ``ErrorRequirement`` that a
     human resolves with ``retry()`` or ``skip()``.
     """

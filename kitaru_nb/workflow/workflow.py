@@ -20,7 +20,7 @@ from kitaru_nb.run.workflow import (
     WorkflowStartedEvent,
 )
 from kitaru_nb.runtime import continuation, engine
-from kitaru_nb.runtime.context import current_run, new_id, now
+from kitaru_nb.runtime.context import current_run, new_id, now, type_name
 from kitaru_nb.runtime.owner import is_alive
 from kitaru_nb.types import CallStatus, ExecutionStatus
 from kitaru_nb.workflow import outputs, runner, streaming
@@ -127,7 +127,9 @@ class Workflow:
 
         Returns a ``WorkflowRunOutput``; with ``stream=True`` an iterator of events instead
         (with ``stream_events=True`` also the step events), after which the run is
-        ``workflow.get_session().runs[-1]``.
+        ``workflow.get_session().runs[-1]``. A step with ``OnError.fail`` that raises fails the run
+        and its exception is raised here (after the run is journaled as failed; streamed, after the
+        ``WorkflowFailedEvent``).
         """
         _refuse(unsupported, "run")
         self._not_nested("run")
@@ -331,7 +333,7 @@ class Workflow:
         body = runner.make_body(
             self, emit, fields, step_events=step_events, announce_skipped=announce_skipped, results=results
         )
-        engine.drive(journal, exec_id, self.name, body, inputs)
+        status = engine.drive(journal, exec_id, self.name, body, inputs)
         out = outputs.build_output(journal, exec_id, live=results, live_input=inputs.get("input"))
         if emit is not None:
             if out.status is RunStatus.completed:
@@ -354,6 +356,8 @@ class Workflow:
                         run_output=out,
                     )
                 )
+        if status == ExecutionStatus.FAILED:
+            _raise_step_error(out)
         return out
 
     # -- async and control ----------------------------------------------------------------
@@ -430,6 +434,24 @@ class Workflow:
     def get_last_run_output(self, session_id: str | None = None) -> WorkflowRunOutput | None:
         runs = self.get_session(session_id).runs
         return runs[-1] if runs else None
+
+
+def _raise_step_error(out: WorkflowRunOutput) -> None:
+    """``OnError.fail``: re-raise the exception that failed the run (journaled already, the run marked
+    failed), as the mirrored API does. A failure with no live exception (a divergence) is not raised."""
+    exc = engine.live_exception(out.run_id)
+    f = out.failure
+    if exc is None or f is None or f.exception_type != type_name(exc) or f.message != str(exc):
+        return
+    failed = [r.step_name for r in out.step_results if not r.success and not r.skipped]
+    where = f" at step {failed[-1]!r}" if failed else ""
+    note = (
+        f"workflow {out.workflow_name!r}: run {out.run_id} failed{where} and is journaled; read it with "
+        "workflow.get_run(run_id) or workflow.get_session().runs[-1]"
+    )
+    if note not in getattr(exc, "__notes__", ()):
+        exc.add_note(note)
+    raise exc
 
 
 _SUPPORTED = "input, additional_data, user_id, session_id, metadata, stream, stream_events"

@@ -156,7 +156,10 @@ def test_skip_streams(db: SqliteDb) -> None:
 
 def test_failing_run_stream(db: SqliteDb) -> None:
     wf = make(db, [RuntimeError("disk full")], on_error=OnError.fail)
-    events = list(wf.run("x", stream=True, stream_events=True))
+    events: list[Any] = []
+    with pytest.raises(RuntimeError, match="disk full"):  # after the error event, the stream raises
+        for event in wf.run("x", stream=True, stream_events=True):
+            events.append(event)
     assert names(events) == [
         ("WorkflowStartedEvent", None),
         ("StepStartedEvent", "a"),

@@ -12,7 +12,7 @@ import kitaru_nb
 import kitaru_nb.run.workflow
 import kitaru_nb.workflow
 import kitaru_nb.workflow.types
-from kitaru_nb import KitaruClient, KitaruStateError, KitaruUsageError
+from kitaru_nb import KitaruClient, KitaruRuntimeError, KitaruStateError, KitaruUsageError
 from kitaru_nb.db.sqlite import SqliteDb
 from kitaru_nb.run.workflow import RunStatus, WorkflowRunOutput
 from kitaru_nb.workflow import OnError, Workflow
@@ -63,7 +63,9 @@ def test_executor_must_take_the_step_input() -> None:
 
 def test_an_output_that_cannot_be_journaled_fails_the_run_naming_the_step(db: SqliteDb) -> None:
     wf = Workflow(name="unstorable", db=db, steps=[Step(name="lock", executor=lambda s: threading.Lock())])
-    out = wf.run()
+    with pytest.raises(KitaruRuntimeError, match="checkpoint 'lock' returned a value that cannot be journaled"):
+        wf.run()
+    out = wf.get_session().runs[-1]
     assert out.status is RunStatus.error
     assert out.failure is not None and out.failure.origin.value == "runtime"
     assert "checkpoint 'lock' returned a value that cannot be journaled" in out.failure.message
