@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Callable, Sequence
@@ -473,6 +474,22 @@ class Workflow:
     def get_last_run_output(self, session_id: str | None = None) -> WorkflowRunOutput | None:
         runs = self.get_session(session_id).runs
         return runs[-1] if runs else None
+
+    # the async session methods read the db in a worker thread, so the event loop stays free
+    async def aget_session(self, session_id: str | None = None) -> WorkflowSession:
+        return await asyncio.to_thread(self.get_session, session_id)
+
+    async def aget_run(self, run_id: str) -> WorkflowRunOutput:
+        return await asyncio.to_thread(self.get_run, run_id)
+
+    async def aget_run_output(self, run_id: str, session_id: str | None = None) -> WorkflowRunOutput:
+        return await asyncio.to_thread(self.get_run_output, run_id, session_id)
+
+    async def aget_last_run_output(self, session_id: str | None = None) -> WorkflowRunOutput | None:
+        return await asyncio.to_thread(self.get_last_run_output, session_id)
+
+    async def acancel_run(self, run_id: str) -> bool:
+        return await asyncio.to_thread(self.cancel_run, run_id)
 
 
 def _is_stale(given: WorkflowRunOutput, current: WorkflowRunOutput) -> bool:
