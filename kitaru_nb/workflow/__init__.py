@@ -30,8 +30,13 @@ the same db and a workflow with the same steps.
 
 from __future__ import annotations
 
+from kitaru_nb.workflow.condition import Condition
+from kitaru_nb.workflow.loop import Loop
+from kitaru_nb.workflow.parallel import Parallel
+from kitaru_nb.workflow.router import Router
 from kitaru_nb.workflow.session import WorkflowSession
 from kitaru_nb.workflow.step import Step
+from kitaru_nb.workflow.steps import Steps
 from kitaru_nb.workflow.types import (
     ConfirmationRequirement,
     ErrorRequirement,
@@ -41,19 +46,26 @@ from kitaru_nb.workflow.types import (
     StepInput,
     StepOutput,
     StepRequirement,
+    WorkflowExecutionInput,
 )
 from kitaru_nb.workflow.workflow import Workflow
 
 __all__ = [
+    "Condition",
     "ConfirmationRequirement",
     "ErrorRequirement",
     "HumanReview",
+    "Loop",
     "OnError",
     "OnReject",
+    "Parallel",
+    "Router",
     "Step",
     "StepInput",
     "StepOutput",
     "StepRequirement",
+    "Steps",
     "Workflow",
+    "WorkflowExecutionInput",
     "WorkflowSession",
 ]

@@ -23,7 +23,7 @@ class AttemptTracker:
     """What the body of one run learns from the attempts of one step call."""
 
     emit: Callable[[Any], None] | None
-    step_index: int
+    step_index: Any
     event_fields: dict[str, Any]
     max_attempts: int
     attempts: int = 0
@@ -90,11 +90,6 @@ class Step:
                 f"Step(executor=...) must be a function taking the StepInput, got {executor!r}; "
                 "e.g. Step(name='load', executor=load) with def load(step_input): ..."
             )
-        if inspect.iscoroutinefunction(executor) or inspect.isasyncgenfunction(executor):
-            raise KitaruUsageError(
-                f"Step executor {getattr(executor, '__name__', executor)!r} is async; kitaru_nb runs steps "
-                "synchronously in the kernel: pass a plain function (call asyncio.run(...) inside it if needed)"
-            )
         try:
             inspect.signature(executor).bind(None)
         except TypeError:
@@ -142,16 +137,31 @@ class Step:
         self.on_reject = reject
         self.description = description if description is not None else (inspect.getdoc(executor) or None)
         self.step_id = step_id
-        self._checkpoint: Checkpoint[..., Any] = Checkpoint(
-            self._attempt,
-            policy=RetryPolicy(retries=max_retries),
-            on_error=_ENGINE_ON_ERROR[mode],
-            type="step",
-            name=name,
-            register=False,
-        )
-        # the journal fingerprints the user's code, not this adapter
-        self._checkpoint.fingerprint = fingerprint(executor)
+        if "/" in name:
+            raise KitaruUsageError(
+                f"Step name {name!r} contains '/', which kitaru_nb uses to journal steps inside Parallel, Loop, "
+                "Condition, Router and Steps (e.g. 'research/web'); pick a name without '/'"
+            )
+        self._fingerprint = fingerprint(executor)
+        self._checkpoints: dict[str, Checkpoint[..., Any]] = {}
+        self._checkpoint = self.checkpoint_at(name)
+
+    def checkpoint_at(self, path: str) -> Checkpoint[..., Any]:
+        """The checkpoint that journals this step under ``path`` (its name, or ``group/name`` inside a construct)."""
+        cp = self._checkpoints.get(path)
+        if cp is None:
+            cp = Checkpoint(
+                self._attempt,
+                policy=RetryPolicy(retries=self.max_retries),
+                on_error=_ENGINE_ON_ERROR[self.on_error],
+                type="step",
+                name=path,
+                register=False,
+            )
+            # the journal fingerprints the user's code, not this adapter
+            cp.fingerprint = self._fingerprint
+            self._checkpoints[path] = cp
+        return cp
 
     def __repr__(self) -> str:
         return f"Step(name={self.name!r}, on_error={self.on_error.value}, max_retries={self.max_retries})"
@@ -166,7 +176,11 @@ class Step:
         tracker.error = None
         try:
             result = self.executor(step_input)
-            if inspect.isgenerator(result):
+            if inspect.isawaitable(result):
+                result = _run_coroutine(result)
+            elif inspect.isasyncgen(result):
+                result = _run_coroutine(_last_async_item(result))
+            elif inspect.isgenerator(result):
                 result = _last_item(result)
         except Exception as exc:
             tracker.error = exc
@@ -194,6 +208,22 @@ class Step:
         return output.content if output._is_plain() else output
 
 
+def _run_coroutine(awaitable: Any) -> Any:
+    """An async executor's result. Steps run in a thread with no running event loop (``arun`` runs the
+    body in a worker thread), so the coroutine gets a loop of its own there."""
+    import asyncio
+
+    async def wrap() -> Any:
+        return await awaitable
+
+    return asyncio.run(wrap())
+
+
+async def _last_async_item(gen: Any) -> Any:
+    items = [item async for item in gen]
+    return _last_item(iter(items))
+
+
 def _last_item(gen: Any) -> Any:
     last: Any = None
     chunks: list[str] = []
@@ -209,13 +239,15 @@ def _last_item(gen: Any) -> Any:
     return last
 
 
-def as_step(obj: Any) -> Step:
-    """A ``Step`` for each entry of ``Workflow(steps=[...])`` (a plain function becomes a step)."""
-    if isinstance(obj, Step):
+def as_step(obj: Any) -> Any:
+    """A ``Step`` (or construct) for each entry of ``Workflow(steps=[...])`` (a plain function becomes a step)."""
+    from kitaru_nb.workflow.constructs import Construct
+
+    if isinstance(obj, (Step, Construct)):
         return obj
     if callable(obj) and not isinstance(obj, type):
         return Step(name=getattr(obj, "__name__", None), executor=obj)
     raise KitaruUsageError(
-        f"Workflow(steps=[...]) takes Step objects or functions, not {type_name(obj)}; "
-        "wrap it as Step(name=..., executor=fn)"
+        f"Workflow(steps=[...]) takes Step, Parallel, Loop, Condition, Router or Steps objects or functions, "
+        f"not {type_name(obj)}; wrap it as Step(name=..., executor=fn)"
     )

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from kitaru_nb.errors import KitaruUsageError
 from kitaru_nb.run.base import content_as_string
 
 __all__ = [
@@ -19,13 +20,15 @@ __all__ = [
     "StepInput",
     "StepOutput",
     "StepRequirement",
+    "WorkflowExecutionInput",
 ]
 
 
 class OnError(enum.StrEnum):
     """What a step does when its executor raises (after ``max_retries`` extra attempts).
 
-    ``fail`` (the default): the run fails at once. ``skip``: the step is marked skipped
+    ``fail`` (the default): the run fails at once and ``run()`` / ``continue_run()`` raise the
+    step's exception (the failed run stays in the journal: ``workflow.get_session().runs[-1]``). ``skip``: the step is marked skipped
     and the run goes on. ``pause``: the run pauses with an ``ErrorRequirement`` that a
     human resolves with ``retry()`` or ``skip()``.
     """
@@ -105,10 +108,21 @@ class StepOutput:
     step_id: str | None = None
     step_type: str | None = "Step"
     metadata: dict[str, Any] | None = None
+    #: the outputs of the steps inside a Parallel, Loop, Condition, Router or Steps (in order)
+    steps: list[StepOutput] | None = None
+    executor_type: str | None = None
+    executor_name: str | None = None
 
     def _is_plain(self) -> bool:
         """Only ``content`` (and bookkeeping) is set: the journal can store the content alone."""
-        return self.success and self.error is None and not self.stop and not self.skipped and self.metadata is None
+        return (
+            self.success
+            and self.error is None
+            and not self.stop
+            and not self.skipped
+            and self.metadata is None
+            and self.steps is None
+        )
 
     def get_content_as_string(self, **kwargs: Any) -> str:
         return content_as_string(self.content, **kwargs)
@@ -132,8 +146,39 @@ class StepOutput:
             "stop": self.stop,
             "skipped": self.skipped,
             "step_type": self.step_type,
+            "step_id": self.step_id,
             "metadata": to_jsonable(self.metadata),
+            **({"steps": [o.to_dict() for o in self.steps]} if self.steps is not None else {}),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StepOutput:
+        """The output ``to_dict()`` wrote (content as JSON: a model comes back as its dict)."""
+        data = _mapping(data, "StepOutput")
+        steps = data.get("steps")
+        return cls(
+            content=data.get("content"),
+            step_name=data.get("step_name"),
+            success=bool(data.get("success", True)),
+            error=data.get("error"),
+            stop=bool(data.get("stop", False)),
+            skipped=bool(data.get("skipped", False)),
+            step_id=data.get("step_id"),
+            step_type=data.get("step_type", "Step"),
+            metadata=data.get("metadata"),
+            steps=[cls.from_dict(o) for o in steps] if steps is not None else None,
+        )
+
+
+@dataclass
+class WorkflowExecutionInput:
+    """What a ``Workflow(steps=fn)`` function gets: ``fn(workflow, execution_input)``."""
+
+    input: Any = None
+    additional_data: dict[str, Any] | None = None
+
+    def get_input_as_string(self) -> str | None:
+        return StepInput(input=self.input).get_input_as_string()
 
 
 @dataclass
@@ -151,15 +196,50 @@ class StepInput:
     additional_data: dict[str, Any] | None = None
 
     def get_step_output(self, step_name: str) -> StepOutput | None:
-        return (self.previous_step_outputs or {}).get(step_name)
+        """An earlier step's output by name, also a step inside a Parallel, Loop, Condition, Router or Steps."""
+        outputs = self.previous_step_outputs or {}
+        if outputs.get(step_name):
+            return outputs[step_name]
+
+        def search(out: StepOutput) -> StepOutput | None:
+            for sub in out.steps or []:
+                if sub.step_name == step_name:
+                    return sub
+                found = search(sub)
+                if found is not None:
+                    return found
+            return None
+
+        for out in outputs.values():
+            found = search(out)
+            if found is not None:
+                return found
+        return None
 
     def get_step_content(self, step_name: str) -> Any:
+        """An earlier step's content. For a Parallel: ``{branch: str(content)}``; for the other
+        constructs: the content of their last (deepest) inner step."""
         out = self.get_step_output(step_name)
-        return None if out is None else out.content
+        if out is None:
+            return None
+        if out.step_type == "Parallel" and out.steps:
+            contents: dict[str, str] = {}
+            for sub in out.steps:
+                if sub.step_name and sub.content:
+                    if sub.steps:
+                        for nested in sub.steps:
+                            if nested.step_name and nested.content:
+                                contents[nested.step_name] = str(nested.content)
+                    else:
+                        contents[sub.step_name] = str(sub.content)
+            return contents if contents else str(out.content)
+        if out.steps:
+            return _deepest(out.steps[-1])
+        return out.content
 
     def get_last_step_content(self) -> Any:
         outputs = self.previous_step_outputs or {}
-        return next(reversed(outputs.values())).content if outputs else None
+        return _deepest(next(reversed(outputs.values()))) if outputs else None
 
     def get_all_previous_content(self) -> str:
         parts = [
@@ -180,13 +260,14 @@ class StepInput:
 
 @dataclass
 class ErrorRequirement:
-    """A step that failed under ``OnError.pause`` and waits for a decision.
+    """A step that failed under ``OnError.pause`` and waits for a decision (or, in a run output's
+    history, got one: ``decision`` is ``"retry"`` or ``"skip"``).
 
     ``retry_count`` counts the retries decided so far (0 at the first failure, +1 per
     retry). Call ``retry()`` or ``skip()``, then ``workflow.continue_run(run_output)``.
     """
 
-    step_name: str
+    step_name: str | None = None
     step_index: int | None = None
     error_message: str = ""
     error_type: str | None = None
@@ -194,6 +275,8 @@ class ErrorRequirement:
     traceback: str | None = field(default=None, repr=False)
     decision: str | None = None
     step_id: str | None = None
+    #: the step's name in the journal (``group/step`` inside a construct)
+    call_name: str | None = field(default=None, repr=False)
 
     def retry(self) -> None:
         """Run the step again with the same input when the run continues."""
@@ -228,27 +311,61 @@ class ErrorRequirement:
             "error_type": self.error_type,
             "retry_count": self.retry_count,
             "decision": self.decision,
+            "traceback": self.traceback,
+            "call_name": self.call_name,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ErrorRequirement:
+        """The requirement ``to_dict()`` wrote (a decision taken on it is kept)."""
+        data = _mapping(data, "ErrorRequirement")
+        decision = data.get("decision")
+        if decision not in (None, "retry", "skip"):
+            raise KitaruUsageError(
+                f"ErrorRequirement.from_dict: decision must be 'retry', 'skip' or None, got {decision!r}"
+            )
+        return cls(
+            step_id=data.get("step_id"),
+            step_name=data.get("step_name"),
+            step_index=data.get("step_index"),
+            error_message=data.get("error_message") or "",
+            error_type=data.get("error_type"),
+            retry_count=int(data.get("retry_count") or 0),
+            decision=decision,
+            traceback=data.get("traceback"),
+            call_name=data.get("call_name"),
+        )
 
 
 @dataclass
 class ConfirmationRequirement:
     """A step with ``requires_confirmation=True`` that waits, before it runs, for ``confirm()``
-    or ``reject()`` (reject skips the step). Then ``workflow.continue_run(run_output)``."""
+    or ``reject()``; then ``workflow.continue_run(run_output)``. In a run output's history,
+    ``confirmed`` tells what was answered.
 
-    step_name: str
+    ``on_reject`` says what a rejection does: ``"skip"`` the step, ``"cancel"`` the run, or
+    ``"else"`` (a ``Condition``: run its ``else_steps``; elsewhere the same as skip). It starts as
+    the step's own setting; changing it before ``continue_run`` applies to this answer.
+    """
+
+    step_name: str | None = None
     step_index: int | None = None
     confirmation_message: str | None = None
     confirmed: bool | None = None
     requires_confirmation: bool = True
     step_id: str | None = None
     wait_name: str | None = field(default=None, repr=False)
+    step_type: str | None = "Step"
+    on_reject: OnReject | str = OnReject.skip
+    rejection_feedback: str | None = None
 
     def confirm(self) -> None:
         self.confirmed = True
 
     def reject(self, feedback: str | None = None) -> None:
         self.confirmed = False
+        if feedback is not None:
+            self.rejection_feedback = feedback
 
     @property
     def needs_confirmation(self) -> bool:
@@ -263,10 +380,58 @@ class ConfirmationRequirement:
             "step_id": self.step_id,
             "step_name": self.step_name,
             "step_index": self.step_index,
+            "step_type": self.step_type,
             "requires_confirmation": self.requires_confirmation,
             "confirmation_message": self.confirmation_message,
             "confirmed": self.confirmed,
+            "on_reject": str(self.on_reject),
+            "rejection_feedback": self.rejection_feedback,
+            "wait_name": self.wait_name,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ConfirmationRequirement:
+        """The requirement ``to_dict()`` wrote (an answer given on it is kept)."""
+        data = _mapping(data, "StepRequirement")
+        confirmed = data.get("confirmed")
+        if confirmed not in (None, True, False):
+            raise KitaruUsageError(
+                f"StepRequirement.from_dict: confirmed must be True, False or None, got {confirmed!r}"
+            )
+        return cls(
+            step_id=data.get("step_id"),
+            step_name=data.get("step_name"),
+            step_index=data.get("step_index"),
+            step_type=data.get("step_type", "Step"),
+            requires_confirmation=bool(data.get("requires_confirmation", True)),
+            confirmation_message=data.get("confirmation_message"),
+            confirmed=confirmed,
+            on_reject=parse_on_reject(data.get("on_reject", OnReject.skip.value)),
+            rejection_feedback=data.get("rejection_feedback"),
+            wait_name=data.get("wait_name"),
+        )
+
+
+def _deepest(out: StepOutput) -> Any:
+    while out.steps:
+        out = out.steps[-1]
+    return out.content
+
+
+def parse_on_reject(value: Any) -> OnReject:
+    try:
+        return OnReject(value)
+    except ValueError:
+        raise KitaruUsageError(
+            f"on_reject must be 'skip' (skip the step), 'cancel' (cancel the run) or 'else' (a Condition's "
+            f"else_steps), got {value!r}"
+        ) from None
+
+
+def _mapping(data: Any, what: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise KitaruUsageError(f"{what}.from_dict takes the dict that to_dict() returned, not {type(data).__name__}")
+    return data
 
 
 # The step-workflow API calls the pre-step requirement a StepRequirement.

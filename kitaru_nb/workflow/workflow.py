@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kitaru_nb import serde
 from kitaru_nb.config import resolve_journal
 from kitaru_nb.errors import KitaruStateError, KitaruUsageError
-from kitaru_nb.journal.base import ExecutionRow, Journal, StoredValue
+from kitaru_nb.journal.base import ExecutionRow, Journal
 from kitaru_nb.run.base import RunStatus
 from kitaru_nb.run.workflow import (
     WorkflowCancelledEvent,
@@ -20,13 +20,15 @@ from kitaru_nb.run.workflow import (
     WorkflowStartedEvent,
 )
 from kitaru_nb.runtime import continuation, engine
-from kitaru_nb.runtime.context import current_run, new_id, now
+from kitaru_nb.runtime.checkpoint import fingerprint
+from kitaru_nb.runtime.context import current_run, new_id, type_name
 from kitaru_nb.runtime.owner import is_alive
-from kitaru_nb.types import CallStatus, ExecutionStatus
+from kitaru_nb.types import ExecutionStatus
 from kitaru_nb.workflow import outputs, runner, streaming
+from kitaru_nb.workflow.constructs import Construct
 from kitaru_nb.workflow.session import WorkflowSession
 from kitaru_nb.workflow.step import Step, as_step
-from kitaru_nb.workflow.types import ConfirmationRequirement, ErrorRequirement, StepOutput
+from kitaru_nb.workflow.types import ConfirmationRequirement, ErrorRequirement, StepOutput, parse_on_reject
 
 _SESSION_NAMESPACE = uuid.UUID("6c1d1f5e-8f0e-4a43-9a55-6b69747a7275")
 _PAGE = 500
@@ -66,19 +68,29 @@ class Workflow:
             raise KitaruUsageError(
                 f"Workflow(name=...) must be a non-empty str (runs are found by it, also in a new kernel), got {name!r}"
             )
-        if steps is None or isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence) or not steps:
-            raise KitaruUsageError(
-                f"Workflow {name!r}: steps must be a non-empty list of Step objects (or functions), got {steps!r}"
-            )
-        parsed = [as_step(s) for s in steps]
-        seen: set[str] = set()
-        for s in parsed:
-            if s.name in seen:
+        self.function_step: Step | None = None
+        if callable(steps) and not isinstance(steps, (Step, Construct)):
+            self.function_step = _function_step(self, steps)
+            parsed: list[Any] = []
+        else:
+            if steps is None or isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence) or not steps:
                 raise KitaruUsageError(
-                    f"Workflow {name!r}: two steps are named {s.name!r}; give each step its own name "
-                    "(the journal and previous_step_outputs find steps by name)"
+                    f"Workflow {name!r}: steps must be a non-empty list of Step objects (or functions, or Parallel, "
+                    f"Loop, Condition, Router, Steps), or one function fn(workflow, execution_input), got {steps!r}"
                 )
-            seen.add(s.name)
+            parsed = [as_step(s) for s in steps]
+            for i, s in enumerate(parsed):
+                if s.name is None:  # the mirrored API's default names for unnamed constructs
+                    s.name = f"{s.kind.lower()}_{i + 1}"
+            seen: set[str] = set()
+            for s in parsed:
+                if s.name in seen:
+                    raise KitaruUsageError(
+                        f"Workflow {name!r}: two steps are named {s.name!r}; give each step its own name "
+                        "(the journal and previous_step_outputs find steps by name)"
+                    )
+                seen.add(s.name)
+                _name_inner(s, f"Workflow {name!r}")
         if session_id is not None and (not isinstance(session_id, str) or not session_id):
             raise KitaruUsageError(f"Workflow {name!r}: session_id must be a non-empty str, got {session_id!r}")
         if db is not None and not isinstance(db, str) and not hasattr(db, "journal") and not hasattr(db, "load_calls"):
@@ -92,7 +104,7 @@ class Workflow:
         self.name = name
         self.id = id
         self.db = db
-        self.steps: list[Step] = parsed
+        self.steps: list[Any] = parsed
         self.description = description
         self.session_id = session_id or default_session_id(name)
         self.user_id = user_id
@@ -102,7 +114,8 @@ class Workflow:
         runner.register(self)
 
     def __repr__(self) -> str:
-        return f"Workflow(name={self.name!r}, steps={[s.name for s in self.steps]})"
+        steps = [s.name for s in self.steps] if self.function_step is None else self.function_step.name
+        return f"Workflow(name={self.name!r}, steps={steps})"
 
     # -- the journal ----------------------------------------------------------------------
     @property
@@ -127,7 +140,9 @@ class Workflow:
 
         Returns a ``WorkflowRunOutput``; with ``stream=True`` an iterator of events instead
         (with ``stream_events=True`` also the step events), after which the run is
-        ``workflow.get_session().runs[-1]``.
+        ``workflow.get_session().runs[-1]``. A step with ``OnError.fail`` that raises fails the run
+        and its exception is raised here (after the run is journaled as failed; streamed, after the
+        ``WorkflowFailedEvent``).
         """
         _refuse(unsupported, "run")
         self._not_nested("run")
@@ -146,7 +161,7 @@ class Workflow:
         exec_id = new_id()
         sid = session_id or self.session_id
         meta: dict[str, Any] = {
-            "steps": runner.signature(self.steps),
+            "steps": runner.signature(self.steps if self.function_step is None else [self.function_step]),
             "session_id": sid,
             "workflow_id": self.id,
             "user_id": user_id or self.user_id,
@@ -214,6 +229,7 @@ class Workflow:
         session = row.meta.get("session_id") or session_id
         expect = ExecutionStatus.WAITING
         skipped: frozenset[str] = frozenset()
+        continued: frozenset[str] = frozenset()
         if row.status == ExecutionStatus.RUNNING:
             if row.owner_pid is None or continuation.owner_is_alive(row):
                 raise KitaruStateError(
@@ -231,7 +247,7 @@ class Workflow:
             )
         else:
             current = outputs.build_output(journal, exec_id, with_results=False)
-            if run_response is not None and run_response._pause_token != current._pause_token:
+            if run_response is not None and _is_stale(run_response, current):
                 raise KitaruStateError(
                     f"this copy of run {exec_id[:8]} is stale: the run was continued since it was read and is "
                     "paused at a new point. Read it again with workflow.get_run(run_id) (or "
@@ -239,14 +255,14 @@ class Workflow:
                 )
             given_errors = list(error_requirements or []) + (run_response.error_requirements if run_response else [])
             given_confirms = list(step_requirements or []) + (run_response.step_requirements if run_response else [])
-            skipped = self._apply_decisions(journal, current, given_errors, given_confirms)
+            skipped, continued = self._apply_decisions(journal, current, given_errors, given_confirms)
 
         def resume(emit: Emit | None) -> WorkflowRunOutput:
             if not engine.claim(journal, exec_id, (expect,)):
                 raise KitaruStateError(f"run {exec_id[:8]} was continued by another caller first")
             fresh = journal.get_execution(exec_id, with_values=True)
             inputs = engine.load_inputs(fresh) if fresh is not None else {}
-            return self._drive(journal, exec_id, inputs, session, emit, step_events, skipped)
+            return self._drive(journal, exec_id, inputs, session, emit, step_events, skipped, continued)
 
         if stream_on:
             return streaming.events_of(resume, f"kitaru-workflow-{self.name}")
@@ -265,49 +281,68 @@ class Workflow:
         current: WorkflowRunOutput,
         given_errors: list[ErrorRequirement],
         given_confirms: list[ConfirmationRequirement],
-    ) -> frozenset[str]:
-        """Journal the decisions (all pending steps must have one); returns the steps skipped on error."""
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """Record the decisions through the client's verbs (all pending steps must have one).
+        Returns the call ids skipped on error, and every call id decided."""
+        from kitaru_nb.client import KitaruClient
 
         def pick(pending: Any, given: list[Any]) -> Any:
-            for g in given:
-                if g.step_id == pending.step_id and g.step_id is not None:
+            same = [g for g in given if g.step_id is not None and g.step_id == pending.step_id]
+            if isinstance(pending, ErrorRequirement):
+                same = [g for g in same if g.retry_count == pending.retry_count] or same
+            for g in reversed(same):  # the caller's own list first, then the run output's
+                if (g.decision if isinstance(pending, ErrorRequirement) else g.confirmed) is not None:
                     return g
             for g in given:
-                if g.step_name == pending.step_name:
+                if g.step_id is None and g.step_name == pending.step_name:
                     return g
-            return None
+            return same[-1] if same else None
 
         plan: list[tuple[str, Any, Any]] = []
-        for req in current.error_requirements:
+        for req in current.steps_with_errors:
             got = pick(req, given_errors)
             if got is None or got.decision not in ("retry", "skip"):
                 raise KitaruStateError(
                     f"step {req.step_name!r} failed ({req.error_type}: {req.error_message}) and waits for a "
                     "decision: call retry() or skip() on it (run_output.steps_with_errors), then continue_run"
                 )
-            plan.append(("error", req, got.decision))
-        for creq in current.step_requirements:
+            plan.append(("error", req, got))
+        for creq in current.steps_requiring_confirmation:
             got = pick(creq, given_confirms)
             if got is None or got.confirmed is None:
                 raise KitaruStateError(
                     f"step {creq.step_name!r} waits for confirmation: call confirm() or reject() on it "
                     "(run_output.steps_requiring_confirmation), then continue_run"
                 )
-            plan.append(("confirm", creq, bool(got.confirmed)))
-        for kind, req, decision in plan:
-            if kind == "error":
-                status = CallStatus.FAILED if decision == "retry" else CallStatus.SKIPPED
-                ok = journal.decide_call(req.step_id, status=status, ended_at=now())
-            else:
-                data = b"true" if decision else b"false"
-                ok = journal.answer_wait(
-                    req.step_id, StoredValue(serde.JSON, serde.preview(decision), data), answered_at=now()
-                )
-            if not ok:
+            plan.append(("confirm", creq, got))
+        executions = KitaruClient(db=journal).executions
+        overrides: dict[str, str] = {}
+        for kind, req, got in plan:
+            try:
+                if kind == "error":
+                    verb = executions.retry if got.decision == "retry" else executions.skip
+                    verb(current.run_id, checkpoint=req.call_name or req.step_name, resume=False)
+                else:
+                    executions.input(current.run_id, wait=req.wait_name, value=bool(got.confirmed), resume=False)
+                    if not got.confirmed and str(got.on_reject) != str(req.on_reject):
+                        overrides[req.step_id] = parse_on_reject(got.on_reject).value
+            except KitaruStateError:
                 raise KitaruStateError(
                     f"step {req.step_name!r} of run {current.run_id[:8]} was decided by another caller first"
-                )
-        return frozenset(req.step_name for kind, req, decision in plan if kind == "error" and decision == "skip")
+                ) from None
+        if overrides:
+            self._record_on_reject(journal, current.run_id, overrides)
+        skipped = frozenset(req.step_id for kind, req, got in plan if kind == "error" and got.decision == "skip")
+        return skipped, frozenset(req.step_id for _kind, req, _got in plan)
+
+    def _record_on_reject(self, journal: Journal, exec_id: str, overrides: dict[str, str]) -> None:
+        """A rejection whose requirement asks for another ``on_reject`` than the step's: kept in the run's meta."""
+        row = journal.get_execution(exec_id, with_values=False)
+        if row is None:  # pragma: no cover
+            return
+        meta = dict(row.meta)
+        meta["on_reject"] = {**(meta.get("on_reject") or {}), **overrides}
+        journal.set_execution_meta(exec_id, meta)
 
     def _drive(
         self,
@@ -318,6 +353,7 @@ class Workflow:
         emit: Emit | None,
         step_events: bool,
         announce_skipped: frozenset[str] = frozenset(),
+        continued: frozenset[str] = frozenset(),
     ) -> WorkflowRunOutput:
         fields: dict[str, Any] = {
             "workflow_id": self.id,
@@ -329,9 +365,15 @@ class Workflow:
             emit(WorkflowStartedEvent(**fields))
         results: list[StepOutput] = []
         body = runner.make_body(
-            self, emit, fields, step_events=step_events, announce_skipped=announce_skipped, results=results
+            self,
+            emit,
+            fields,
+            step_events=step_events,
+            announce_skipped=announce_skipped,
+            continued=continued,
+            results=results,
         )
-        engine.drive(journal, exec_id, self.name, body, inputs)
+        status = engine.drive(journal, exec_id, self.name, body, inputs)
         out = outputs.build_output(journal, exec_id, live=results, live_input=inputs.get("input"))
         if emit is not None:
             if out.status is RunStatus.completed:
@@ -354,6 +396,8 @@ class Workflow:
                         run_output=out,
                     )
                 )
+        if status == ExecutionStatus.FAILED:
+            _raise_step_error(out)
         return out
 
     # -- async and control ----------------------------------------------------------------
@@ -430,6 +474,84 @@ class Workflow:
     def get_last_run_output(self, session_id: str | None = None) -> WorkflowRunOutput | None:
         runs = self.get_session(session_id).runs
         return runs[-1] if runs else None
+
+    # the async session methods read the db in a worker thread, so the event loop stays free
+    async def aget_session(self, session_id: str | None = None) -> WorkflowSession:
+        return await asyncio.to_thread(self.get_session, session_id)
+
+    async def aget_run(self, run_id: str) -> WorkflowRunOutput:
+        return await asyncio.to_thread(self.get_run, run_id)
+
+    async def aget_run_output(self, run_id: str, session_id: str | None = None) -> WorkflowRunOutput:
+        return await asyncio.to_thread(self.get_run_output, run_id, session_id)
+
+    async def aget_last_run_output(self, session_id: str | None = None) -> WorkflowRunOutput | None:
+        return await asyncio.to_thread(self.get_last_run_output, session_id)
+
+    async def acancel_run(self, run_id: str) -> bool:
+        return await asyncio.to_thread(self.cancel_run, run_id)
+
+
+def _is_stale(given: WorkflowRunOutput, current: WorkflowRunOutput) -> bool:
+    """The copy was read at another pause than the run's current one: some pending requirement of
+    the run is not in it (errors: the same step call and the same retry count)."""
+    errors = {(r.step_id, r.retry_count) for r in given.error_requirements}
+    confirms = {r.step_id for r in given.step_requirements}
+    return any((r.step_id, r.retry_count) not in errors for r in current.steps_with_errors) or any(
+        r.step_id not in confirms for r in current.steps_requiring_confirmation
+    )
+
+
+def _name_inner(node: Any, owner: str) -> None:
+    """Unnamed constructs inside a construct get the mirrored API's default names."""
+    if isinstance(node, Step):
+        return
+    for group in node.groups():
+        for i, sub in enumerate(group):
+            if sub.name is None:
+                sub.name = f"{sub.kind.lower()}_{i + 1}"
+            _name_inner(sub, owner)
+
+
+def _function_step(workflow: Workflow, fn: Callable[..., Any]) -> Step:
+    """``Workflow(steps=fn)``: one step that calls ``fn(workflow, execution_input)``."""
+    import inspect
+
+    params = list(inspect.signature(fn).parameters)
+    by_name = "execution_input" in params
+
+    def run_function(execution_input: Any) -> Any:
+        if by_name:
+            kwargs = {"execution_input": execution_input}
+            if "workflow" in params:
+                kwargs["workflow"] = workflow
+            return fn(**kwargs)
+        return fn(workflow, execution_input) if len(params) >= 2 else fn(execution_input)
+
+    name = getattr(fn, "__name__", None) or "steps"
+    step = Step(name=name if name != "<lambda>" else "steps", executor=run_function)
+    step._fingerprint = fingerprint(fn)
+    step._checkpoints.clear()
+    step._checkpoint = step.checkpoint_at(step.name)
+    return step
+
+
+def _raise_step_error(out: WorkflowRunOutput) -> None:
+    """``OnError.fail``: re-raise the exception that failed the run (journaled already, the run marked
+    failed), as the mirrored API does. A failure with no live exception (a divergence) is not raised."""
+    exc = engine.live_exception(out.run_id)
+    f = out.failure
+    if exc is None or f is None or f.exception_type != type_name(exc) or f.message != str(exc):
+        return
+    failed = [r.step_name for r in out.step_results if not r.success and not r.skipped]
+    where = f" at step {failed[-1]!r}" if failed else ""
+    note = (
+        f"workflow {out.workflow_name!r}: run {out.run_id} failed{where} and is journaled; read it with "
+        "workflow.get_run(run_id) or workflow.get_session().runs[-1]"
+    )
+    if note not in getattr(exc, "__notes__", ()):
+        exc.add_note(note)
+    raise exc
 
 
 _SUPPORTED = "input, additional_data, user_id, session_id, metadata, stream, stream_events"

@@ -29,7 +29,12 @@ async def test_a_workflow_confirmation_is_answered_through_the_api(journal, api)
     assert (code, detail["kind"], detail["status"]) == (200, "workflow", "waiting")
     (wait,) = detail["pending_waits"]
     assert wait["schema"] == {"type": "boolean"}
-    assert wait["metadata"] == {"kitaru_kind": "confirmation", "step": "publish", "message": "Publish <b>now</b>?"}
+    assert {k: wait["metadata"][k] for k in ("kitaru_kind", "step", "message", "on_reject")} == {
+        "kitaru_kind": "confirmation",
+        "step": "publish",
+        "message": "Publish <b>now</b>?",
+        "on_reject": "skip",
+    }
     assert [c["name"] for c in detail["checkpoints"]] == ["draft"]
 
     code, bad = await api("POST", "executions", run.run_id, "input", body={"wait": wait["name"], "value": "maybe"})

@@ -142,3 +142,32 @@ def crashy_workflow(db_file: Path | str, log: Path | str, ready: Path | str | No
             Step(name="report", executor=report),
         ],
     )
+
+
+def gather(step_input: StepInput) -> str:
+    return f"gathered {step_input.input}"
+
+
+def news(step_input: StepInput) -> str:
+    with open(Path(os.environ[CONTROL_ENV]).with_suffix(".log"), "a") as fh:
+        fh.write("news\n")
+    return "news ok"
+
+
+def parallel_workflow(db_file: Path | str) -> Workflow:
+    """gather -> Parallel(news, fetch (pauses on error)) -> finish."""
+    from kitaru_nb.workflow.parallel import Parallel
+
+    return Workflow(
+        name="fanout",
+        db=SqliteDb(db_file=db_file),
+        steps=[
+            Step(name="gather", executor=gather),
+            Parallel(
+                Step(name="news", executor=news),
+                Step(name="fetch", executor=fetch, on_error=OnError.pause),
+                name="research",
+            ),
+            Step(name="finish", executor=finish),
+        ],
+    )

@@ -39,7 +39,10 @@ def pipeline(db: SqliteDb | None, failures: list[Exception], on_error: OnError =
 def test_runs_appear_in_the_default_client_with_checkpoints_attempts_and_failures(db_path: Path) -> None:
     wf = pipeline(None, [ValueError("bad 1"), ValueError("bad 2")])  # db omitted: the configured journal
     paused = wf.run("go")
-    failed = pipeline(None, [KeyError("gone"), KeyError("gone")], on_error=OnError.fail).run("go")
+    failing = pipeline(None, [KeyError("gone"), KeyError("gone")], on_error=OnError.fail)
+    with pytest.raises(KeyError, match="gone"):
+        failing.run("go")
+    failed = failing.get_session().runs[-1]
 
     client = KitaruClient()
     listed = client.executions.list()
@@ -100,7 +103,9 @@ def test_client_retry_counts_as_a_retry(db: SqliteDb) -> None:
 
 def test_a_failed_run_is_retried_with_fixed_code(db: SqliteDb) -> None:
     wf = pipeline(db, [RuntimeError("x"), RuntimeError("y")], on_error=OnError.fail)
-    run = wf.run("go")
+    with pytest.raises(RuntimeError, match="y"):
+        wf.run("go")
+    run = wf.get_session().runs[-1]
     assert run.status is RunStatus.error
     pipeline(db, [])  # "fix the cell": the newest definition is the one that runs
     ex = KitaruClient(db=db).executions.retry(run.run_id)

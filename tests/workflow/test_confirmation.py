@@ -94,7 +94,13 @@ def test_the_confirmation_is_a_journaled_wait_the_panel_can_answer(db: SqliteDb)
     [wait] = client.executions.pending_waits(out.run_id)
     assert wait.name == "confirm:deploy"
     assert wait.question == "Deploy to production?"
-    assert wait.metadata == {"kitaru_kind": "confirmation", "step": "deploy", "message": "Deploy to production?"}
+    assert wait.metadata is not None
+    assert {k: wait.metadata[k] for k in ("kitaru_kind", "step", "message", "on_reject")} == {
+        "kitaru_kind": "confirmation",
+        "step": "deploy",
+        "message": "Deploy to production?",
+        "on_reject": "skip",
+    }
     assert wait.schema == {"type": "boolean"}
 
     client.executions.input(out.run_id, wait="confirm:deploy", value=True)
@@ -151,7 +157,11 @@ def test_reject_with_on_reject_cancel_cancels_the_run(db: SqliteDb) -> None:
     out = wf.run()
     out.steps_requiring_confirmation[0].reject()
     events = list(wf.continue_run(out, stream=True, stream_events=True))
-    assert [type(e).__name__ for e in events] == ["WorkflowStartedEvent", "WorkflowCancelledEvent"]
+    assert [type(e).__name__ for e in events] == [
+        "WorkflowStartedEvent",
+        "StepContinuedEvent",  # the counterpart of the pause, also for a rejection
+        "WorkflowCancelledEvent",
+    ]
     cancelled = events[-1]
     assert isinstance(cancelled, WorkflowCancelledEvent) and cancelled.reason == "step 'publish' was rejected"
     run = wf.get_run(out.run_id)

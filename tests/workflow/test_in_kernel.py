@@ -55,6 +55,7 @@ def test_streamed_prints_reach_the_cell_and_the_paused_run_displays(tmp_path: Pa
         "WorkflowStartedEvent",
         "StepStartedEvent",
         "StepCompletedEvent",
+        "StepOutputEvent",
         "StepStartedEvent",
         "StepErrorEvent",
         "StepPausedEvent",

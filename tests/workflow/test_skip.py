@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from kitaru_nb import CallStatus, ExecutionStatus, KitaruClient
 from kitaru_nb.db.sqlite import SqliteDb
 from kitaru_nb.run.workflow import RunStatus
@@ -82,7 +84,10 @@ def test_on_error_skip_goes_on_without_a_pause(db: SqliteDb) -> None:
 def test_default_on_error_fails_the_run_at_once_with_the_steps_error(db: SqliteDb) -> None:
     seen: list[StepInput] = []
     wf = three_steps(db, None, seen)
-    out = wf.run("in")
+    with pytest.raises(TimeoutError, match="the model took too long") as raised:
+        wf.run("in")
+    out = wf.get_session().runs[-1]  # the failed run is journaled before the error is raised
+    assert any(out.run_id in note for note in raised.value.__notes__)
     assert out.status is RunStatus.error and not out.is_paused
     assert seen == []  # the run stopped at the failing step
     assert out.failure is not None

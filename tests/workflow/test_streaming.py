@@ -61,11 +61,12 @@ def test_error_pause_stream_then_continue_after_retry(db: SqliteDb) -> None:
         ("WorkflowStartedEvent", None),
         ("StepStartedEvent", "a"),
         ("StepCompletedEvent", "a"),
+        ("StepOutputEvent", "a"),
         ("StepStartedEvent", "b"),
         ("StepErrorEvent", "b"),
         ("StepPausedEvent", "b"),
     ]
-    started, paused, error = events[0], events[-1], events[4]
+    started, paused, error = events[0], events[-1], events[5]
     assert isinstance(started, WorkflowStartedEvent) and started.workflow_name == "streamed"
     assert isinstance(error, StepErrorEvent) and (error.error, error.error_type) == ("refused", "ConnectionError")
     assert isinstance(paused, StepPausedEvent)
@@ -79,10 +80,13 @@ def test_error_pause_stream_then_continue_after_retry(db: SqliteDb) -> None:
     events = list(wf.continue_run(run_output, stream=True, stream_events=True))
     assert names(events) == [
         ("WorkflowStartedEvent", None),
+        ("StepContinuedEvent", "b"),  # the counterpart of the StepPausedEvent above
         ("StepStartedEvent", "b"),
         ("StepCompletedEvent", "b"),
+        ("StepOutputEvent", "b"),
         ("StepStartedEvent", "c"),
         ("StepCompletedEvent", "c"),
+        ("StepOutputEvent", "c"),
         ("WorkflowCompletedEvent", None),
     ]
     done = events[-1]
@@ -99,6 +103,7 @@ def test_confirmation_pause_stream(db: SqliteDb) -> None:
         ("WorkflowStartedEvent", None),
         ("StepStartedEvent", "a"),
         ("StepCompletedEvent", "a"),
+        ("StepOutputEvent", "a"),
         ("StepPausedEvent", "b"),
     ]
     paused = events[-1]
@@ -111,12 +116,15 @@ def test_confirmation_pause_stream(db: SqliteDb) -> None:
     events = list(wf.continue_run(run_output, stream=True, stream_events=True))
     assert names(events) == [
         ("WorkflowStartedEvent", None),
+        ("StepContinuedEvent", "b"),  # the counterpart of the pause
         ("StepSkippedEvent", "b"),
+        ("StepOutputEvent", "b"),
         ("StepStartedEvent", "c"),
         ("StepCompletedEvent", "c"),
+        ("StepOutputEvent", "c"),
         ("WorkflowCompletedEvent", None),
     ]
-    skipped = events[1]
+    skipped = events[2]
     assert isinstance(skipped, StepSkippedEvent) and skipped.reason == "rejected"
 
 
@@ -128,14 +136,17 @@ def test_skip_streams(db: SqliteDb) -> None:
         ("WorkflowStartedEvent", None),
         ("StepStartedEvent", "a"),
         ("StepCompletedEvent", "a"),
+        ("StepOutputEvent", "a"),
         ("StepStartedEvent", "b"),
         ("StepErrorEvent", "b"),
         ("StepSkippedEvent", "b"),
+        ("StepOutputEvent", "b"),
         ("StepStartedEvent", "c"),
         ("StepCompletedEvent", "c"),
+        ("StepOutputEvent", "c"),
         ("WorkflowCompletedEvent", None),
     ]
-    skipped = events[5]
+    skipped = events[6]
     assert isinstance(skipped, StepSkippedEvent) and (skipped.reason, skipped.error) == ("error", "bad row")
     done = events[-1]
     assert isinstance(done, WorkflowCompletedEvent) and done.content == "C after None"
@@ -147,20 +158,27 @@ def test_skip_streams(db: SqliteDb) -> None:
     events = list(wf.continue_run(run_output, stream=True, stream_events=True))
     assert names(events) == [
         ("WorkflowStartedEvent", None),
+        ("StepContinuedEvent", "b"),
         ("StepSkippedEvent", "b"),
+        ("StepOutputEvent", "b"),
         ("StepStartedEvent", "c"),
         ("StepCompletedEvent", "c"),
+        ("StepOutputEvent", "c"),
         ("WorkflowCompletedEvent", None),
     ]
 
 
 def test_failing_run_stream(db: SqliteDb) -> None:
     wf = make(db, [RuntimeError("disk full")], on_error=OnError.fail)
-    events = list(wf.run("x", stream=True, stream_events=True))
+    events: list[Any] = []
+    with pytest.raises(RuntimeError, match="disk full"):  # after the error event, the stream raises
+        for event in wf.run("x", stream=True, stream_events=True):
+            events.append(event)
     assert names(events) == [
         ("WorkflowStartedEvent", None),
         ("StepStartedEvent", "a"),
         ("StepCompletedEvent", "a"),
+        ("StepOutputEvent", "a"),
         ("StepStartedEvent", "b"),
         ("StepErrorEvent", "b"),
         ("WorkflowFailedEvent", "b"),  # names the step that failed the run
@@ -183,10 +201,11 @@ def test_retries_within_a_step_stream_one_error_per_attempt(db: SqliteDb) -> Non
     assert isinstance(events[-1], StepPausedEvent)
 
 
-def test_without_stream_events_only_run_level_and_pause_events(db: SqliteDb) -> None:
+def test_without_stream_events_only_run_level_pause_and_output_events(db: SqliteDb) -> None:
     wf = make(db, [ConnectionError("refused")])
     events = list(wf.run("x", stream=True))
-    assert names(events) == [("WorkflowStartedEvent", None), ("StepPausedEvent", "b")]
+    # StepOutputEvent comes for each step that produced its output, also without stream_events
+    assert names(events) == [("WorkflowStartedEvent", None), ("StepOutputEvent", "a"), ("StepPausedEvent", "b")]
     assert not any(isinstance(e, StepStartedEvent) for e in events)
 
 
@@ -206,5 +225,9 @@ def test_prints_of_streamed_steps_reach_the_caller(db: SqliteDb, capsys: pytest.
         return "ok"
 
     wf = Workflow(name="talker", db=db, steps=[Step(name="talk", executor=talk)])
-    assert [type(e).__name__ for e in wf.run(stream=True)] == ["WorkflowStartedEvent", "WorkflowCompletedEvent"]
+    assert [type(e).__name__ for e in wf.run(stream=True)] == [
+        "WorkflowStartedEvent",
+        "StepOutputEvent",
+        "WorkflowCompletedEvent",
+    ]
     assert "hello from the step" in capsys.readouterr().out
