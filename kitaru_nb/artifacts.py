@@ -15,6 +15,7 @@ from typing import Any
 from kitaru_nb import serde
 from kitaru_nb.errors import KitaruContextError, KitaruUsageError
 from kitaru_nb.journal.base import ArtifactRow, StoredValue
+from kitaru_nb.runtime import deferred
 from kitaru_nb.runtime.context import DurableRun, Scope, current_run, new_id, now
 
 #: Kitaru's artifact types
@@ -105,4 +106,6 @@ def log(**metadata: Any) -> None:
             f"kitaru.log() takes JSON values (str, numbers, bools, None, lists, dicts): {exc}"
         ) from None
     scope = run.scope
+    if scope is not None:
+        deferred.journal_start_of(scope.call_id)  # the call's row takes the metadata
     run.journal.log_metadata(run.exec_id, scope.call_id if scope is not None else None, metadata)

@@ -70,6 +70,9 @@ class CallRow:
     source_exec_id: str | None = None
     #: the checkpoint a call named with ``id=`` ran (None: the checkpoint is its name)
     checkpoint_name: str | None = None
+    #: journal-internal: the id of a completed first attempt kept in the call's own row (the SQLite
+    #: journal writes a checkpoint done in one write as one row; readers see the attempt as usual)
+    first_attempt: str | None = None
 
 
 @dataclass(slots=True)

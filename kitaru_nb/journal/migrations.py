@@ -174,6 +174,7 @@ def _m005_artifacts_metadata_cache(db: sqlite3.Connection) -> None:
         ALTER TABLE calls ADD COLUMN input_key TEXT;
         ALTER TABLE calls ADD COLUMN source_exec_id TEXT;
         ALTER TABLE calls ADD COLUMN checkpoint_name TEXT;
+        ALTER TABLE calls ADD COLUMN first_attempt TEXT;
         CREATE INDEX calls_by_input_key ON calls(input_key, name) WHERE input_key IS NOT NULL;
         ALTER TABLE executions ADD COLUMN metadata TEXT;
         CREATE TABLE artifacts (

@@ -14,7 +14,7 @@ from kitaru_nb import serde
 from kitaru_nb.errors import KitaruContextError, KitaruRuntimeError, KitaruUsageError
 from kitaru_nb.journal.base import AttemptRow, CallRow, StoredValue
 from kitaru_nb.models import FailureInfo
-from kitaru_nb.runtime import concurrent, isolated, registry
+from kitaru_nb.runtime import concurrent, deferred, isolated, registry
 from kitaru_nb.runtime.concurrent import CheckpointFuture
 from kitaru_nb.runtime.context import (
     DurableRun,
@@ -247,6 +247,7 @@ class Checkpoint(Generic[P, R]):
                     return self._reuse_cached(run, idx, call_id, call_name, input_key, cached)
         policy = self.policy
         last = policy.max_attempts - 1
+        held: deferred.Held | None = None
         for n in range(policy.max_attempts):
             attempt = AttemptRow(new_id(), call_id, exec_id, first_number + n, AttemptStatus.RUNNING, now())
             if n:
@@ -254,7 +255,10 @@ class Checkpoint(Generic[P, R]):
             elif restart:
                 journal.restart_call(call_id, attempt, fingerprint=self.fingerprint)
             else:
-                journal.insert_call(
+                # the start is journaled only if the attempt outlives deferred.HOLD (one commit per
+                # trivial checkpoint); every other outcome journals it before recording itself
+                held = deferred.hold(
+                    journal,
                     CallRow(
                         call_id,
                         exec_id,
@@ -280,6 +284,9 @@ class Checkpoint(Generic[P, R]):
                 else:
                     value = isolated.run_isolated(self.fn, args, kwargs, name=self.name)
             except Exception as exc:
+                if held is not None:
+                    deferred.journal_start(held)
+                    held = None
                 failure = isolated.failure_of(exc)
                 if n < last:
                     journal.fail_attempt(attempt.attempt_id, call_id=call_id, ended_at=now(), failure=failure)
@@ -302,6 +309,8 @@ class Checkpoint(Generic[P, R]):
                 raise
             except BaseException as exc:
                 # KeyboardInterrupt and friends: the attempt did not finish
+                if held is not None:
+                    deferred.journal_start(held)
                 failure = FailureInfo(
                     FailureOrigin.RUNTIME,
                     f"interrupted ({type(exc).__name__}) at checkpoint {self.name!r} (#{idx}); Retry continues "
@@ -318,19 +327,25 @@ class Checkpoint(Generic[P, R]):
             try:
                 fmt, data = serde.dumps(value)
             except serde.SerializationError as exc:
+                if held is not None:
+                    deferred.journal_start(held)
                 message = f"checkpoint {self.name!r} returned a value that cannot be journaled: {exc}"
                 failure = FailureInfo(FailureOrigin.RUNTIME, message, type_name(value), None)
                 journal.finish_call(
                     call_id, attempt.attempt_id, status=CallStatus.FAILED, ended_at=now(), failure=failure
                 )
                 raise CheckpointOutputError(message) from exc
-            journal.finish_call(
-                call_id,
-                attempt.attempt_id,
-                status=CallStatus.COMPLETED,
-                ended_at=now(),
-                output=StoredValue(fmt, serde.preview(value), data),
-            )
+            output = StoredValue(fmt, serde.preview(value), data)
+            if held is not None and deferred.take(held):
+                # the whole attempt in one write
+                call, ended = held.call, now()
+                call.status, call.ended_at, call.output = CallStatus.COMPLETED, ended, output
+                attempt.status, attempt.ended_at = AttemptStatus.COMPLETED, ended
+                journal.insert_call(call, attempt)
+            else:
+                journal.finish_call(
+                    call_id, attempt.attempt_id, status=CallStatus.COMPLETED, ended_at=now(), output=output
+                )
             if listeners:
                 notify(run, "call_ended", idx, self.name)
             return value

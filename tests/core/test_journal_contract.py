@@ -477,6 +477,26 @@ def test_load_tail_reads_the_last_positions_and_their_attempts(pair: Pair) -> No
     assert pair.other.load_tail("none", 5) == ([], [])
 
 
+def test_a_call_written_completed_with_its_attempt_reads_back_with_it(j: Journal) -> None:
+    # the one-write path of a trivial checkpoint: call and first attempt both completed
+    j.create_execution(ex("e1"))
+    c = CallRow("e1-c0", "e1", 0, "checkpoint", "step", "completed", 5.0, ended_at=6.0, fingerprint="fp1")
+    c.output = StoredValue("json", "1", b"1")
+    a = AttemptRow("e1-c0-a1", "e1-c0", "e1", 1, "completed", 5.0, 6.0)
+    j.insert_call(c, a)
+    j.insert_call(call("e1", 1), attempt("e1", 1))
+    expected = [("e1-c0-a1", "e1-c0", 1, "completed", 5.0, 6.0), ("e1-c1-a1", "e1-c1", 1, "running", 3001.0, None)]
+    got = [(x.attempt_id, x.call_id, x.number, x.status, x.started_at, x.ended_at) for x in j.list_attempts("e1")]
+    assert got == expected
+    calls, attempts = j.load_tail("e1", 5)
+    assert [x.call_id for x in calls] == ["e1-c0", "e1-c1"]
+    assert sorted((x.attempt_id, x.status, x.ended_at) for x in attempts) == [
+        ("e1-c0-a1", "completed", 6.0),
+        ("e1-c1-a1", "running", None),
+    ]
+    assert j.load_calls("e1")[0].output.data == b"1"  # type: ignore[union-attr]
+
+
 def test_get_call_with_and_without_its_output(j: Journal) -> None:
     j.create_execution(ex("e1"))
     c = call("e1", 0, status="completed")
