@@ -187,30 +187,49 @@ class Executions:
             )
         return row
 
-    def _model(
-        self,
-        row: ExecutionRow,
-        calls: list[CallRow] | None = None,
-        summary: dict[str, int] | None = None,
-        attempts: list[AttemptRow] | None = None,
-        whole: bool = True,
-    ) -> Execution:
-        calls = self._j.load_calls(row.exec_id, with_values=False) if calls is None else calls
-        if attempts is None:
-            attempts = self._j.list_attempts(row.exec_id) if calls else []
+    def _calls(
+        self, exec_id: str, calls: list[CallRow], attempts: list[AttemptRow], *, whole: bool
+    ) -> tuple[list[CheckpointCall], list[WaitRecord]]:
+        """Models of these positions: checkpoint calls (with attempts and artifacts) and wait records."""
         by_call: dict[str, list[CheckpointAttempt]] = {}
         for a in attempts:
             by_call.setdefault(a.call_id, []).append(_attempt_model(a))
         for lst in by_call.values():
             lst.sort(key=lambda a: a.number)
-        artifacts = self._client.artifacts._by_call(row.exec_id, calls, whole=whole) if calls else {}
+        artifacts = self._client.artifacts._by_call(exec_id, calls, whole=whole) if calls else {}
         checkpoints = [
             _call_model(c, by_call.get(c.call_id, []), artifacts.get(c.call_id))
             for c in calls
             if c.kind == CallKind.CHECKPOINT
         ]
-        waits = [_wait_model(c) for c in calls if c.kind == CallKind.WAIT and c.status == CallStatus.WAITING]
-        records = [_wait_record(c) for c in calls if c.kind == CallKind.WAIT]
+        return checkpoints, [_wait_record(c) for c in calls if c.kind == CallKind.WAIT]
+
+    def _positions(self, exec_id: str) -> tuple[list[CheckpointCall], list[WaitRecord]]:
+        """Every position of an execution (what ``Execution.checkpoints`` reads on first access)."""
+        calls = self._j.load_calls(exec_id, with_values=False)
+        attempts = self._j.list_attempts(exec_id) if calls else []
+        return self._calls(exec_id, calls, attempts, whole=True)
+
+    def _model(
+        self,
+        row: ExecutionRow,
+        *,
+        summary: dict[str, int] | None,
+        open_calls: list[CallRow],
+        open_attempts: list[AttemptRow] | None = None,
+        page: tuple[list[CallRow], list[AttemptRow]] | None = None,
+    ) -> Execution:
+        """An execution: its row, counts and open positions (pending waits, paused checkpoints); the
+        other positions are read on access, or are the given ``page`` (a ``partial`` execution)."""
+        waits = [_wait_model(c) for c in open_calls if c.kind == CallKind.WAIT and c.status == CallStatus.WAITING]
+        paused_rows = [c for c in open_calls if c.paused]
+        paused: list[CheckpointCall] | None = None
+        if open_attempts is not None:
+            paused = self._calls(row.exec_id, paused_rows, open_attempts, whole=False)[0] if paused_rows else []
+        checkpoints: list[CheckpointCall] | None = None
+        records: list[WaitRecord] | None = None
+        if page is not None:
+            checkpoints, records = self._calls(row.exec_id, page[0], page[1], whole=False)
         inputs: dict[str, Any] = {}
         if row.inputs is not None:
             try:
@@ -231,7 +250,6 @@ class Executions:
             ended_at=_ts(row.ended_at),
             inputs=inputs,
             failure=row.failure,
-            checkpoints=checkpoints,
             pending_waits=waits,
             original_exec_id=row.original_exec_id,
             replay_from=row.replay_from,
@@ -239,25 +257,45 @@ class Executions:
             result_preview=row.result.preview if row.result else None,
             meta=row.meta,
             owner=row.owner,
-            waits=records,
             summary=summary,
             metadata=row.metadata or {},
+            partial=page is not None,
+            _checkpoints=checkpoints,
+            _waits=records,
+            _paused=paused,
             _client=self._client,
         )
 
     def get(self, exec_id: str) -> Execution:
-        """One execution with its checkpoints, attempts, failures and pending waits."""
+        """One execution: status, failure, counts, pending waits and paused checkpoints, read at a cost
+        that does not grow with its size; ``checkpoints`` (with attempts and artifacts) and ``waits``
+        are read on first access."""
         # the inputs are shown; the result (maybe large) is loaded only on access
-        return self._model(self._row(exec_id, with_values=True, with_result=False))
+        row = self._row(exec_id, with_values=True, with_result=False)
+        summary, open_calls, open_attempts = self._j.execution_summary(row.exec_id)
+        return self._model(row, summary=summary, open_calls=open_calls, open_attempts=open_attempts)
 
     def glance(self, exec_id: str, *, last: int = 25) -> Execution:
         """A running execution as a live view shows it: its counts (``progress``, ``summary``) and only
-        its last ``last`` positions with their attempts, at a cost that does not grow with its size.
-        Use ``get`` for the complete execution."""
+        its last ``last`` positions with their attempts (``partial``), at a cost that does not grow
+        with its size. Use ``get`` for the complete execution, ``page`` to read it page by page."""
         row = self._row(exec_id, with_values=True, with_result=False)
-        calls, attempts = self._j.load_tail(row.exec_id, last)
-        summary = self._j.call_summaries([row.exec_id]).get(row.exec_id)
-        return self._model(row, calls=calls, summary=summary, attempts=attempts, whole=False)
+        summary, open_calls, open_attempts = self._j.execution_summary(row.exec_id)
+        page = self._j.load_page(row.exec_id, limit=last, newest_first=True) if last > 0 else ([], [])
+        return self._model(row, summary=summary, open_calls=open_calls, open_attempts=open_attempts, page=page)
+
+    def page(self, exec_id: str, *, after: int = -1, limit: int = 100, newest_first: bool = False) -> Execution:
+        """The execution with only the positions after position ``after`` (at most ``limit``, in
+        position order; ``newest_first``: the last ones before ``after``) in ``checkpoints`` and
+        ``waits`` (``partial``): how the panel, the sidebar and the REST API read a big execution."""
+        if isinstance(after, bool) or not isinstance(after, int) or after < -1:
+            raise KitaruUsageError(f"after must be a position (an int >= -1), got {after!r}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+            raise KitaruUsageError(f"limit must be an int from 1 to 10000, got {limit!r}")
+        row = self._row(exec_id, with_values=True, with_result=False)
+        summary, open_calls, open_attempts = self._j.execution_summary(row.exec_id)
+        page = self._j.load_page(row.exec_id, after=after, limit=limit, newest_first=newest_first)
+        return self._model(row, summary=summary, open_calls=open_calls, open_attempts=open_attempts, page=page)
 
     def _check_filters(self, status: Any, limit: Any, offset: Any) -> ExecutionStatus | None:
         if status is not None and status not in _STATUSES:
@@ -275,7 +313,7 @@ class Executions:
         st = self._check_filters(status, limit, offset)
         rows = self._j.list_executions(flow=flow, status=st, limit=limit, offset=offset)
         sums = self._j.call_summaries([r.exec_id for r in rows])
-        return [self._model(r, calls=[], summary=sums.get(r.exec_id)) for r in rows]
+        return [self._model(r, summary=sums.get(r.exec_id), open_calls=[], page=([], [])) for r in rows]
 
     def count(self, *, flow: str | None = None, status: ExecutionStatus | str | None = None) -> int:
         st = self._check_filters(status, 0, 0)
@@ -288,11 +326,8 @@ class Executions:
 
     def pending_waits(self, exec_id: str) -> builtins.list[PendingWait]:
         row = self._row(exec_id)
-        return [
-            _wait_model(c)
-            for c in self._j.load_calls(row.exec_id, with_values=False)
-            if c.kind == CallKind.WAIT and c.status == CallStatus.WAITING
-        ]
+        _, open_calls, _ = self._j.execution_summary(row.exec_id)
+        return [_wait_model(c) for c in open_calls if c.kind == CallKind.WAIT and c.status == CallStatus.WAITING]
 
     def _result(self, exec_id: str) -> Any:
         row = self._row(exec_id, with_values=True)
@@ -604,7 +639,7 @@ class Executions:
             flow=flow, flow_contains=flow_contains, status=st, waiting_for=waiting_for, limit=limit, offset=offset
         )
         sums = self._j.call_summaries([r.exec_id for r in rows])
-        return [self._model(r, calls=[], summary=sums.get(r.exec_id)) for r in rows], total
+        return [self._model(r, summary=sums.get(r.exec_id), open_calls=[], page=([], [])) for r in rows], total
 
     def waiting_counts(self) -> dict[str, int]:
         """How many executions wait for a human: ``{"input": n, "decision": m, "total": n + m}``."""

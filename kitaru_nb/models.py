@@ -152,7 +152,12 @@ class WaitRecord:
 
 @dataclass(slots=True)
 class Execution:
-    """One run of a flow (or a step workflow), as the journal tells it."""
+    """One run of a flow (or a step workflow), as the journal tells it.
+
+    ``checkpoints`` and ``waits`` are read from the journal on first access (a big execution's
+    summary costs the same as a small one's); an execution read as a page (``glance``, ``page``,
+    list rows) holds only that page (``partial``).
+    """
 
     exec_id: str
     flow_name: str
@@ -161,7 +166,6 @@ class Execution:
     ended_at: datetime | None
     inputs: dict[str, Any]
     failure: FailureInfo | None
-    checkpoints: list[CheckpointCall]
     pending_waits: list[PendingWait]
     original_exec_id: str | None = None
     replay_from: str | None = None
@@ -169,12 +173,39 @@ class Execution:
     result_preview: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     owner: dict[str, Any] | None = None
-    waits: list[WaitRecord] = field(default_factory=list)
-    #: counts from the journal when checkpoints were not loaded (lists): done, total, open_waits, paused
+    #: counts from the journal: done, total, open_waits, paused
     summary: dict[str, int] | None = None
     #: what the flow body logged with ``kitaru.log(...)``
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: True when ``checkpoints`` / ``waits`` hold only a page of the positions (the rest is not read)
+    partial: bool = False
+    _checkpoints: list[CheckpointCall] | None = field(default=None, repr=False)
+    _waits: list[WaitRecord] | None = field(default=None, repr=False)
+    #: checkpoints paused on error, read with the summary
+    _paused: list[CheckpointCall] | None = field(default=None, repr=False)
     _client: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def checkpoints(self) -> list[CheckpointCall]:
+        """Every checkpoint call in position order (read from the journal on first access)."""
+        if self._checkpoints is None:
+            self._load()
+        assert self._checkpoints is not None
+        return self._checkpoints
+
+    @property
+    def waits(self) -> list[WaitRecord]:
+        """Every wait and confirmation, answered or not (read with ``checkpoints``)."""
+        if self._waits is None:
+            self._load()
+        assert self._waits is not None
+        return self._waits
+
+    def _load(self) -> None:
+        if self._client is None:
+            self._checkpoints, self._waits = self._checkpoints or [], self._waits or []
+            return
+        self._checkpoints, self._waits = self._client.executions._positions(self.exec_id)
 
     @property
     def flow_id(self) -> str:
@@ -220,6 +251,8 @@ class Execution:
     @property
     def pending_errors(self) -> list[CheckpointCall]:
         """Checkpoints paused on error, waiting for a retry or skip decision."""
+        if self._paused is not None:
+            return self._paused
         return [c for c in self.checkpoints if c.paused]
 
     @property
@@ -309,8 +342,11 @@ class Execution:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (enums as values, times as ISO strings)."""
+        """A JSON-ready dict (enums as values, times as ISO strings); the positions it holds (all of
+        them, or the page of a ``partial`` execution)."""
         out = _json_safe(to_jsonable(self))
+        out["checkpoints"] = _json_safe(to_jsonable(self.checkpoints))
+        out["waits"] = _json_safe(to_jsonable(self.waits))
         out["short_id"] = self.short_id
         out["pending_errors"] = [c.name for c in self.pending_errors]
         for c, d in zip(self.checkpoints, out["checkpoints"], strict=True):

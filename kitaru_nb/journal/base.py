@@ -254,6 +254,20 @@ class Journal(Protocol):
 
     def list_attempts(self, exec_id: str) -> list[AttemptRow]: ...
 
+    def load_page(
+        self, exec_id: str, *, after: int = -1, limit: int = 100, newest_first: bool = False
+    ) -> tuple[list[CallRow], list[AttemptRow]]:
+        """Up to ``limit`` positions after position ``after`` (``newest_first``: the last ones before
+        ``after``, or the last ones when ``after`` is -1), in position order, without stored values,
+        with their attempts: a read whose cost does not grow with the execution's size."""
+        ...
+
+    def execution_summary(self, exec_id: str) -> tuple[dict[str, int], list[CallRow], list[AttemptRow]]:
+        """The counts of ``call_summaries`` for one execution, and its positions that are not done
+        (running, failed, paused, waiting for an answer) with their attempts; the done positions are
+        not read, so the cost stays flat as an execution grows."""
+        ...
+
     def load_tail(self, exec_id: str, limit: int) -> tuple[list[CallRow], list[AttemptRow]]:
         """The last ``limit`` positions (in position order, without stored values) and their attempts:
         what a live view of a running execution shows, at a cost that does not grow with its size."""

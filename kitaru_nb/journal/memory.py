@@ -281,10 +281,28 @@ class MemoryJournal:
             return [replace(a) for a in self._attempts.values() if a.exec_id == exec_id]
 
     def load_tail(self, exec_id: str, limit: int) -> tuple[list[CallRow], list[AttemptRow]]:
-        calls = self.load_calls(exec_id, with_values=False)[-limit:] if limit > 0 else []
+        return self.load_page(exec_id, limit=limit, newest_first=True)
+
+    def load_page(
+        self, exec_id: str, *, after: int = -1, limit: int = 100, newest_first: bool = False
+    ) -> tuple[list[CallRow], list[AttemptRow]]:
+        calls = self.load_calls(exec_id, with_values=False)
+        if newest_first:
+            before = [c for c in calls if after < 0 or c.idx < after]
+            calls = before[-limit:] if limit > 0 else []
+        else:
+            calls = [c for c in calls if c.idx > after][:limit]
+        return calls, self._attempts_of(calls)
+
+    def _attempts_of(self, calls: list[CallRow]) -> list[AttemptRow]:
         ids = {c.call_id for c in calls}
         with self._lock:
-            return calls, [replace(a) for a in self._attempts.values() if a.call_id in ids]
+            return [replace(a) for a in self._attempts.values() if a.call_id in ids]
+
+    def execution_summary(self, exec_id: str) -> tuple[dict[str, int], list[CallRow], list[AttemptRow]]:
+        summary = self.call_summaries([exec_id])[exec_id]
+        open_calls = [c for c in self.load_calls(exec_id, with_values=False) if c.status not in DONE_STATUSES]
+        return summary, open_calls, self._attempts_of(open_calls)
 
     def recover_interrupted(self, is_alive: Callable[[int, int | None], bool]) -> int:
         n = 0

@@ -190,6 +190,7 @@ def _m005_artifacts_metadata_cache(db: sqlite3.Connection) -> None:
             data BLOB,
             created_at REAL NOT NULL
         );
+        CREATE INDEX calls_open ON calls(exec_id, idx) WHERE status NOT IN ('completed', 'reused', 'skipped');
         CREATE INDEX artifacts_by_call ON artifacts(call_id, name);
         CREATE INDEX artifacts_by_exec ON artifacts(exec_id)
         """,

@@ -763,17 +763,56 @@ class SqliteJournal:
         return [_attempt_row(r, c) for r in rows]
 
     def load_tail(self, exec_id: str, limit: int) -> tuple[list[CallRow], list[AttemptRow]]:
+        return self.load_page(exec_id, limit=limit, newest_first=True)
+
+    def load_page(
+        self, exec_id: str, *, after: int = -1, limit: int = 100, newest_first: bool = False
+    ) -> tuple[list[CallRow], list[AttemptRow]]:
+        if newest_first:
+            bound = "" if after < 0 else " AND idx < ?"
+            params: tuple[Any, ...] = (exec_id, limit) if after < 0 else (exec_id, after, limit)
+            rows, c = self._read(
+                f"SELECT {_CALL_COLS} FROM calls WHERE exec_id = ?{bound} ORDER BY idx DESC LIMIT ?", params
+            )
+            calls = [_call_row(r, c) for r in reversed(rows)]
+        else:
+            rows, c = self._read(
+                f"SELECT {_CALL_COLS} FROM calls WHERE exec_id = ? AND idx > ? ORDER BY idx LIMIT ?",
+                (exec_id, after, limit),
+            )
+            calls = [_call_row(r, c) for r in rows]
+        return calls, self._attempts_of(calls)
+
+    def _attempts_of(self, calls: list[CallRow]) -> list[AttemptRow]:
+        """The attempts of these calls (a completed first attempt kept in its call's row included)."""
+        out = [_inline_attempt(x) for x in calls if x.first_attempt]
+        ids = [x.call_id for x in calls if not x.first_attempt]
+        for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
+            chunk = ids[start : start + 500]
+            arows, ac = self._read(
+                f"SELECT {_ATTEMPT_COLS} FROM attempts WHERE call_id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            out.extend(_attempt_row(r, ac) for r in arows)
+        return out
+
+    # positions not done; the partial index calls_open holds only these (a checkpoint written
+    # completed in one write never enters it)
+    _OPEN = "status NOT IN ('completed', 'reused', 'skipped')"
+
+    def execution_summary(self, exec_id: str) -> tuple[dict[str, int], list[CallRow], list[AttemptRow]]:
         rows, c = self._read(
-            f"SELECT {_CALL_COLS} FROM calls WHERE exec_id = ? ORDER BY idx DESC LIMIT ?", (exec_id, limit)
+            f"SELECT {_CALL_COLS} FROM calls INDEXED BY calls_open WHERE exec_id = ? AND {self._OPEN} ORDER BY idx",
+            (exec_id,),
         )
-        calls = [_call_row(r, c) for r in reversed(rows)]
-        if not calls:
-            return calls, []
-        marks = ",".join("?" * len(calls))
-        arows, ac = self._read(
-            f"SELECT {_ATTEMPT_COLS} FROM attempts WHERE call_id IN ({marks})", [x.call_id for x in calls]
-        )
-        return calls, [*(_inline_attempt(x) for x in calls if x.first_attempt), *(_attempt_row(r, ac) for r in arows)]
+        open_calls = [_call_row(r, c) for r in rows]
+        total = self._read("SELECT count(*) AS n FROM calls WHERE exec_id = ?", (exec_id,))[0][0][0]
+        summary = {
+            "done": int(total) - len(open_calls),
+            "total": int(total),
+            "open_waits": sum(1 for x in open_calls if x.kind == CallKind.WAIT and x.status == CallStatus.WAITING),
+            "paused": sum(1 for x in open_calls if x.paused),
+        }
+        return summary, open_calls, self._attempts_of(open_calls)
 
     def recover_interrupted(self, is_alive: Callable[[int, int | None], bool]) -> int:
         if self.read_only is not None:
@@ -833,14 +872,25 @@ class SqliteJournal:
         if not exec_ids:
             return out
         marks = ",".join("?" * len(exec_ids))
+        # totals from the (exec_id, idx) index, what is not done from the partial index calls_open: the
+        # done positions, nearly all of a big execution, are counted but never read
+        totals, tc = self._read(
+            f"SELECT exec_id, count(*) AS total FROM calls WHERE exec_id IN ({marks}) GROUP BY exec_id",
+            list(exec_ids),
+        )
+        for r in totals:
+            out[r[tc["exec_id"]]].update(total=int(r[tc["total"]]), done=int(r[tc["total"]]))
         rows, c = self._read(
-            "SELECT exec_id, count(*) AS total, sum(status IN ('completed', 'reused', 'skipped')) AS done, "
-            "sum(kind = 'wait' AND status = 'waiting') AS open_waits, sum(paused) AS paused "
-            f"FROM calls WHERE exec_id IN ({marks}) GROUP BY exec_id",
+            "SELECT exec_id, count(*) AS n, sum(kind = 'wait' AND status = 'waiting') AS open_waits, "
+            f"sum(paused) AS paused FROM calls INDEXED BY calls_open WHERE exec_id IN ({marks}) AND {self._OPEN} "
+            "GROUP BY exec_id",
             list(exec_ids),
         )
         for r in rows:
-            out[r[c["exec_id"]]] = {k: int(r[c[k]] or 0) for k in ("done", "total", "open_waits", "paused")}
+            counts = out[r[c["exec_id"]]]
+            counts["done"] -= int(r[c["n"]])
+            counts["open_waits"] = int(r[c["open_waits"]] or 0)
+            counts["paused"] = int(r[c["paused"]] or 0)
         return out
 
     _REQUEST_COLS = (

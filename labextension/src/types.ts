@@ -187,6 +187,8 @@ export interface IExecution {
   metadata: Record<string, unknown>;
   /** why the execution is in its status, in a sentence (null for running and completed) */
   status_reason: string | null;
+  /** true when checkpoints / waits / timeline hold only a page of the positions */
+  partial: boolean;
 }
 
 /** The list's status filter: the execution statuses and what a waiting execution waits for. */

@@ -42,7 +42,8 @@ def test_glance_reads_counts_and_the_last_rows_only(tmp_path: Path) -> None:
             assert view.summary is not None and view.summary["total"] == n
             assert all(c.attempts for c in view.checkpoints)
         assert statements[small.exec_id] == statements[big.exec_id]
-        full = client.executions.get(big.exec_id)
-        assert len(full.checkpoints) == 400 and full.summary is None
+        full = client.executions.get(big.exec_id)  # the summary at once, every position on access
+        assert full.summary == {"done": 399, "total": 400, "open_waits": 0, "paused": 0} and not full.partial
+        assert len(full.checkpoints) == 400 and view.partial
     finally:
         kitaru.configure(db=None)

@@ -497,6 +497,42 @@ def test_a_call_written_completed_with_its_attempt_reads_back_with_it(j: Journal
     assert j.load_calls("e1")[0].output.data == b"1"  # type: ignore[union-attr]
 
 
+def test_load_page_reads_positions_forward_and_backward_with_their_attempts(j: Journal) -> None:
+    j.create_execution(ex("e1"))
+    for i in range(10):
+        j.insert_call(call("e1", i), attempt("e1", i))
+    calls, attempts = j.load_page("e1", after=3, limit=4)
+    assert [c.idx for c in calls] == [4, 5, 6, 7]
+    assert sorted(a.call_id for a in attempts) == [f"e1-c{i}" for i in (4, 5, 6, 7)]
+    assert [c.idx for c in j.load_page("e1", limit=3, newest_first=True)[0]] == [7, 8, 9]
+    assert [c.idx for c in j.load_page("e1", after=5, limit=3, newest_first=True)[0]] == [2, 3, 4]
+    assert j.load_page("e1", after=9, limit=5) == ([], [])
+    assert all(c.output is None or c.output.data is None for c in calls)
+
+
+def test_execution_summary_counts_and_reads_only_what_is_not_done(j: Journal) -> None:
+    j.create_execution(ex("e1"))
+    j.create_execution(ex("e2"))
+    done = CallRow("e1-c0", "e1", 0, "checkpoint", "a", "completed", 5.0, ended_at=6.0)
+    j.insert_call(done, AttemptRow("e1-c0-a1", "e1-c0", "e1", 1, "completed", 5.0, 6.0))
+    j.insert_call(call("e1", 1, status="skipped"))
+    j.insert_call(call("e1", 2), attempt("e1", 2))  # running
+    paused = call("e1", 3, status="failed")
+    paused.paused = True
+    j.insert_call(paused, attempt("e1", 3))
+    j.insert_call(call("e1", 4, kind="wait", name="ok", status="waiting"))
+    j.insert_call(call("e2", 0, status="completed"))
+    summary, open_calls, attempts = j.execution_summary("e1")
+    assert summary == {"done": 2, "total": 5, "open_waits": 1, "paused": 1}
+    assert [c.idx for c in open_calls] == [2, 3, 4]
+    assert sorted(a.call_id for a in attempts) == ["e1-c2", "e1-c3"]
+    assert j.call_summaries(["e1", "e2"])["e1"] == summary
+    # a position done later leaves the open ones
+    j.finish_call("e1-c2", "e1-c2-a1", status="completed", ended_at=9.0)
+    assert j.execution_summary("e1")[0]["done"] == 3
+    assert j.execution_summary("nope") == ({"done": 0, "total": 0, "open_waits": 0, "paused": 0}, [], [])
+
+
 def test_get_call_with_and_without_its_output(j: Journal) -> None:
     j.create_execution(ex("e1"))
     c = call("e1", 0, status="completed")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -32,8 +33,22 @@ def start_and_kill(db_path: Path, log: Path, ready: Path) -> None:
         assert proc.poll() is None, "the workflow process ended before the step that is killed"
         assert time.monotonic() < deadline, "the workflow process never reached the step"
         time.sleep(0.02)
+    # the commit rule: a step is journaled running once it outlives the hold (a few ms)
+    while not _journaled_running(db_path):
+        assert time.monotonic() < deadline, "the running step was never journaled"
+        time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+
+
+def _journaled_running(db_path: Path) -> bool:
+    # read with plain sqlite3: opening the journal with kitaru_nb here would run its crash recovery
+    # now, while the process still lives
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
+            return bool(conn.execute("SELECT count(*) FROM calls WHERE status = 'running'").fetchone()[0])
+    except sqlite3.Error:
+        return False
 
 
 def test_killed_mid_step_then_continued_in_this_process(db_path: Path, tmp_path: Path) -> None:
