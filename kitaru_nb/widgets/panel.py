@@ -270,7 +270,7 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
             description=("\u25b8 " if closed else "\u25be ") + g.label,  # text, never HTML
             tooltip=f"{g.label} ({g.status})",
             layout=W.Layout(width="auto"),
-            _dom_classes=("kitaru-group-toggle", f"kitaru-group-{g.status}"),
+            _dom_classes=("kitaru-panel-group-toggle", f"kitaru-panel-group-{g.status}"),
         )
         body = W.VBox(
             self._tree_widgets(g.items, grouped=True),
