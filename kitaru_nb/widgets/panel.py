@@ -30,6 +30,7 @@ from kitaru_nb.models import Execution
 from kitaru_nb.runtime.watcher import kernel_loop
 from kitaru_nb.types import ExecutionStatus
 from kitaru_nb.widgets import cards as C
+from kitaru_nb.widgets import groups as G
 from kitaru_nb.widgets import render as R
 from kitaru_nb.widgets.form import SchemaForm, error_html
 from kitaru_nb.widgets.hub import hub
@@ -95,6 +96,7 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         self.execution: Execution | None = None
         self.cards: list[C.Card] = []
         self.expanded = False
+        self._collapsed: set[str] = set()  # step-workflow groups the user folded (Group.uid)
         self.estimate: int | None = None
         self._estimated = False  # asked the journal once (None stays None: no completed run to go by)
         self._card_sig: Any = None
@@ -183,7 +185,7 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         done, _known = ex.progress
         self._live_done = done
         total, _guess = R.estimated_total(ex, self.estimate)
-        self.header.value = R.header_html(ex) + " " + R.owner_html(ex)
+        self.header.value = R.header_html(ex) + " " + R.owner_html(ex) + R.execution_extras_html(ex)
         self.progress.max = max(total, 1)
         self.progress.value = min(done, max(total, 1))
         self.progress.bar_style = {
@@ -232,7 +234,7 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
                 for w in old:
                     C.close_tree(w)
                 self._rows_sig = None
-            self.table.value = R.table_html(shown, hidden)
+            self.table.value = R.table_html(shown, hidden, R.timeline_tree(ex, all_rows, shown))
             return
         sig: Any = (
             tuple((r.index, r.status, r.name, len(r.call.attempts) if r.call else 0, r.wait) for r in shown),
@@ -245,17 +247,56 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         self.table.value = (
             "" if shown else '<div class="kitaru-checkpoints" style="opacity:.7">no checkpoints yet</div>'
         )
-        widgets = [self._row_widget(r) for r in shown]
+        tree = R.timeline_tree(ex, all_rows, shown)
+        widgets = [self._row_widget(r) for r in shown] if tree is None else self._tree_widgets(tree, grouped=False)
         old = list(self.rows_box.children)
         self.rows_box.children = widgets
         for w in old:
             C.close_tree(w)
 
-    def _row_widget(self, r: R.Row) -> W.HBox:
+    def _tree_widgets(self, items: list[Any], *, grouped: bool) -> list[Any]:
+        """Rows, and a step-workflow construct's rows in a collapsible group under its summary line."""
+        out: list[Any] = []
+        for item in items:
+            if isinstance(item, G.Group):
+                out.append(self._group_widget(item))
+            else:
+                out.append(self._row_widget(item, grouped=grouped))
+        return out
+
+    def _group_widget(self, g: G.Group) -> W.VBox:
+        closed = g.uid in self._collapsed
+        toggle = W.Button(
+            description=("\u25b8 " if closed else "\u25be ") + g.label,  # text, never HTML
+            tooltip=f"{g.label} ({g.status})",
+            layout=W.Layout(width="auto"),
+            _dom_classes=("kitaru-panel-group-toggle", f"kitaru-panel-group-{g.status}"),
+        )
+        body = W.VBox(
+            self._tree_widgets(g.items, grouped=True),
+            layout=W.Layout(margin="0 0 0 14px", display="none" if closed else ""),
+            _dom_classes=("kitaru-group-body",),
+        )
+
+        def flip(_b: Any) -> None:
+            now_closed = g.uid not in self._collapsed
+            if now_closed:
+                self._collapsed.add(g.uid)
+            else:
+                self._collapsed.discard(g.uid)
+            body.layout.display = "none" if now_closed else ""
+            toggle.description = ("\u25b8 " if now_closed else "\u25be ") + g.label
+
+        toggle.on_click(flip)
+        box = W.VBox([toggle, body], _dom_classes=("kitaru-group", f"kitaru-group-{g.kind}"))
+        box._kitaru_group = g
+        return box
+
+    def _row_widget(self, r: R.Row, *, grouped: bool = False) -> W.HBox:
         # classes go in with the state (one comm_open a widget, no class updates after it)
         shared = _shared()
         cells = W.HTML(
-            value=f"<table style='border-collapse:collapse'>{R.row_html(r)}</table>",
+            value=f"<table style='border-collapse:collapse'>{R.row_html(r, grouped=grouped)}</table>",
             layout=shared["auto"],
             _dom_classes=("kitaru-row-cells",),
         )
@@ -272,9 +313,20 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         return W.HBox(parts, layout=shared["row"], _dom_classes=("kitaru-row-box", f"kitaru-row-{r.status}"))
 
     def timeline_html(self) -> str:
-        """The timeline as shown: the live table, or the rows of a settled execution."""
-        rows = "".join(str(ch.children[0].value) for ch in self.rows_box.children if getattr(ch, "children", None))
-        return str(self.table.value) + rows
+        """The timeline as shown: the live table, or the rows of a settled execution (a group as its
+        summary line, then its rows)."""
+
+        def walk(children: Any) -> str:
+            out = ""
+            for ch in children:
+                if getattr(ch, "_kitaru_group", None) is not None:
+                    toggle, body = ch.children
+                    out += f"<div class='kitaru-group-line'>{R.E(toggle.description)}</div>" + walk(body.children)
+                elif getattr(ch, "children", None):
+                    out += str(ch.children[0].value)
+            return out
+
+        return str(self.table.value) + walk(self.rows_box.children)
 
     def toggle_rows(self) -> None:
         self.expanded = not self.expanded

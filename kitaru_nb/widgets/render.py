@@ -8,15 +8,21 @@ string that can come from user code goes through ``html.escape``.
 from __future__ import annotations
 
 import html
+import json
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kitaru_nb.models import CheckpointAttempt, CheckpointCall, Execution, FailureInfo, WaitRecord
+from kitaru_nb.models import ArtifactRef, CheckpointAttempt, CheckpointCall, Execution, FailureInfo, WaitRecord
 from kitaru_nb.types import ExecutionStatus
+from kitaru_nb.widgets import groups as G
 
 MAX_ROWS = 500
+#: characters of a metadata line, of one metadata value and of an artifact's preview in a row
+META_CHARS = 160
+VALUE_CHARS = 40
+PREVIEW_CHARS = 80
 #: rows a big execution shows before "N more" (failures, pauses and the latest rows)
 COLLAPSED_ROWS = 25
 
@@ -190,6 +196,19 @@ def header_html(ex: Execution) -> str:
     )
 
 
+def execution_extras_html(ex: Execution) -> str:
+    """Under the header: why a waiting execution waits, and what the flow body logged ("" when neither)."""
+    parts = []
+    if status_text(ex.status) == ExecutionStatus.WAITING and ex.summary is None and ex.status_reason:
+        parts.append(f"<div class='kitaru-status-reason' style='opacity:.8'>{E(ex.status_reason)}</div>")
+    if ex.metadata:
+        parts.append(
+            f"<div class='kitaru-exec-metadata' style='font-size:11px;opacity:.85'>metadata: "
+            f"{metadata_html(ex.metadata)}</div>"
+        )
+    return "".join(parts)
+
+
 def owner_html(ex: Execution) -> str:
     o = ex.owner or {}
     if not o:
@@ -253,8 +272,72 @@ CELL = "padding:1px 8px;text-align:left"
 _ICON_STATUS = {"paused": "waiting", "reused": "completed", "skipped": "cancelled", "answered": "completed"}
 
 
-def row_cells(r: Row) -> str:
-    """The cells of one timeline row (icon, #, name, status, attempts, duration / answer)."""
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def fmt_value(value: Any) -> str:
+    """A logged value as ``key=value`` shows it: strings bare, the rest as compact JSON."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def metadata_text(metadata: dict[str, Any], limit: int = META_CHARS) -> tuple[str, str]:
+    """(the compact ``key=value, ...`` line, truncated; the whole of it, for the hover)."""
+    full = ", ".join(f"{k}={fmt_value(v)}" for k, v in metadata.items())
+    short = ", ".join(f"{k}={clip(fmt_value(v), VALUE_CHARS)}" for k, v in metadata.items())
+    return clip(short, limit), full
+
+
+def metadata_html(metadata: dict[str, Any], css: str = "kitaru-metadata") -> str:
+    if not metadata:
+        return ""
+    short, full = metadata_text(metadata)
+    return f"<span class='{css}' title='{E(full)}'>{E(short)}</span>"
+
+
+def saved_artifacts(c: CheckpointCall) -> list[ArtifactRef]:
+    """What the checkpoint saved with ``kitaru.save`` (its output, listed first, is not repeated)."""
+    return [a for a in c.artifacts if a.save_type != "step_output"]
+
+
+def artifact_html(a: ArtifactRef) -> str:
+    kind = f" <i class='kitaru-artifact-type'>{E(a.kind)}</i>" if a.kind else ""
+    preview = a.preview or ""
+    shown = (
+        f": <code class='kitaru-artifact-preview' title='{E(preview)}'>{E(clip(preview, PREVIEW_CHARS))}</code>"
+        if preview
+        else ""
+    )
+    tags = "".join(f" <span class='kitaru-tag'>#{E(t)}</span>" for t in a.tags)
+    return f"<span class='kitaru-artifact'><b class='kitaru-artifact-name'>{E(a.name)}</b>{kind}{shown}{tags}</span>"
+
+
+def call_extras_html(c: CheckpointCall) -> str:
+    """What a checkpoint logged and saved, and where a cached output came from ("" when none)."""
+    arts = c.artifacts
+    if not c.metadata and not c.cached_from and (not arts or (len(arts) == 1 and arts[0].save_type == "step_output")):
+        return ""  # the common row: nothing logged or saved
+    saved = saved_artifacts(c)
+    parts = []
+    if c.cached_from:
+        parts.append(
+            f"<span class='kitaru-cached' title='{E(c.cached_from)}'>cached from <code>{E(c.cached_from[:8])}</code></span>"
+        )
+    if c.metadata:
+        parts.append(metadata_html(c.metadata))
+    if saved:
+        parts.append("<span class='kitaru-artifacts'>saved " + "; ".join(artifact_html(a) for a in saved) + "</span>")
+    return " \u00b7 ".join(parts)
+
+
+def row_cells(r: Row, label: str | None = None) -> str:
+    """The cells of one timeline row (icon, #, name, status, attempts, duration / answer); ``label``: the
+    name to show (a step's own name inside its construct's group; the full name on hover)."""
     st = r.status
     if r.wait is not None and st in ("completed", "reused"):
         st = "answered"
@@ -263,7 +346,10 @@ def row_cells(r: Row) -> str:
     if r.call is not None:
         c = r.call
         changed = " <span title='code changed since'>(code changed)</span>" if c.code_changed else ""
-        what = f"{E(c.name)}{changed}"
+        typ = c.checkpoint_type
+        tag = f" <span class='kitaru-type'>{E(typ)}</span>" if typ and typ != "step" else ""
+        name = f"<span title='{E(c.name)}'>{E(label)}</span>" if label is not None else E(c.name)
+        what = f"{name}{tag}{changed}"
         detail = (
             f"<td style='{CELL};width:3em'>{len(c.attempts)}</td>"
             f"<td style='{CELL};width:5.5em'>{E(fmt_duration(c.duration))}</td>"
@@ -271,8 +357,8 @@ def row_cells(r: Row) -> str:
     else:
         w = r.wait
         assert w is not None
-        label = "confirm" if r.kind == "confirmation" else "wait"
-        what = f"<i>{label}</i> {E(w.name)}"
+        shown_name = f"<span title='{E(w.name)}'>{E(label)}</span>" if label is not None else E(w.name)
+        what = f"<i>{'confirm' if r.kind == 'confirmation' else 'wait'}</i> {shown_name}"
         if st == "answered":
             by = f" in the {w.answered_by}" if w.answered_by in ("panel", "sidebar") else f" by {w.answered_by}"
             when = when_html(w.answered_at) if w.answered_at else ""
@@ -290,33 +376,101 @@ def row_cells(r: Row) -> str:
     )
 
 
-def row_html(r: Row) -> str:
-    out = f"<tr class='kitaru-row kitaru-row-{E(r.status)}'>{row_cells(r)}</tr>"
-    if r.call is not None and (r.call.failure is not None or len(r.call.attempts) > 1):
-        out += f"<tr><td></td><td colspan='5' style='{CELL}'>{history_html(r.call)}</td></tr>"
+def leaf_name(r: Row) -> str:
+    """A row's name inside its construct's group: the step's own name (``research/fetch`` -> ``fetch``)."""
+    name = (
+        r.name[len(G.CONFIRM_PREFIX) :] if r.kind == "confirmation" and r.name.startswith(G.CONFIRM_PREFIX) else r.name
+    )
+    return G.parse_path(name)[1]
+
+
+def row_html(r: Row, *, grouped: bool = False) -> str:
+    label = leaf_name(r) if grouped else None
+    out = f"<tr class='kitaru-row kitaru-row-{E(r.status)}'>{row_cells(r, label)}</tr>"
+    if r.call is not None:
+        extras = call_extras_html(r.call)
+        if extras:
+            out += f"<tr class='kitaru-row-extra'><td></td><td></td><td colspan='4' style='{CELL};font-size:11px;opacity:.85'>{extras}</td></tr>"
+        if r.call.failure is not None or len(r.call.attempts) > 1:
+            out += f"<tr><td></td><td colspan='5' style='{CELL}'>{history_html(r.call)}</td></tr>"
     return out
 
 
-def table_html(shown: list[Row], hidden: int) -> str:
+HEAD = (
+    f"<tr><th style='{CELL}'></th><th style='{CELL}'>#</th><th style='{CELL}'>checkpoint / wait</th>"
+    f"<th style='{CELL}'>status</th><th style='{CELL}'>attempts</th><th style='{CELL}'>duration</th></tr>"
+)
+TABLE = "<table class='kitaru-checkpoints' style='border-collapse:collapse'>"
+GROUP_INDENT = "14px"
+
+
+def group_summary_html(g: G.Group) -> str:
+    """A group's summary line: its status icon and ``research · parallel · 2/3 done`` (escaped)."""
+    st = g.status
+    icon = CALL_ICONS.get("waiting" if st in ("paused", "waiting") else st, "?")
+    color = STATUS_COLORS.get(_ICON_STATUS.get(st, st), "")
+    return (
+        f"<span style='color:{color}'>{icon}</span> "
+        f"<span class='kitaru-group-summary' data-kind='{E(g.kind)}'>{E(g.label)}</span>"
+    )
+
+
+def _tree_html(items: list[Any], grouped: bool) -> str:
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            out.append(TABLE + "".join(run) + "</table>")
+            run.clear()
+
+    for item in items:
+        if isinstance(item, G.Group):
+            flush()
+            out.append(
+                f"<details open class='kitaru-group kitaru-group-{E(item.kind)}' data-status='{E(item.status)}' "
+                f"style='margin-left:{GROUP_INDENT if grouped else '0'}'>"
+                f"<summary>{group_summary_html(item)}</summary>{_tree_html(item.items, True)}</details>"
+            )
+        else:
+            run.append(row_html(item, grouped=grouped))
+    flush()
+    return "".join(out)
+
+
+def timeline_tree(ex: Execution, all_rows: list[Row], shown: list[Row]) -> list[Any] | None:
+    """The shown rows grouped by step-workflow construct; None when nothing ran inside a construct (a
+    flow, a workflow of plain steps): those keep the flat table, at no cost per row."""
+    if ex.kind != "workflow" or not G.needs_groups(all_rows):
+        return None
+    tree = G.build(all_rows, ex.meta.get("steps"))
+    if len(shown) == len(all_rows):
+        return tree
+    return G.keep_only(tree, {r.index for r in shown})
+
+
+def table_html(shown: list[Row], hidden: int, tree: list[Any] | None = None) -> str:
     if not shown:
         return '<div class="kitaru-checkpoints" style="opacity:.7">no checkpoints yet</div>'
-    head = (
-        f"<tr><th style='{CELL}'></th><th style='{CELL}'>#</th><th style='{CELL}'>checkpoint / wait</th>"
-        f"<th style='{CELL}'>status</th><th style='{CELL}'>attempts</th><th style='{CELL}'>duration</th></tr>"
-    )
     note = (
         f"<div class='kitaru-folded' style='opacity:.7'>{hidden} more rows folded (completed checkpoints)</div>"
         if hidden
         else ""
     )
+    if tree is not None:
+        return (
+            f"<div class='kitaru-checkpoints kitaru-grouped'>{TABLE}{HEAD}</table>{_tree_html(tree, False)}</div>{note}"
+        )
     body = "".join(row_html(r) for r in shown)
-    return f"<table class='kitaru-checkpoints' style='border-collapse:collapse'>{head}{body}</table>{note}"
+    return f"{TABLE}{HEAD}{body}</table>{note}"
 
 
 def checkpoints_html(ex: Execution, *, expanded: bool = False) -> str:
-    """The timeline: one row per checkpoint and per wait, folded for big executions."""
-    shown, hidden = visible_rows(rows(ex), expanded=expanded)
-    return table_html(shown, hidden)
+    """The timeline: one row per checkpoint and per wait (grouped by construct for step workflows),
+    folded for big executions."""
+    all_rows = rows(ex)
+    shown, hidden = visible_rows(all_rows, expanded=expanded)
+    return table_html(shown, hidden, timeline_tree(ex, all_rows, shown))
 
 
 def result_html(ex: Execution) -> str:
@@ -344,7 +498,7 @@ def static_html(ex: Execution) -> str:
     taken = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S")
     return (
         "<div class='kitaru-static-summary' style='font-family:var(--jp-ui-font-family, sans-serif)'>"
-        f"<div>{header_html(ex)}</div>{result_html(ex)}{pending_html(ex)}{checkpoints_html(ex)}"
+        f"<div>{header_html(ex)}</div>{execution_extras_html(ex)}{result_html(ex)}{pending_html(ex)}{checkpoints_html(ex)}"
         f"<div style='opacity:.6;font-size:11px'>as of {taken}; the journal has the current state</div></div>"
     )
 

@@ -1,6 +1,7 @@
 import React, { useState } from 'react';
 
 import { CopyCode } from './CopyCode';
+import { CheckpointExtras, Group, Metadata } from './Extras';
 import {
   checkpointSeconds,
   checkpointStatus,
@@ -9,7 +10,11 @@ import {
   notebookName,
   replayFrom
 } from './format';
+import { isGroup, leafName } from './groups';
+import type { IGroup } from './groups';
 import type { LiveUpdates } from './live';
+import { timelineItems } from './timeline';
+import type { ITimelineItem } from './timeline';
 import { ExecutionsAPI, KitaruApiError } from './request';
 import { replaySnippet, retrySnippet } from './snippets';
 import { When } from './Time';
@@ -248,8 +253,12 @@ function Checkpoint(props: {
   call: ICheckpoint;
   decision?: JSX.Element;
   replay?: JSX.Element;
+  /** the name to show (a step's own name inside its construct's group) */
+  label?: string;
+  onOpen?: (execId: string) => void;
 }): JSX.Element {
   const { call } = props;
+  const type = call.checkpoint_type ?? null;
   const status = checkpointStatus(call);
   const failed = call.attempts.some(a => a.status !== 'completed');
   const paused = call.paused_seconds;
@@ -264,7 +273,14 @@ function Checkpoint(props: {
       <details open={failed}>
         <summary>
           <span className="kitaru-nb-index">{call.index}</span>{' '}
-          <span className="kitaru-nb-checkpoint-name">{call.name}</span>{' '}
+          <span className="kitaru-nb-checkpoint-name" title={call.name}>
+            {props.label ?? call.name}
+          </span>{' '}
+          {type !== null && type !== 'step' && (
+            <>
+              <span className="kitaru-nb-type">{type}</span>{' '}
+            </>
+          )}
           <StatusBadge status={status} />{' '}
           {call.attempts.length > 0 && (
             <>
@@ -303,12 +319,13 @@ function Checkpoint(props: {
         </ol>
         {props.replay}
       </details>
+      <CheckpointExtras call={call} onOpen={props.onOpen} />
     </li>
   );
 }
 
 /** A wait or a confirmation in the timeline: the question, and what was answered, from where, when. */
-function HumanRow(props: { row: ITimelineRow }): JSX.Element {
+function HumanRow(props: { row: ITimelineRow; label?: string }): JSX.Element {
   const { row } = props;
   const question = row.question ?? null;
   const answeredAt = row.answered_at ?? null;
@@ -324,7 +341,9 @@ function HumanRow(props: { row: ITimelineRow }): JSX.Element {
     >
       <span className="kitaru-nb-index">{row.index}</span>{' '}
       <span className="kitaru-nb-kind">{row.kind}</span>{' '}
-      <span className="kitaru-nb-checkpoint-name">{row.name}</span>{' '}
+      <span className="kitaru-nb-checkpoint-name" title={row.name}>
+        {props.label ?? row.name}
+      </span>{' '}
       <StatusBadge status={row.status} />
       {question !== null && (
         <div className="kitaru-nb-question-text">{question}</div>
@@ -430,6 +449,22 @@ function RetryExecution(props: {
   );
 }
 
+function renderItems(
+  items: Array<ITimelineItem | IGroup<ITimelineItem>>,
+  grouped: boolean,
+  renderRow: (item: ITimelineItem, grouped: boolean) => JSX.Element
+): JSX.Element[] {
+  return items.map(item =>
+    isGroup(item) ? (
+      <Group key={`${item.key}@${item.firstIndex}`} group={item}>
+        {renderItems(item.items, true, renderRow)}
+      </Group>
+    ) : (
+      renderRow(item, grouped)
+    )
+  );
+}
+
 interface IDetailProps {
   api: ExecutionsAPI;
   live: LiveUpdates;
@@ -474,10 +509,16 @@ export function ExecutionDetail(props: IDetailProps): JSX.Element {
   for (const c of execution?.checkpoints ?? []) {
     byIndex.set(c.index, c);
   }
-  const renderCheckpoint = (c: ICheckpoint, e: IExecution): JSX.Element => (
+  const renderCheckpoint = (
+    c: ICheckpoint,
+    e: IExecution,
+    label?: string
+  ): JSX.Element => (
     <Checkpoint
       key={c.call_id}
       call={c}
+      label={label}
+      onOpen={onOpen}
       decision={
         c.paused && e.status === 'waiting' ? (
           <DecisionButtons
@@ -578,6 +619,14 @@ export function ExecutionDetail(props: IDetailProps): JSX.Element {
                 </dd>
               </>
             )}
+            {Object.keys(execution.metadata ?? {}).length > 0 && (
+              <>
+                <dt>metadata</dt>
+                <dd className="kitaru-nb-exec-metadata">
+                  <Metadata metadata={execution.metadata} />
+                </dd>
+              </>
+            )}
             {execution.result_preview !== null && (
               <>
                 <dt>result</dt>
@@ -587,6 +636,12 @@ export function ExecutionDetail(props: IDetailProps): JSX.Element {
               </>
             )}
           </dl>
+          {execution.status === 'waiting' &&
+            (execution.status_reason ?? null) !== null && (
+              <p className="kitaru-nb-status-reason">
+                {execution.status_reason}
+              </p>
+            )}
           {execution.owner_hint !== undefined &&
             execution.owner_hint !== null &&
             execution.owner_hint !== '' && (
@@ -624,17 +679,22 @@ export function ExecutionDetail(props: IDetailProps): JSX.Element {
           ) : (
             <ol className="kitaru-nb-checkpoints">
               {execution.timeline.length > 0
-                ? execution.timeline.map(row => {
-                    const c =
-                      row.kind === 'checkpoint'
-                        ? byIndex.get(row.index)
-                        : undefined;
-                    return c !== undefined ? (
-                      renderCheckpoint(c, execution)
-                    ) : (
-                      <HumanRow key={`row-${row.index}`} row={row} />
-                    );
-                  })
+                ? renderItems(
+                    timelineItems(execution, byIndex),
+                    false,
+                    (item, grouped) => {
+                      const label = grouped ? leafName(item) : undefined;
+                      return item.call !== undefined ? (
+                        renderCheckpoint(item.call, execution, label)
+                      ) : (
+                        <HumanRow
+                          key={`row-${item.index}`}
+                          row={item.row}
+                          label={label}
+                        />
+                      );
+                    }
+                  )
                 : execution.checkpoints.map(c =>
                     renderCheckpoint(c, execution)
                   )}
