@@ -276,13 +276,23 @@ class Executions:
         return self._model(row, summary=summary, open_calls=open_calls, open_attempts=open_attempts)
 
     def glance(self, exec_id: str, *, last: int = 25) -> Execution:
-        """A running execution as a live view shows it: its counts (``progress``, ``summary``) and only
-        its last ``last`` positions with their attempts (``partial``), at a cost that does not grow
-        with its size. Use ``get`` for the complete execution, ``page`` to read it page by page."""
+        """An execution as a live view shows it: its counts (``progress``, ``summary``), its last ``last``
+        positions and those not done (paused, failed, waiting) with their attempts (``partial``), at a
+        cost that does not grow with its size. Use ``get`` for the complete execution, ``page`` to read
+        it page by page."""
         row = self._row(exec_id, with_values=True, with_result=False)
         summary, open_calls, open_attempts = self._j.execution_summary(row.exec_id)
-        page = self._j.load_page(row.exec_id, limit=last, newest_first=True) if last > 0 else ([], [])
-        return self._model(row, summary=summary, open_calls=open_calls, open_attempts=open_attempts, page=page)
+        calls, attempts = self._j.load_page(row.exec_id, limit=last, newest_first=True) if last > 0 else ([], [])
+        # the positions not done (paused, failed, waiting) belong in every view, however far back
+        seen = {c.call_id for c in calls}
+        earlier = [c for c in open_calls if c.call_id not in seen]
+        if earlier:
+            ids = {c.call_id for c in earlier}
+            calls = sorted([*earlier, *calls], key=lambda c: c.idx)
+            attempts = [*attempts, *(a for a in open_attempts if a.call_id in ids)]
+        return self._model(
+            row, summary=summary, open_calls=open_calls, open_attempts=open_attempts, page=(calls, attempts)
+        )
 
     def page(self, exec_id: str, *, after: int = -1, limit: int = 100, newest_first: bool = False) -> Execution:
         """The execution with only the positions after position ``after`` (at most ``limit``, in

@@ -161,11 +161,13 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         t0 = time.monotonic()
         try:
             verbs = self.client.executions
+            # folded (the default): the counts, the last rows and the rows not done, at a cost that does
+            # not grow with the execution; unfolded: every row
             ex: Execution = (
-                verbs.glance(self.exec_id, last=R.COLLAPSED_ROWS) if self._running else verbs.get(self.exec_id)
+                verbs.get(self.exec_id)
+                if self.expanded and not self._running
+                else verbs.glance(self.exec_id, last=R.COLLAPSED_ROWS)
             )
-            if ex.summary is not None and R.status_text(ex.status) != ExecutionStatus.RUNNING:
-                ex = verbs.get(self.exec_id)  # it ended meanwhile: the whole execution, for the settled view
             if not self._estimated and R.status_text(ex.status) == ExecutionStatus.RUNNING:
                 self._estimated = True
                 self.estimate = self.client.executions.estimated_size(ex.flow_name)
@@ -219,7 +221,7 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
     def _render_rows(self, ex: Execution) -> None:
         all_rows = R.rows(ex)
         shown, hidden = R.visible_rows(all_rows, expanded=self.expanded)
-        if ex.summary is not None:  # a glance: only the last rows were read
+        if ex.partial and ex.summary is not None:  # a glance: only the last rows (and the open ones) were read
             hidden = max(0, ex.summary["total"] - len(shown))
         folded = hidden > 0 or len(all_rows) > R.COLLAPSED_ROWS
         self.more.description = (
@@ -332,7 +334,10 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         self.expanded = not self.expanded
         self._rows_sig = None
         if self.execution is not None:
-            self._render_rows(self.execution)
+            if self.execution.partial and self.expanded:
+                self.refresh()  # read every row now
+            else:
+                self._render_rows(self.execution)
 
     # -- cards and actions ------------------------------------------------------------
     def _build_cards(self, ex: Execution) -> None:

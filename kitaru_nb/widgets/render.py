@@ -199,7 +199,7 @@ def header_html(ex: Execution) -> str:
 def execution_extras_html(ex: Execution) -> str:
     """Under the header: why a waiting execution waits, and what the flow body logged ("" when neither)."""
     parts = []
-    if status_text(ex.status) == ExecutionStatus.WAITING and ex.summary is None and ex.status_reason:
+    if status_text(ex.status) == ExecutionStatus.WAITING and ex.status_reason not in (None, "waiting"):
         parts.append(f"<div class='kitaru-status-reason' style='opacity:.8'>{E(ex.status_reason)}</div>")
     if ex.metadata:
         parts.append(
