@@ -63,7 +63,7 @@ _CALL_COLS = (
 _ARTIFACT_COLS = "artifact_id, exec_id, call_id, attempt_id, name, kind, tags, format, preview, created_at"
 _ATTEMPT_COLS = (
     "attempt_id, call_id, exec_id, number, status, started_at, ended_at, "
-    "failure_origin, failure_type, failure_message, failure_traceback"
+    "failure_origin, failure_type, failure_message, failure_traceback, worker"
 )
 
 #: column name -> position in the rows of one query (rows are read by name through it)
@@ -198,6 +198,7 @@ def _attempt_row(r: Sequence[Any], c: Cols) -> AttemptRow:
         started_at=r[c["started_at"]],
         ended_at=r[c["ended_at"]],
         failure=_failure(r, c),
+        worker=r[c["worker"]],
     )
 
 
@@ -561,12 +562,15 @@ class SqliteJournal:
     def start_attempt(self, attempt: AttemptRow) -> None:
         self._write((self._INSERT_ATTEMPT, self._attempt_params(attempt)))
 
-    def fail_attempt(self, attempt_id: str, *, call_id: str, ended_at: float, failure: FailureInfo) -> None:
+    def fail_attempt(
+        self, attempt_id: str, *, call_id: str, ended_at: float, failure: FailureInfo, worker: str | None = None
+    ) -> None:
         self._write(
             (
                 "UPDATE attempts SET status = 'failed', ended_at = ?, failure_origin = ?, failure_type = ?, "
-                "failure_message = ?, failure_traceback = ? WHERE call_id = ? AND attempt_id = ?",
-                (ended_at, *_failure_cols(failure), call_id, attempt_id),
+                "failure_message = ?, failure_traceback = ?, worker = coalesce(?, worker) "
+                "WHERE call_id = ? AND attempt_id = ?",
+                (ended_at, *_failure_cols(failure), worker, call_id, attempt_id),
             )
         )
 
@@ -580,6 +584,7 @@ class SqliteJournal:
         output: StoredValue | None = None,
         failure: FailureInfo | None = None,
         paused: bool = False,
+        worker: str | None = None,
     ) -> None:
         fcols = _failure_cols(failure)
         call_update = (
@@ -602,11 +607,13 @@ class SqliteJournal:
             return
         attempt_update = (
             "UPDATE attempts SET status = ?, ended_at = ?, failure_origin = ?, failure_type = ?, "
-            "failure_message = ?, failure_traceback = ? WHERE call_id = ? AND attempt_id = ?",
+            "failure_message = ?, failure_traceback = ?, worker = coalesce(?, worker) "
+            "WHERE call_id = ? AND attempt_id = ?",
             (
                 AttemptStatus.COMPLETED if failure is None else AttemptStatus.FAILED,
                 ended_at,
                 *fcols,
+                worker,
                 call_id,
                 attempt_id,
             ),
