@@ -1,4 +1,8 @@
-"""Which journal to use: ``configure(db=...)`` > ``KITARU_NB_DB`` > ``./kitaru.db``."""
+"""Which journal to use: ``configure(db=...)`` > ``KITARU_NB_DB`` > ``./kitaru.db``.
+
+A ``postgresql://`` URL in either place selects the shared PostgreSQL journal (the ``team`` extra);
+anything else is the path of an SQLite file.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,13 @@ from kitaru_nb.journal.base import Journal
 
 DEFAULT_FILENAME = "kitaru.db"
 ENV_VAR = "KITARU_NB_DB"
+_PG_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+def is_database_url(value: object) -> bool:
+    """A PostgreSQL URL (the shared journal), as opposed to the path of an SQLite file."""
+    return isinstance(value, str) and value.strip().lower().startswith(_PG_SCHEMES)
+
 
 _lock = threading.Lock()
 _configured: Any = None
@@ -58,8 +69,9 @@ def configure(
 ) -> None:
     """Set up kitaru_nb for this process. Only the options given change.
 
-    ``db``: a path to the SQLite journal, a journal object, a ``SqliteDb``, or None to go back to
-    the default (``KITARU_NB_DB`` or ``kitaru.db`` in the working folder).
+    ``db``: a path to the SQLite journal, a ``postgresql://user:pass@host:5432/db`` URL (a shared
+    PostgreSQL journal), a journal object, a ``SqliteDb``, or None to go back to the default
+    (``KITARU_NB_DB`` or ``kitaru.db`` in the working folder).
     ``auto_display`` (default True): a run started from a notebook cell shows its live panel in
     that cell at once; False leaves displaying to you (``display(handle)``).
     ``raise_on_failure`` (default False, Kitaru's semantics): True makes ``flow.run()`` raise the
@@ -98,7 +110,21 @@ def configure(
 
 def default_path() -> Path:
     env = os.environ.get(ENV_VAR)
-    return Path(env) if env else Path.cwd() / DEFAULT_FILENAME
+    return Path(env) if env and not is_database_url(env) else Path.cwd() / DEFAULT_FILENAME
+
+
+def default_target() -> str | Path:
+    """``KITARU_NB_DB`` (a URL or a path), else ``kitaru.db`` in the working folder."""
+    env = os.environ.get(ENV_VAR)
+    if env and is_database_url(env):
+        return env.strip()
+    return default_path()
+
+
+def default_exists() -> bool:
+    """Is there a default journal to watch (watching never creates an SQLite file)?"""
+    target = default_target()
+    return isinstance(target, str) or target.exists()
 
 
 def resolve_journal(db: Any = None) -> Journal:
@@ -107,9 +133,13 @@ def resolve_journal(db: Any = None) -> Journal:
 
     target = db if db is not None else _configured
     if target is None:
-        target = default_path()
+        target = default_target()
     journal: Journal
-    if isinstance(target, (str, os.PathLike)):
+    if is_database_url(target):
+        from kitaru_nb.journal.postgres import open_postgres
+
+        journal = open_postgres(target)
+    elif isinstance(target, (str, os.PathLike)):
         journal = open_journal(target)
     elif hasattr(target, "journal"):
         journal = target.journal

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -20,4 +23,58 @@ def db_path(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture
 def client(db_path: Path) -> kitaru_nb.KitaruClient:
+    return kitaru_nb.KitaruClient()
+
+
+# -- a team journal: the PostgreSQL server scripts/test.sh starts -----------------------------------
+
+PG_ENV = "KITARU_NB_TEST_PG"
+
+
+def pg_server_url() -> str:
+    """The test server's maintenance URL (``scripts/test.sh`` starts the server and sets it).
+
+    In CI a missing server fails the test; locally the test is skipped saying how to get one."""
+    url = os.environ.get(PG_ENV, "")
+    if not url:
+        message = (
+            f"no PostgreSQL test server: {PG_ENV} is not set. scripts/test.sh starts one; by hand: "
+            "eval $(bash scripts/postgres.sh start)"
+        )
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+def _with_db(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """The URL of a fresh, empty database on the test server, dropped after the test."""
+    import psycopg
+
+    from kitaru_nb.journal import postgres
+
+    server = pg_server_url()
+    name = f"kt_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    url = _with_db(server, name)
+    yield url
+    kitaru_nb.configure(db=None)
+    journal = postgres._open.get(url)
+    if journal is not None:
+        journal.close()
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_client(pg_url: str) -> kitaru_nb.KitaruClient:
+    """The configured journal is a fresh PostgreSQL database."""
+    kitaru_nb.configure(db=pg_url)
     return kitaru_nb.KitaruClient()
