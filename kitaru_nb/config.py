@@ -1,7 +1,8 @@
 """Which journal to use: ``configure(db=...)`` > ``KITARU_NB_DB`` > ``./kitaru.db``.
 
 A ``postgresql://`` URL in either place selects the shared PostgreSQL journal (the ``team`` extra);
-anything else is the path of an SQLite file.
+anything else is the path of an SQLite file. Where checkpoint bodies run: ``configure(executor=...)``
+> ``KITARU_NB_EXECUTOR`` (a Dask scheduler address) > this process's threads.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ def configure(
     auto_display: bool | None = None,
     raise_on_failure: bool | None = None,
     max_workers: int | None = None,
+    executor: Any = _UNSET,
+    executor_runs: str | None = None,
 ) -> None:
     """Set up kitaru_nb for this process. Only the options given change.
 
@@ -79,6 +82,11 @@ def configure(
     ``max_workers``: threads that run checkpoints submitted with ``.submit`` / ``.map`` / ``.product``
     (default ``min(32, cpus + 4)``), and worker processes that run ``runtime="isolated"`` checkpoint
     bodies (default ``min(cpus, 4)``).
+    ``executor``: a ``distributed.Client`` (or a scheduler address such as ``"tcp://host:8786"``)
+    sends checkpoint bodies to a Dask cluster: those of ``.submit`` / ``.map`` / ``.product`` and of
+    ``runtime="isolated"`` checkpoints, and with ``executor_runs="all"`` plain calls too. The flow
+    and every journal write stay in this process. None goes back to this process's threads (and
+    worker processes for isolated bodies).
     """
     global _configured
     for name, value in (("auto_display", auto_display), ("raise_on_failure", raise_on_failure)):
@@ -91,6 +99,15 @@ def configure(
 
         concurrent.set_max_workers(max_workers)
         isolated.set_max_workers(max_workers)
+    if executor_runs is not None and executor_runs not in ("concurrent", "all"):
+        raise KitaruUsageError(
+            f"configure(executor_runs=...) takes 'concurrent' (.submit / .map / .product and isolated bodies) or "
+            f"'all' (plain calls too), got {executor_runs!r}"
+        )
+    if executor is not _UNSET or executor_runs is not None:
+        from kitaru_nb.runtime import concurrent
+
+        concurrent.set_remote(concurrent._UNSET_TARGET if executor is _UNSET else executor, runs=executor_runs)
     if db is _UNSET:
         db = _configured
     elif (

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -78,3 +79,31 @@ def pg_client(pg_url: str) -> kitaru_nb.KitaruClient:
     """The configured journal is a fresh PostgreSQL database."""
     kitaru_nb.configure(db=pg_url)
     return kitaru_nb.KitaruClient()
+
+
+# -- a real Dask cluster: a LocalCluster with worker processes ----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def dask_cluster() -> Iterator[Any]:
+    """Two worker processes, one thread each (started once per session: 2-4 s)."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=50
+    )
+    client = distributed.Client(cluster, set_as_default=False)
+    yield client
+    from kitaru_nb.runtime import concurrent
+
+    concurrent.set_remote(None)
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture
+def dask_client(dask_cluster: Any) -> Iterator[Any]:
+    """Checkpoint bodies go to the session's cluster (two live workers); threads again afterwards."""
+    dask_cluster.wait_for_workers(2, timeout=60)
+    kitaru_nb.configure(executor=dask_cluster)
+    yield dask_cluster
+    kitaru_nb.configure(executor=None, executor_runs="concurrent")

@@ -275,25 +275,39 @@ class Checkpoint(Generic[P, R]):
             run.scope = Scope(self.name, call_id, attempt.attempt_id, idx)
             run.last_call = (idx, self.name)
             try:
-                if self.runtime == "inline":
+                if self.runtime == "inline" and concurrent.remote is None:
                     value = self.fn(*args, **kwargs)
-                else:
-                    value = isolated.run_isolated(self.fn, args, kwargs, name=self.name)
+                else:  # a worker process, or a Dask cluster (which says who ran it: take_ran_on)
+                    value = concurrent.run_body(self.fn, args, kwargs, name=self.name, runtime=self.runtime)
             except Exception as exc:
                 failure = isolated.failure_of(exc)
+                worker = concurrent.take_ran_on()
                 if n < last:
-                    journal.fail_attempt(attempt.attempt_id, call_id=call_id, ended_at=now(), failure=failure)
+                    journal.fail_attempt(
+                        attempt.attempt_id, call_id=call_id, ended_at=now(), failure=failure, worker=worker
+                    )
                     self._sleep(policy.delay_before(n + 1))
                     continue
                 if self.on_error == "skip":
                     journal.finish_call(
-                        call_id, attempt.attempt_id, status=CallStatus.SKIPPED, ended_at=now(), failure=failure
+                        call_id,
+                        attempt.attempt_id,
+                        status=CallStatus.SKIPPED,
+                        ended_at=now(),
+                        failure=failure,
+                        worker=worker,
                     )
                     notify(run, "call_ended", idx, self.name)
                     return None  # type: ignore[return-value]
                 pause = self.on_error == "pause"
                 journal.finish_call(
-                    call_id, attempt.attempt_id, status=CallStatus.FAILED, ended_at=now(), failure=failure, paused=pause
+                    call_id,
+                    attempt.attempt_id,
+                    status=CallStatus.FAILED,
+                    ended_at=now(),
+                    failure=failure,
+                    paused=pause,
+                    worker=worker,
                 )
                 notify(run, "call_ended", idx, self.name)
                 if pause:
@@ -310,7 +324,12 @@ class Checkpoint(Generic[P, R]):
                     format_traceback(exc),
                 )
                 journal.finish_call(
-                    call_id, attempt.attempt_id, status=CallStatus.FAILED, ended_at=now(), failure=failure
+                    call_id,
+                    attempt.attempt_id,
+                    status=CallStatus.FAILED,
+                    ended_at=now(),
+                    failure=failure,
+                    worker=concurrent.take_ran_on(),
                 )
                 raise
             finally:
@@ -321,7 +340,12 @@ class Checkpoint(Generic[P, R]):
                 message = f"checkpoint {self.name!r} returned a value that cannot be journaled: {exc}"
                 failure = FailureInfo(FailureOrigin.RUNTIME, message, type_name(value), None)
                 journal.finish_call(
-                    call_id, attempt.attempt_id, status=CallStatus.FAILED, ended_at=now(), failure=failure
+                    call_id,
+                    attempt.attempt_id,
+                    status=CallStatus.FAILED,
+                    ended_at=now(),
+                    failure=failure,
+                    worker=concurrent.take_ran_on(),
                 )
                 raise CheckpointOutputError(message) from exc
             journal.finish_call(
@@ -330,6 +354,7 @@ class Checkpoint(Generic[P, R]):
                 status=CallStatus.COMPLETED,
                 ended_at=now(),
                 output=StoredValue(fmt, serde.preview(value), data),
+                worker=concurrent.take_ran_on(),
             )
             if listeners:
                 notify(run, "call_ended", idx, self.name)
