@@ -16,9 +16,10 @@ Races are decided by the database as in SQLite: an answer, a decision or a claim
 ``UPDATE ... WHERE status = ...`` whose row count says who won (PostgreSQL re-checks the condition
 after a concurrent writer commits).
 
-Changes are pushed, not polled: every write transaction ends with ``NOTIFY kitaru_nb`` (payload: the
-writing journal object's id), and one listening connection per journal object counts the
-notifications of *other* writers. ``change_token()`` reads that count, so it costs no query (the
+Changes are pushed, not polled: after a write, a ``NOTIFY kitaru_nb`` (payload: the writing journal
+object's id) goes out on a pooled connection, one per burst of writes (every 10 ms at most: a NOTIFY
+inside each write transaction doubled its cost), and one listening connection per journal object
+counts the notifications of *other* writers. ``change_token()`` reads that count, so it costs no query (the
 engine reads it before every checkpoint call), and moves within a few milliseconds of another
 writer's commit; ``wait_for_change`` blocks until it moves.
 """
@@ -53,6 +54,8 @@ __all__ = ["CHANNEL", "PostgresJournal", "is_postgres_url", "open_postgres", "re
 
 CHANNEL = "kitaru_nb"
 _STOP = "stop:"
+#: seconds between two notifications of one journal object while it writes
+NOTIFY_INTERVAL = 0.01
 SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 #: an advisory lock id ("KTNB") held while a process migrates, so two kernels never migrate at once
 _MIGRATION_LOCK = 0x4B544E42
@@ -161,7 +164,9 @@ class PostgresJournal(SqliteJournal):
             open=True,
             name="kitaru_nb",
         )
+        self._dirty = threading.Event()
         self._start_listener()
+        threading.Thread(target=self._notifier, name="kitaru-nb-notify", daemon=True).start()
 
     # -- opening and migrations ---------------------------------------------------------
     def _open_db(self, conn: Any) -> None:
@@ -210,33 +215,47 @@ class PostgresJournal(SqliteJournal):
 
     # -- one write, one read ---------------------------------------------------------------
     def _write(self, *steps: Step) -> Any:
-        """Run ``steps`` in one transaction (sent as one pipeline) ending with a NOTIFY; returns what
-        the last step returned (``rowcount`` for a statement). Rolled back as a whole when a step fails."""
+        """Run ``steps`` in one transaction (one statement: autocommit; more: ``BEGIN`` ... ``COMMIT`` sent
+        as one pipeline); returns what the last step returned (``rowcount`` for a statement). Rolled back
+        as a whole when a step fails. Other journals hear of it by a coalesced NOTIFY (``_notifier``)."""
         psycopg = self._psycopg
         trace = self._tracer
         try:
             with self._pool.connection() as conn:
                 cur = conn.cursor()
                 result: Any = None
-                with conn.pipeline(), conn.transaction():
-                    for step in steps:
-                        if type(step) is tuple:
-                            if trace is not None:
-                                trace(step[0])
-                            cur.execute(_pg(step[0]), step[1])
-                            result = cur
-                        elif isinstance(step, Many):
-                            if trace is not None:
-                                trace(step.sql)
-                            cur.executemany(_pg(step.sql), step.rows)
-                            result = cur
-                        else:
-                            result = step(_Conn(cur, trace))  # type: ignore[operator,arg-type]
-                    conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, self._origin))
+                try:
+                    if len(steps) == 1 and type(steps[0]) is tuple:
+                        if trace is not None:
+                            trace(steps[0][0])
+                        cur.execute(_pg(steps[0][0]), steps[0][1])
+                        result = cur
+                    else:
+                        with conn.pipeline():
+                            conn.execute("BEGIN")
+                            for step in steps:
+                                if type(step) is tuple:
+                                    if trace is not None:
+                                        trace(step[0])
+                                    cur.execute(_pg(step[0]), step[1])
+                                    result = cur
+                                elif isinstance(step, Many):
+                                    if trace is not None:
+                                        trace(step.sql)
+                                    cur.executemany(_pg(step.sql), step.rows)
+                                    result = cur
+                                else:
+                                    result = step(_Conn(cur, trace))  # type: ignore[operator,arg-type]
+                            conn.execute("COMMIT")
+                except BaseException:
+                    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                        conn.rollback()
+                    raise
                 # the pipeline is synced: the caller's last statement's row count is in
                 if result is cur:
                     result = _Done(int(cur.rowcount))
                 cur.close()
+            self._dirty.set()
             return result
         except psycopg.errors.IntegrityError as exc:
             raise ValueError(f"the journal {self.location} refused a duplicate row: {_reason(exc)}") from exc
@@ -244,6 +263,23 @@ class PostgresJournal(SqliteJournal):
             raise KitaruBackendError(
                 f"cannot write to the journal {self.location}: {_reason(exc)}. Nothing was written."
             ) from exc
+
+    def _notifier(self) -> None:
+        """One NOTIFY per burst of writes (at most every ``NOTIFY_INTERVAL`` s), off the write path: a
+        NOTIFY inside every write transaction costs more than the write itself."""
+        while not self._closed:
+            if not self._dirty.wait(1.0):
+                continue
+            self._dirty.clear()
+            self._send_notify(self._origin)
+            time.sleep(NOTIFY_INTERVAL)
+
+    def _send_notify(self, payload: str) -> None:
+        try:
+            with self._pool.connection(timeout=5) as conn:
+                conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+        except Exception:
+            pass
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[Any], Cols]:
         if self._tracer is not None:
