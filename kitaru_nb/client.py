@@ -49,6 +49,7 @@ def _attempt_model(a: AttemptRow) -> CheckpointAttempt:
         started_at=_ts_req(a.started_at),
         ended_at=_ts(a.ended_at),
         failure=a.failure,
+        worker=a.worker,
     )
 
 

@@ -1,4 +1,9 @@
-"""Which journal to use: ``configure(db=...)`` > ``KITARU_NB_DB`` > ``./kitaru.db``."""
+"""Which journal to use: ``configure(db=...)`` > ``KITARU_NB_DB`` > ``./kitaru.db``.
+
+A ``postgresql://`` URL in either place selects the shared PostgreSQL journal (the ``team`` extra);
+anything else is the path of an SQLite file. Where checkpoint bodies run: ``configure(executor=...)``
+> ``KITARU_NB_EXECUTOR`` (a Dask scheduler address) > this process's threads.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,13 @@ from kitaru_nb.journal.base import Journal
 
 DEFAULT_FILENAME = "kitaru.db"
 ENV_VAR = "KITARU_NB_DB"
+_PG_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+def is_database_url(value: object) -> bool:
+    """A PostgreSQL URL (the shared journal), as opposed to the path of an SQLite file."""
+    return isinstance(value, str) and value.strip().lower().startswith(_PG_SCHEMES)
+
 
 _lock = threading.Lock()
 _configured: Any = None
@@ -55,11 +67,14 @@ def configure(
     auto_display: bool | None = None,
     raise_on_failure: bool | None = None,
     max_workers: int | None = None,
+    executor: Any = _UNSET,
+    executor_runs: str | None = None,
 ) -> None:
     """Set up kitaru_nb for this process. Only the options given change.
 
-    ``db``: a path to the SQLite journal, a journal object, a ``SqliteDb``, or None to go back to
-    the default (``KITARU_NB_DB`` or ``kitaru.db`` in the working folder).
+    ``db``: a path to the SQLite journal, a ``postgresql://user:pass@host:5432/db`` URL (a shared
+    PostgreSQL journal), a journal object, a ``SqliteDb``, or None to go back to the default
+    (``KITARU_NB_DB`` or ``kitaru.db`` in the working folder).
     ``auto_display`` (default True): a run started from a notebook cell shows its live panel in
     that cell at once; False leaves displaying to you (``display(handle)``).
     ``raise_on_failure`` (default False, Kitaru's semantics): True makes ``flow.run()`` raise the
@@ -67,6 +82,11 @@ def configure(
     ``max_workers``: threads that run checkpoints submitted with ``.submit`` / ``.map`` / ``.product``
     (default ``min(32, cpus + 4)``), and worker processes that run ``runtime="isolated"`` checkpoint
     bodies (default ``min(cpus, 4)``).
+    ``executor``: a ``distributed.Client`` (or a scheduler address such as ``"tcp://host:8786"``)
+    sends checkpoint bodies to a Dask cluster: those of ``.submit`` / ``.map`` / ``.product`` and of
+    ``runtime="isolated"`` checkpoints, and with ``executor_runs="all"`` plain calls too. The flow
+    and every journal write stay in this process. None goes back to this process's threads (and
+    worker processes for isolated bodies).
     """
     global _configured
     for name, value in (("auto_display", auto_display), ("raise_on_failure", raise_on_failure)):
@@ -79,6 +99,15 @@ def configure(
 
         concurrent.set_max_workers(max_workers)
         isolated.set_max_workers(max_workers)
+    if executor_runs is not None and executor_runs not in ("concurrent", "all"):
+        raise KitaruUsageError(
+            f"configure(executor_runs=...) takes 'concurrent' (.submit / .map / .product and isolated bodies) or "
+            f"'all' (plain calls too), got {executor_runs!r}"
+        )
+    if executor is not _UNSET or executor_runs is not None:
+        from kitaru_nb.runtime import concurrent
+
+        concurrent.set_remote(concurrent._UNSET_TARGET if executor is _UNSET else executor, runs=executor_runs)
     if db is _UNSET:
         db = _configured
     elif (
@@ -98,7 +127,21 @@ def configure(
 
 def default_path() -> Path:
     env = os.environ.get(ENV_VAR)
-    return Path(env) if env else Path.cwd() / DEFAULT_FILENAME
+    return Path(env) if env and not is_database_url(env) else Path.cwd() / DEFAULT_FILENAME
+
+
+def default_target() -> str | Path:
+    """``KITARU_NB_DB`` (a URL or a path), else ``kitaru.db`` in the working folder."""
+    env = os.environ.get(ENV_VAR)
+    if env and is_database_url(env):
+        return env.strip()
+    return default_path()
+
+
+def default_exists() -> bool:
+    """Is there a default journal to watch (watching never creates an SQLite file)?"""
+    target = default_target()
+    return isinstance(target, str) or target.exists()
 
 
 def resolve_journal(db: Any = None) -> Journal:
@@ -107,9 +150,13 @@ def resolve_journal(db: Any = None) -> Journal:
 
     target = db if db is not None else _configured
     if target is None:
-        target = default_path()
+        target = default_target()
     journal: Journal
-    if isinstance(target, (str, os.PathLike)):
+    if is_database_url(target):
+        from kitaru_nb.journal.postgres import open_postgres
+
+        journal = open_postgres(target)
+    elif isinstance(target, (str, os.PathLike)):
         journal = open_journal(target)
     elif hasattr(target, "journal"):
         journal = target.journal

@@ -36,6 +36,8 @@ class CheckpointAttempt:
     started_at: datetime
     ended_at: datetime | None
     failure: FailureInfo | None
+    #: who ran the body when it was not the flow's process: a Dask worker's address (None: here)
+    worker: str | None = None
 
     @property
     def duration(self) -> float | None:

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a fresh machine (Debian Chromium for the browser
-# tests, a venv with kitaru_nb + test dependencies, the labextension build) and run the
-# whole suite: lint, types, TypeScript checks, unit/integration, notebooks, browser tests.
+# tests, Debian's PostgreSQL for the team journal, a venv with kitaru_nb + test dependencies
+# including psycopg and dask distributed, the labextension build) and run the whole suite: lint,
+# types, TypeScript checks, unit/integration, notebooks, browser tests. A throwaway PostgreSQL
+# server runs for the duration (its URL in KITARU_NB_TEST_PG); the Dask tests start their own
+# distributed.LocalCluster with worker processes.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -17,6 +20,13 @@ if [ ! -x "$CHROMIUM_PATH" ]; then
 fi
 
 EXTRAS=test VENV="$VENV" bash "$ROOT/scripts/setup.sh"
+
+echo "== PostgreSQL test server"
+if [ -z "${KITARU_NB_TEST_PG:-}" ]; then
+  eval "$(bash "$ROOT/scripts/postgres.sh" start)"
+  trap 'bash "$ROOT/scripts/postgres.sh" stop "$KITARU_NB_TEST_PG_DIR"' EXIT
+fi
+export KITARU_NB_TEST_PG
 . "$VENV/bin/activate"
 
 echo "== lint and types"

@@ -85,6 +85,8 @@ class AttemptRow:
     started_at: float
     ended_at: float | None = None
     failure: FailureInfo | None = None
+    #: who ran the body, when not this process (a Dask worker's address)
+    worker: str | None = None
 
 
 @dataclass(slots=True)
@@ -193,7 +195,11 @@ class Journal(Protocol):
 
     def start_attempt(self, attempt: AttemptRow) -> None: ...
 
-    def fail_attempt(self, attempt_id: str, *, call_id: str, ended_at: float, failure: FailureInfo) -> None: ...
+    def fail_attempt(
+        self, attempt_id: str, *, call_id: str, ended_at: float, failure: FailureInfo, worker: str | None = None
+    ) -> None:
+        """End an attempt as failed; ``worker``: who ran its body (a Dask worker), kept when None."""
+        ...
 
     def finish_call(
         self,
@@ -205,8 +211,10 @@ class Journal(Protocol):
         output: StoredValue | None = None,
         failure: FailureInfo | None = None,
         paused: bool = False,
+        worker: str | None = None,
     ) -> None:
-        """End a call (and its current attempt, if any) in one write."""
+        """End a call (and its current attempt, if any) in one write; ``worker``: who ran the
+        attempt's body (a Dask worker), kept when None."""
         ...
 
     def answer_wait(

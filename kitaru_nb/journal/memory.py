@@ -151,10 +151,13 @@ class MemoryJournal:
             self._attempts[attempt.attempt_id] = replace(attempt)
             self._version += 1
 
-    def fail_attempt(self, attempt_id: str, *, call_id: str, ended_at: float, failure: FailureInfo) -> None:
+    def fail_attempt(
+        self, attempt_id: str, *, call_id: str, ended_at: float, failure: FailureInfo, worker: str | None = None
+    ) -> None:
         with self._lock:
             a = self._attempts[attempt_id]
             a.status, a.ended_at, a.failure = AttemptStatus.FAILED, ended_at, failure
+            a.worker = worker or a.worker
             self._version += 1
 
     def finish_call(
@@ -167,12 +170,14 @@ class MemoryJournal:
         output: StoredValue | None = None,
         failure: FailureInfo | None = None,
         paused: bool = False,
+        worker: str | None = None,
     ) -> None:
         with self._lock:
             if attempt_id is not None:
                 a = self._attempts[attempt_id]
                 a.status = AttemptStatus.COMPLETED if failure is None else AttemptStatus.FAILED
                 a.ended_at, a.failure = ended_at, failure
+                a.worker = worker or a.worker
             c = self._calls[call_id]
             c.status, c.ended_at, c.failure, c.paused = status, ended_at, failure, paused
             c.output = copy.deepcopy(output)

@@ -197,12 +197,18 @@ def _m005_artifacts_metadata_cache(db: sqlite3.Connection) -> None:
     )
 
 
+def _m006_attempt_worker(db: sqlite3.Connection) -> None:
+    # who ran an attempt's body when it was not the flow's process: the Dask worker's address
+    db.execute("ALTER TABLE attempts ADD COLUMN worker TEXT")
+
+
 MIGRATIONS: list[Migration] = [
     ("001_initial", _m001_initial),
     ("002_drop_attempts_running_index", _m002_drop_attempts_running),
     ("003_attempts_by_call", _m003_attempts_by_call),
     ("004_owner_answers_requests", _m004_owner_answers_requests),
     ("005_artifacts_metadata_cache", _m005_artifacts_metadata_cache),
+    ("006_attempt_worker", _m006_attempt_worker),
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -63,7 +63,7 @@ _CALL_COLS = (
 _ARTIFACT_COLS = "artifact_id, exec_id, call_id, attempt_id, name, kind, tags, format, preview, created_at"
 _ATTEMPT_COLS = (
     "attempt_id, call_id, exec_id, number, status, started_at, ended_at, "
-    "failure_origin, failure_type, failure_message, failure_traceback"
+    "failure_origin, failure_type, failure_message, failure_traceback, worker"
 )
 
 #: column name -> position in the rows of one query (rows are read by name through it)
@@ -187,6 +187,7 @@ def _fits_in_row(call: CallRow, attempt: AttemptRow) -> bool:
         and attempt.failure is None
         and attempt.started_at == call.started_at
         and attempt.ended_at == call.ended_at
+        and attempt.worker is None
     )
 
 
@@ -218,6 +219,7 @@ def _attempt_row(r: Sequence[Any], c: Cols) -> AttemptRow:
         started_at=r[c["started_at"]],
         ended_at=r[c["ended_at"]],
         failure=_failure(r, c),
+        worker=r[c["worker"]],
     )
 
 
@@ -591,12 +593,15 @@ class SqliteJournal:
     def start_attempt(self, attempt: AttemptRow) -> None:
         self._write((self._INSERT_ATTEMPT, self._attempt_params(attempt)))
 
-    def fail_attempt(self, attempt_id: str, *, call_id: str, ended_at: float, failure: FailureInfo) -> None:
+    def fail_attempt(
+        self, attempt_id: str, *, call_id: str, ended_at: float, failure: FailureInfo, worker: str | None = None
+    ) -> None:
         self._write(
             (
                 "UPDATE attempts SET status = 'failed', ended_at = ?, failure_origin = ?, failure_type = ?, "
-                "failure_message = ?, failure_traceback = ? WHERE call_id = ? AND attempt_id = ?",
-                (ended_at, *_failure_cols(failure), call_id, attempt_id),
+                "failure_message = ?, failure_traceback = ?, worker = coalesce(?, worker) "
+                "WHERE call_id = ? AND attempt_id = ?",
+                (ended_at, *_failure_cols(failure), worker, call_id, attempt_id),
             )
         )
 
@@ -610,6 +615,7 @@ class SqliteJournal:
         output: StoredValue | None = None,
         failure: FailureInfo | None = None,
         paused: bool = False,
+        worker: str | None = None,
     ) -> None:
         fcols = _failure_cols(failure)
         call_update = (
@@ -632,11 +638,13 @@ class SqliteJournal:
             return
         attempt_update = (
             "UPDATE attempts SET status = ?, ended_at = ?, failure_origin = ?, failure_type = ?, "
-            "failure_message = ?, failure_traceback = ? WHERE call_id = ? AND attempt_id = ?",
+            "failure_message = ?, failure_traceback = ?, worker = coalesce(?, worker) "
+            "WHERE call_id = ? AND attempt_id = ?",
             (
                 AttemptStatus.COMPLETED if failure is None else AttemptStatus.FAILED,
                 ended_at,
                 *fcols,
+                worker,
                 call_id,
                 attempt_id,
             ),
@@ -757,7 +765,7 @@ class SqliteJournal:
         rows, c = self._read(
             f"SELECT c.idx AS idx, {cols} FROM calls c JOIN attempts a ON a.call_id = c.call_id WHERE c.exec_id = ? "
             "UNION ALL SELECT idx, first_attempt, call_id, exec_id, 1, 'completed', started_at, ended_at, NULL, NULL, "
-            "NULL, NULL FROM calls WHERE exec_id = ? AND first_attempt IS NOT NULL ORDER BY 1, 5",
+            "NULL, NULL, NULL FROM calls WHERE exec_id = ? AND first_attempt IS NOT NULL ORDER BY 1, 5",
             (exec_id, exec_id),
         )
         return [_attempt_row(r, c) for r in rows]
@@ -798,10 +806,12 @@ class SqliteJournal:
     # positions not done; the partial index calls_open holds only these (a checkpoint written
     # completed in one write never enters it)
     _OPEN = "status NOT IN ('completed', 'reused', 'skipped')"
+    #: where open positions are read from (SQLite is told the partial index; other databases pick it)
+    _OPEN_FROM = "calls INDEXED BY calls_open"
 
     def execution_summary(self, exec_id: str) -> tuple[dict[str, int], list[CallRow], list[AttemptRow]]:
         rows, c = self._read(
-            f"SELECT {_CALL_COLS} FROM calls INDEXED BY calls_open WHERE exec_id = ? AND {self._OPEN} ORDER BY idx",
+            f"SELECT {_CALL_COLS} FROM {self._OPEN_FROM} WHERE exec_id = ? AND {self._OPEN} ORDER BY idx",
             (exec_id,),
         )
         open_calls = [_call_row(r, c) for r in rows]
@@ -882,7 +892,7 @@ class SqliteJournal:
             out[r[tc["exec_id"]]].update(total=int(r[tc["total"]]), done=int(r[tc["total"]]))
         rows, c = self._read(
             "SELECT exec_id, count(*) AS n, sum(kind = 'wait' AND status = 'waiting') AS open_waits, "
-            f"sum(paused) AS paused FROM calls INDEXED BY calls_open WHERE exec_id IN ({marks}) AND {self._OPEN} "
+            f"sum(paused) AS paused FROM {self._OPEN_FROM} WHERE exec_id IN ({marks}) AND {self._OPEN} "
             "GROUP BY exec_id",
             list(exec_ids),
         )

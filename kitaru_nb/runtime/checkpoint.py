@@ -279,28 +279,42 @@ class Checkpoint(Generic[P, R]):
             run.scope = Scope(self.name, call_id, attempt.attempt_id, idx)
             run.last_call = (idx, self.name)
             try:
-                if self.runtime == "inline":
+                if self.runtime == "inline" and concurrent.remote is None:
                     value = self.fn(*args, **kwargs)
-                else:
-                    value = isolated.run_isolated(self.fn, args, kwargs, name=self.name)
+                else:  # a worker process, or a Dask cluster (which says who ran it: take_ran_on)
+                    value = concurrent.run_body(self.fn, args, kwargs, name=self.name, runtime=self.runtime)
             except Exception as exc:
                 if held is not None:
                     deferred.journal_start(held)
                     held = None
                 failure = isolated.failure_of(exc)
+                worker = concurrent.take_ran_on()
                 if n < last:
-                    journal.fail_attempt(attempt.attempt_id, call_id=call_id, ended_at=now(), failure=failure)
+                    journal.fail_attempt(
+                        attempt.attempt_id, call_id=call_id, ended_at=now(), failure=failure, worker=worker
+                    )
                     self._sleep(policy.delay_before(n + 1))
                     continue
                 if self.on_error == "skip":
                     journal.finish_call(
-                        call_id, attempt.attempt_id, status=CallStatus.SKIPPED, ended_at=now(), failure=failure
+                        call_id,
+                        attempt.attempt_id,
+                        status=CallStatus.SKIPPED,
+                        ended_at=now(),
+                        failure=failure,
+                        worker=worker,
                     )
                     notify(run, "call_ended", idx, self.name)
                     return None  # type: ignore[return-value]
                 pause = self.on_error == "pause"
                 journal.finish_call(
-                    call_id, attempt.attempt_id, status=CallStatus.FAILED, ended_at=now(), failure=failure, paused=pause
+                    call_id,
+                    attempt.attempt_id,
+                    status=CallStatus.FAILED,
+                    ended_at=now(),
+                    failure=failure,
+                    paused=pause,
+                    worker=worker,
                 )
                 notify(run, "call_ended", idx, self.name)
                 if pause:
@@ -319,7 +333,12 @@ class Checkpoint(Generic[P, R]):
                     format_traceback(exc),
                 )
                 journal.finish_call(
-                    call_id, attempt.attempt_id, status=CallStatus.FAILED, ended_at=now(), failure=failure
+                    call_id,
+                    attempt.attempt_id,
+                    status=CallStatus.FAILED,
+                    ended_at=now(),
+                    failure=failure,
+                    worker=concurrent.take_ran_on(),
                 )
                 raise
             finally:
@@ -332,19 +351,30 @@ class Checkpoint(Generic[P, R]):
                 message = f"checkpoint {self.name!r} returned a value that cannot be journaled: {exc}"
                 failure = FailureInfo(FailureOrigin.RUNTIME, message, type_name(value), None)
                 journal.finish_call(
-                    call_id, attempt.attempt_id, status=CallStatus.FAILED, ended_at=now(), failure=failure
+                    call_id,
+                    attempt.attempt_id,
+                    status=CallStatus.FAILED,
+                    ended_at=now(),
+                    failure=failure,
+                    worker=concurrent.take_ran_on(),
                 )
                 raise CheckpointOutputError(message) from exc
             output = StoredValue(fmt, serde.preview(value), data)
+            worker = concurrent.take_ran_on()
             if held is not None and deferred.take(held):
                 # the whole attempt in one write
                 call, ended = held.call, now()
                 call.status, call.ended_at, call.output = CallStatus.COMPLETED, ended, output
-                attempt.status, attempt.ended_at = AttemptStatus.COMPLETED, ended
+                attempt.status, attempt.ended_at, attempt.worker = AttemptStatus.COMPLETED, ended, worker
                 journal.insert_call(call, attempt)
             else:
                 journal.finish_call(
-                    call_id, attempt.attempt_id, status=CallStatus.COMPLETED, ended_at=now(), output=output
+                    call_id,
+                    attempt.attempt_id,
+                    status=CallStatus.COMPLETED,
+                    ended_at=now(),
+                    output=output,
+                    worker=worker,
                 )
             if listeners:
                 notify(run, "call_ended", idx, self.name)

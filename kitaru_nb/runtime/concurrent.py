@@ -7,8 +7,14 @@ journal is safe to share between threads), so resume, retry, replay and divergen
 treat concurrent calls exactly as sequential ones: a completed submitted call is reused, not run.
 
 The executor is a small protocol (``Executor.submit(fn, *args) -> concurrent.futures.Future``): a
-thread pool by default (``kitaru_nb.configure(max_workers=N)``); another executor can be plugged
-in (a cluster's client) without touching the engine.
+thread pool by default (``kitaru_nb.configure(max_workers=N)``), or one given to
+``configure(executor=...)``. It runs the journaling side of a submitted call (the attempt loop).
+
+Where the *body* runs is a second, smaller choice: this thread, or a ``RemoteRunner`` such as a
+Dask cluster (``configure(executor=distributed.Client(...))``, ``kitaru_nb.runtime.dask``). A remote
+runner gets the bodies of submitted calls and of ``runtime="isolated"`` checkpoints (and of plain
+calls with ``executor_runs="all"``); it only runs them and hands back outputs or exceptions, and
+says who ran them (``take_ran_on``), so every journal write stays in the flow's process.
 """
 
 from __future__ import annotations
@@ -36,9 +42,34 @@ class Executor(Protocol):
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> concurrent.futures.Future[Any]: ...
 
 
+class RemoteRunner(Protocol):
+    """Runs checkpoint bodies away from this process (a Dask cluster): ``run`` returns the body's
+    value or raises its exception, and sets ``ran_on`` to who ran it."""
+
+    #: "concurrent" (submitted calls and isolated bodies) or "all" (plain calls too)
+    runs: str
+
+    def run(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], *, name: str) -> Any: ...
+
+    def driver_threads(self) -> int:
+        """How many submitted calls this process should keep in flight (threads that wait for bodies)."""
+        ...
+
+    def close(self) -> None: ...
+
+
 _lock = threading.Lock()
 _pool: concurrent.futures.ThreadPoolExecutor | None = None
 _max_workers: int | None = None
+_custom: Executor | None = None
+#: where bodies run when not here (None: here); read on every checkpoint call, so a plain global
+remote: RemoteRunner | None = None
+_env_checked = False
+ENV_EXECUTOR = "KITARU_NB_EXECUTOR"
+#: True inside a submitted call's thread (its body goes to the remote runner)
+_submitted: contextvars.ContextVar[bool] = contextvars.ContextVar("kitaru_submitted", default=False)
+#: who ran the body of the attempt that just ended in this context (None: this process)
+_ran_on: contextvars.ContextVar[str | None] = contextvars.ContextVar("kitaru_ran_on", default=None)
 
 
 def set_max_workers(n: int | None) -> None:
@@ -55,10 +86,96 @@ def executor() -> Executor:
     import concurrent.futures
 
     with _lock:
+        if _custom is not None:
+            return _custom
         if _pool is None:
             workers = _max_workers or min(32, (os.cpu_count() or 1) + 4)
+            if remote is not None and _max_workers is None:
+                workers = remote.driver_threads()  # threads that wait on the cluster: cheap, and many
             _pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kitaru-checkpoint")
         return _pool
+
+
+def set_remote(target: Any, *, runs: str | None = None) -> None:
+    """``configure(executor=...)``: a ``distributed.Client`` or a scheduler address (bodies on Dask), an
+    ``Executor`` (submitted calls on it, bodies in its threads), or None (this process's threads)."""
+    global remote, _custom, _pool, _env_checked
+    from kitaru_nb.errors import KitaruUsageError
+
+    _NO = object()
+    new_remote: Any = _NO
+    new_custom: Any = _NO
+    if target is _UNSET_TARGET:
+        pass
+    elif target is None:
+        new_remote, new_custom = None, None
+    elif isinstance(target, str) or type(target).__module__.split(".")[0] == "distributed":
+        from kitaru_nb.runtime.dask import DaskExecutor
+
+        new_remote, new_custom = DaskExecutor.of(target, runs=runs or "concurrent"), None
+    elif callable(getattr(target, "submit", None)):
+        new_remote, new_custom = None, target
+    else:
+        raise KitaruUsageError(
+            "configure(executor=...) takes a distributed.Client, a Dask scheduler address ('tcp://host:8786'), "
+            f"an executor with .submit(fn, *args) returning a concurrent.futures.Future, or None; got "
+            f"{type(target).__name__}"
+        )
+    with _lock:
+        _env_checked = True  # an explicit choice wins over KITARU_NB_EXECUTOR
+        old_remote, old_pool = remote, _pool
+        if new_remote is not _NO:
+            remote = new_remote
+            _pool = None  # sized for the new runner on next use
+        if new_custom is not _NO:
+            _custom = new_custom
+        if runs is not None and remote is not None:
+            remote.runs = runs
+    if new_remote is not _NO and old_remote is not None and old_remote is not remote:
+        old_remote.close()
+    if new_remote is not _NO and old_pool is not None:
+        old_pool.shutdown(wait=False)
+
+
+_UNSET_TARGET: Any = object()
+
+
+def ensure_env_executor() -> None:
+    """``KITARU_NB_EXECUTOR=tcp://scheduler:8786``: connect on the first flow run (once per process)."""
+    global _env_checked
+    if _env_checked:
+        return
+    address = os.environ.get(ENV_EXECUTOR, "").strip()
+    with _lock:
+        if _env_checked:
+            return
+        _env_checked = True
+    if address:
+        set_remote(address)
+
+
+def run_body(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], *, name: str, runtime: str) -> Any:
+    """Run a checkpoint's body where it belongs: the remote runner, a worker process, or here."""
+    r = remote
+    if r is not None and (runtime == "isolated" or r.runs == "all" or _submitted.get()):
+        return r.run(fn, args, kwargs, name=name)
+    if runtime == "inline":
+        return fn(*args, **kwargs)
+    from kitaru_nb.runtime import isolated
+
+    return isolated.run_isolated(fn, args, kwargs, name=name)
+
+
+def set_ran_on(worker: str | None) -> None:
+    _ran_on.set(worker)
+
+
+def take_ran_on() -> str | None:
+    """Who ran the body that just returned or raised in this context (once; None: this process)."""
+    worker = _ran_on.get()
+    if worker is not None:
+        _ran_on.set(None)
+    return worker
 
 
 class CheckpointFuture(Generic[R]):
@@ -125,7 +242,12 @@ def await_after(after: Any) -> None:
 def start(body: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
     """Run ``body(*args)`` on the executor, in a copy of the caller's context (the durable run)."""
     ctx = contextvars.copy_context()
-    return executor().submit(ctx.run, body, *args)
+    return executor().submit(ctx.run, _as_submitted, body, *args)
+
+
+def _as_submitted(body: Callable[..., Any], *args: Any) -> Any:
+    _submitted.set(True)  # in the submission's own context copy
+    return body(*args)
 
 
 def check_allowed(run: Any, name: str) -> None:

@@ -221,6 +221,8 @@ def owner_is_alive(row: ExecutionRow) -> bool:
     alive = owner.owner_alive(row.owner)
     if alive is not None:
         return alive
+    if owner.on_another_host(row.owner):
+        return True  # a kernel on another machine sharing the journal: its pid means nothing here
     return owner.is_alive(row.owner_pid)
 
 

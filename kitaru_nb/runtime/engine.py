@@ -17,6 +17,7 @@ from kitaru_nb import serde
 from kitaru_nb.errors import KitaruContextError, KitaruRuntimeError, KitaruUsageError
 from kitaru_nb.journal.base import ExecutionRow, Journal, StoredValue
 from kitaru_nb.models import FailureInfo
+from kitaru_nb.runtime import concurrent
 from kitaru_nb.runtime.context import (
     DurableRun,
     FlowCancelled,
@@ -174,6 +175,7 @@ def drive(
 
     ``cache``: whether the execution was started with ``cache=True`` (None: read from its meta when a
     checkpoint asks)."""
+    concurrent.ensure_env_executor()  # KITARU_NB_EXECUTOR: connect to the cluster on the first run
     ensure_outside_flow(flow_name)
     _journals.setdefault(id(journal), journal)
     _remember(_journal_by_exec, exec_id, journal)

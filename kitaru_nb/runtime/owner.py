@@ -73,6 +73,11 @@ def owner_alive(owner: dict[str, Any] | None) -> bool | None:
     return is_alive(int(pid), owner.get("pid_start")) if isinstance(pid, int) else None
 
 
+def on_another_host(owner: dict[str, Any] | None) -> bool:
+    """Recorded by a process on another machine (a shared PostgreSQL journal)."""
+    return bool(owner) and owner.get("host") not in (None, _host())  # type: ignore[union-attr]
+
+
 def is_me(owner: dict[str, Any] | None) -> bool:
     if not owner:
         return False

@@ -132,7 +132,7 @@ class Watcher:
         from kitaru_nb import config
 
         seen = {id(j): j for j in engine.journals_in_use()}
-        if config._configured is not None or config.default_path().exists():
+        if config._configured is not None or config.default_exists():
             try:
                 j = config.resolve_journal()
                 seen.setdefault(id(j), j)

@@ -2,11 +2,12 @@
 
 Which journal it reads (first that is set):
 
-1. ``c.KitaruNb.db`` in the server config (or ``--KitaruNb.db=PATH``);
+1. ``c.KitaruNb.db`` in the server config (or ``--KitaruNb.db=PATH``, or ``--KitaruNb.db=postgresql://...``);
 2. the ``KITARU_NB_DB`` environment variable;
 3. ``kitaru.db`` in the server's ``root_dir`` (the file notebooks in the Jupyter root use).
 
-A relative path is taken relative to ``root_dir``. The server only reads executions and
+A relative path is taken relative to ``root_dir``. A ``postgresql://`` URL is a team's shared
+journal: every JupyterLab pointed at it lists every member's executions and answers their waits. The server only reads executions and
 records wait answers; it never runs flow code and never unpickles a stored value.
 """
 
@@ -19,9 +20,9 @@ from typing import Any
 from traitlets import Float, Unicode
 from traitlets.config import Configurable
 
-from kitaru_nb.config import DEFAULT_FILENAME, ENV_VAR
+from kitaru_nb.config import DEFAULT_FILENAME, ENV_VAR, is_database_url
 
-__all__ = ["KitaruNb", "journal_path", "load", "start"]
+__all__ = ["KitaruNb", "journal_path", "journal_target", "load", "start"]
 
 
 class KitaruNb(Configurable):
@@ -30,9 +31,9 @@ class KitaruNb(Configurable):
     db = Unicode(
         "",
         help=(
-            "Path of the kitaru_nb journal (SQLite file) the Executions sidebar reads. "
-            f"Empty: ${ENV_VAR} if set, else {DEFAULT_FILENAME} in the server's root_dir. "
-            "A relative path is relative to root_dir."
+            "Path of the kitaru_nb journal (SQLite file), or the postgresql:// URL of a shared journal, that "
+            f"the Executions sidebar reads. Empty: ${ENV_VAR} if set, else {DEFAULT_FILENAME} in the server's "
+            "root_dir. A relative path is relative to root_dir."
         ),
     ).tag(config=True)
 
@@ -55,15 +56,27 @@ def journal_path(configured: str, root_dir: str | os.PathLike[str], environ: dic
     return path.resolve()
 
 
+def journal_target(
+    configured: str, root_dir: str | os.PathLike[str], environ: dict[str, str] | None = None
+) -> Path | str:
+    """The journal the server reads: a PostgreSQL URL as given, else the file of ``journal_path``."""
+    env = os.environ if environ is None else environ
+    raw = configured or env.get(ENV_VAR, "")
+    if is_database_url(raw):
+        return raw.strip()
+    return journal_path(configured, root_dir, environ)
+
+
 def load(server_app: Any) -> None:
     """Register the handlers (see handlers.py) with the journal path taken from the server config."""
     from kitaru_nb.server.handlers import setup_handlers
     from kitaru_nb.server.service import JournalService
 
     settings = KitaruNb(parent=server_app)
-    path = journal_path(settings.db, server_app.root_dir)
-    setup_handlers(server_app.web_app, JournalService(path))
-    server_app.log.info("kitaru_nb: Executions API at /kitaru-nb/api/ reads the journal %s", path)
+    path = journal_target(settings.db, server_app.root_dir)
+    service = JournalService(path)
+    setup_handlers(server_app.web_app, service)
+    server_app.log.info("kitaru_nb: Executions API at /kitaru-nb/api/ reads the journal %s", service.where)
     from kitaru_nb.server.live import JournalWatcher, event_bus_emitter
 
     watcher = JournalWatcher(path, event_bus_emitter(server_app), interval=settings.push_interval)

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 class JournalWatcher:
     """Watches one journal file; ``emit(data)`` is called with each event's data."""
 
-    def __init__(self, path: Path, emit: Any, *, interval: float = 0.1, heartbeat: float = 10.0):
+    def __init__(self, path: Path | str, emit: Any, *, interval: float = 0.1, heartbeat: float = 10.0):
         self.path = path
         self.emit = emit
         self.interval = interval
@@ -66,8 +66,24 @@ class JournalWatcher:
         journal = self._open()
         return 0 if journal is None else journal.change_token()
 
+    def _where(self) -> str:
+        if isinstance(self.path, str):
+            from kitaru_nb.journal.postgres import redact
+
+            return redact(self.path)  # never log the password
+        return str(self.path)
+
     def _open(self) -> SqliteJournal | None:
-        """The watcher's own connection; reopened when the file was deleted or replaced."""
+        """The watcher's own connection; reopened when the file was deleted or replaced. A PostgreSQL
+        journal (a URL) gets its own journal object, whose LISTEN connection moves the change token
+        when another writer commits: the ticks then read a counter, not the database."""
+        if isinstance(self.path, str):
+            with self._lock:
+                if self._journal is None:
+                    from kitaru_nb.journal.postgres import PostgresJournal
+
+                    self._journal = PostgresJournal(self.path, pool_size=2)
+                return self._journal
         try:
             st = os.stat(self.path)
             identity: tuple[int, int] | None = (st.st_dev, st.st_ino)
@@ -108,7 +124,7 @@ class JournalWatcher:
         delay = self.interval
         exc = future.exception()
         if exc is not None:
-            log.warning("kitaru_nb: cannot watch the journal %s: %s", self.path, exc)
+            log.warning("kitaru_nb: cannot watch the journal %s: %s", self._where(), exc)
             self._close()
             delay = 5.0
         else:

@@ -172,12 +172,22 @@ def _jsonable_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 class JournalService:
     """The API's operations on one journal file."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path | str):
+        #: the SQLite file, or the URL of a PostgreSQL journal
         self.path = path
+        if isinstance(path, str):
+            from kitaru_nb.journal.postgres import redact
+
+            self.where = redact(path)
+        else:
+            self.where = str(path)
+
+    def _exists(self) -> bool:
+        return isinstance(self.path, str) or self.path.exists()
 
     def _client(self) -> KitaruClient | None:
         """A client on the journal, or None when the file does not exist yet (nothing ran)."""
-        if not self.path.exists():
+        if not self._exists():
             return None
         try:
             client = KitaruClient(db=self.path, unpickle=False)
@@ -188,7 +198,7 @@ class JournalService:
     def _need_client(self, exec_id: str) -> KitaruClient:
         client = self._client()
         if client is None:
-            raise ApiError(404, f"no execution {exec_id!r}: the journal {self.path} does not exist yet")
+            raise ApiError(404, f"no execution {exec_id!r}: the journal {self.where} does not exist yet")
         return client
 
     @staticmethod
@@ -201,7 +211,7 @@ class JournalService:
             raise ApiError(404, str(exc)) from None
 
     def status(self) -> dict[str, Any]:
-        return {"journal": str(self.path), "exists": self.path.exists()}
+        return {"journal": self.where, "exists": self._exists()}
 
     def list(self, params: Mapping[str, str]) -> dict[str, Any]:
         query = parse_list_query(params)

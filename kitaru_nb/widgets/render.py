@@ -241,7 +241,9 @@ def failure_html(f: FailureInfo, *, open_traceback: bool = False, same_as: int |
 def attempt_html(a: CheckpointAttempt, previous: CheckpointAttempt | None = None) -> str:
     line = (
         f"<div class='kitaru-attempt'>attempt {a.number}: {E(status_text(a.status))}"
-        f" <span style='opacity:.7'>{E(fmt_duration(a.duration))}</span></div>"
+        f" <span style='opacity:.7'>{E(fmt_duration(a.duration))}</span>"
+        + (f" <span class='kitaru-worker' style='opacity:.7'>on {E(a.worker)}</span>" if a.worker else "")
+        + "</div>"
     )
     if a.failure is not None:
         same = None

@@ -27,6 +27,8 @@ export interface IAttempt {
   failure: IFailure | null;
   /** seconds the attempt ran; null while it runs */
   duration: number | null;
+  /** the cluster worker that ran it (Dask), null when it ran in the flow's process */
+  worker: string | null;
 }
 
 /** A value an execution produced: a checkpoint's output or a value saved with kitaru.save. */

@@ -75,7 +75,8 @@ def test_import_has_no_side_effects_and_loads_no_ui(tmp_path: Path) -> None:
     code = (
         "import sys, json, kitaru_nb; "
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('ipywidgets', 'IPython', 'jupyter_server', 'tornado', 'kitaru_nb', 'sqlite_utils'))))"
+        "('ipywidgets', 'IPython', 'jupyter_server', 'tornado', 'kitaru_nb', 'sqlite_utils', 'psycopg', "
+        "'psycopg_pool', 'distributed', 'dask'))))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -88,6 +89,8 @@ def test_import_has_no_side_effects_and_loads_no_ui(tmp_path: Path) -> None:
     loaded = json.loads(out.stdout)
     assert not [m for m in loaded if not m.startswith("kitaru_nb")], loaded
     assert "kitaru_nb.widgets" not in loaded and "kitaru_nb.server" not in loaded
+    # the team extra (PostgreSQL, Dask) loads only when a postgresql:// journal or a cluster is used
+    assert "kitaru_nb.journal.postgres" not in loaded and "kitaru_nb.runtime.dask" not in loaded
     assert list(tmp_path.iterdir()) == []  # no journal file created on import
 
 

@@ -1,16 +1,31 @@
-"""Several processes write flows to one journal at the same time: no error, no lost row."""
+"""Several processes write flows to one journal at the same time: no error, no lost row.
+
+Each test runs on the SQLite file and on a PostgreSQL database (the team journal).
+"""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 import kitaru_nb as kitaru
 from kitaru_nb import KitaruClient
 
 from .conftest import Scripts
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def shared_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The journal every process of the test opens: a file path, or a PostgreSQL URL."""
+    db = str(tmp_path / "kitaru.db") if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    kitaru.configure(db=db)
+    yield db
+    kitaru.configure(db=None)
+
 
 WRITER = """
 import json, os, sys, time
@@ -45,10 +60,10 @@ print(json.dumps(statuses))
 """
 
 
-def test_four_processes_write_one_journal_at_once(db_path: Path, scripts: Scripts, tmp_path: Path) -> None:
-    workers, flows = 4, 25
+def test_four_processes_write_one_journal_at_once(shared_db: str, scripts: Scripts, tmp_path: Path) -> None:
+    workers, flows = 4, 50
     go = tmp_path / "go"
-    procs = [scripts.start(WRITER, str(db_path), str(go), f"w{i}", str(flows)) for i in range(workers)]
+    procs = [scripts.start(WRITER, shared_db, str(go), f"w{i}", str(flows)) for i in range(workers)]
     go.touch()
     outputs = []
     for p in procs:
@@ -57,25 +72,26 @@ def test_four_processes_write_one_journal_at_once(db_path: Path, scripts: Script
         outputs.append(json.loads(out.strip().splitlines()[-1]))
     assert outputs == [["completed"] * flows] * workers
 
-    client = KitaruClient(db=db_path)
-    assert client.executions.count() == workers * flows
-    assert client.executions.count(status="completed") == workers * flows
-    with sqlite3.connect(db_path) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        calls = conn.execute("SELECT count(*), sum(status = 'completed') FROM calls").fetchone()
-        per_exec = conn.execute("SELECT count(DISTINCT exec_id) FROM calls").fetchone()[0]
-    # every attempt, as the journal reads them (a checkpoint done in one write keeps its attempt in its row)
-    listed = [a for e in client.executions.list(limit=1000) for a in client.journal.list_attempts(e.exec_id)]
-    attempts = (len(listed), sum(a.status == "completed" for a in listed), sum(a.status == "failed" for a in listed))
+    client = KitaruClient(db=shared_db)
     n = workers * flows
-    assert calls == (6 * n, 6 * n)
-    assert attempts == (7 * n, 6 * n, n)
-    assert per_exec == n
-    sample = client.executions.list(limit=1)[0]
-    assert client.executions.get(sample.exec_id).result == 20
+    assert client.executions.count() == n
+    assert client.executions.count(status="completed") == n
+    calls = attempts = failed = 0
+    for row in client.executions.list(limit=n):
+        ex = client.executions.get(row.exec_id)
+        assert [c.index for c in ex.checkpoints] == list(range(6))
+        assert all(c.status.value == "completed" for c in ex.checkpoints)
+        assert [len(c.attempts) for c in ex.checkpoints] == [1, 1, 1, 1, 1, 2]
+        calls += len(ex.checkpoints)
+        attempts += sum(len(c.attempts) for c in ex.checkpoints)
+        failed += sum(a.status.value == "failed" for c in ex.checkpoints for a in c.attempts)
+        assert ex.result == 20
+    assert (calls, attempts, failed) == (6 * n, 7 * n, n)
 
 
-def test_threads_of_one_process_run_flows_side_by_side(client: KitaruClient) -> None:
+def test_threads_of_one_process_run_flows_side_by_side(shared_db: str) -> None:
+    client = KitaruClient()
+
     @kitaru.checkpoint
     def th_step(worker: int, i: int) -> int:
         return worker * 100 + i
@@ -125,8 +141,10 @@ except KitaruStateError as exc:
 
 
 def test_two_processes_answer_one_wait_at_once_and_exactly_one_wins(
-    client: KitaruClient, db_path: Path, scripts: Scripts, tmp_path: Path
+    shared_db: str, scripts: Scripts, tmp_path: Path
 ) -> None:
+    client = KitaruClient()
+
     @kitaru.flow
     def cc_pick() -> int:
         return int(kitaru.wait(schema=int, name="pick"))
@@ -134,7 +152,7 @@ def test_two_processes_answer_one_wait_at_once_and_exactly_one_wins(
     for round_ in range(3):
         handle = cc_pick.run()
         go = tmp_path / f"go{round_}"
-        procs = [scripts.start(ANSWERER, str(db_path), handle.exec_id, str(go), str(v)) for v in (1, 2)]
+        procs = [scripts.start(ANSWERER, shared_db, handle.exec_id, str(go), str(v)) for v in (1, 2)]
         go.touch()
         outcomes = []
         for p in procs:

@@ -1,0 +1,259 @@
+"""Checkpoint bodies on a Dask cluster: ``kitaru_nb.configure(executor=distributed.Client(...))``.
+
+Only bodies travel. The flow body, the positions of its calls and every journal write stay in the
+flow's process: a submitted call's thread here journals its attempt, hands the body to the cluster
+(``client.submit``), waits, and journals the outcome with the address of the worker that ran it. The
+retry policy, ``on_error``, resume, retry and replay therefore work as for threads.
+
+What comes back is decided on the worker, so a failure is clear: the body's value pickled with
+cloudpickle (a value that does not pickle fails the attempt saying so, origin ``runtime``), or its
+exception as its own class with the worker's traceback (origin ``user_code``).
+
+A worker that dies while it runs a body: Dask's scheduler would quietly run the task again on
+another worker (up to ``distributed.scheduler.allowed-failures`` times), which the journal would
+never see. Instead, each body announces its start (a ``kitaru-nb-start`` event naming its worker),
+and the scheduler's ``remove-worker`` event lists the tasks the lost worker was processing: a task
+of ours that had started there fails its attempt (origin ``runtime``, naming the worker) and its
+Dask future is cancelled, so the retry policy decides what runs next, as a new attempt. A task that
+was only queued on the lost worker is left to the scheduler (it had not started).
+
+Cancelling the execution cancels the Dask futures of its calls still waiting.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from kitaru_nb.errors import KitaruRuntimeError, KitaruUsageError
+from kitaru_nb.models import FailureInfo
+from kitaru_nb.runtime import concurrent, isolated
+from kitaru_nb.runtime.context import current_run, format_traceback, type_name
+from kitaru_nb.types import FailureOrigin
+
+START_TOPIC = "kitaru-nb-start"
+#: seconds between two looks at the execution's status while a body runs (cancel)
+CANCEL_CHECK_SECONDS = 0.25
+
+
+class DaskCheckpointError(KitaruRuntimeError):
+    """A checkpoint body could not be sent to the cluster, or its outcome could not come back."""
+
+
+class DaskWorkerDied(DaskCheckpointError):
+    """The Dask worker running a checkpoint body left the cluster before the body returned."""
+
+    def __init__(self, message: str, *, worker: str):
+        super().__init__(message)
+        self.worker = worker
+
+
+class _Task:
+    __slots__ = ("died", "done", "future", "started_on")
+
+    def __init__(self, future: Any):
+        self.future = future
+        self.done = threading.Event()
+        self.started_on: str | None = None
+        self.died: str | None = None
+
+
+class DaskExecutor:
+    """Runs checkpoint bodies on the Dask cluster of ``client`` (see the module docstring)."""
+
+    def __init__(self, client: Any, *, runs: str = "concurrent", owned: bool = False):
+        self.client = client
+        self.runs = runs
+        self._owned = owned
+        self._tasks: dict[str, _Task] = {}
+        self._early: dict[str, str] = {}  # start events that came before their task was registered
+        self._lock = threading.Lock()
+        client.subscribe_topic(START_TOPIC, self._on_start)
+        client.subscribe_topic("all", self._on_cluster_event)
+
+    @classmethod
+    def of(cls, target: Any, *, runs: str = "concurrent") -> DaskExecutor:
+        """A ``distributed.Client`` or a scheduler address (a client is connected, and closed with this)."""
+        try:
+            import distributed
+        except ImportError as exc:
+            raise KitaruUsageError(
+                "configure(executor=...) with a Dask cluster needs distributed: pip install 'kitaru-nb[team]' "
+                "(or distributed)"
+            ) from exc
+        if isinstance(target, str):
+            try:
+                client = distributed.Client(target, timeout="20s", set_as_default=False)  # type: ignore[no-untyped-call]
+            except OSError as exc:
+                raise KitaruUsageError(
+                    f"cannot reach the Dask scheduler at {target!r} ({exc}); start it (dask scheduler) or fix the "
+                    "address in KITARU_NB_EXECUTOR / configure(executor=...)"
+                ) from exc
+            return cls(client, runs=runs, owned=True)
+        if not isinstance(target, distributed.Client):
+            raise KitaruUsageError(f"configure(executor=...) takes a distributed.Client, not {type(target).__name__}")
+        return cls(target, runs=runs)
+
+    @property
+    def dashboard_link(self) -> str | None:
+        try:
+            link = self.client.dashboard_link
+        except Exception:
+            return None
+        return str(link) if link else None
+
+    def driver_threads(self) -> int:
+        try:
+            cluster_threads = sum(self.client.nthreads().values())
+        except Exception:
+            cluster_threads = 0
+        return max(32, 4 * int(cluster_threads))
+
+    def close(self) -> None:
+        for topic in (START_TOPIC, "all"):
+            try:
+                self.client.unsubscribe_topic(topic)
+            except Exception:
+                pass
+        if self._owned:
+            self.client.close()
+
+    # -- events from the cluster ---------------------------------------------------------------
+    def _on_start(self, event: Any) -> None:
+        _, msg = event
+        key, worker = msg.get("key"), msg.get("worker")
+        with self._lock:
+            task = self._tasks.get(key)
+            if task is None:
+                self._early[key] = worker
+                return
+            task.started_on = worker
+
+    def _on_cluster_event(self, event: Any) -> None:
+        _, msg = event
+        if not isinstance(msg, dict) or msg.get("action") != "remove-worker" or msg.get("expected"):
+            return
+        worker = msg.get("worker")
+        with self._lock:
+            for key in msg.get("processing-tasks") or ():
+                task = self._tasks.get(key)
+                if task is not None and task.started_on == worker and task.died is None:
+                    task.died = worker
+                    task.done.set()
+
+    # -- running a body ------------------------------------------------------------------------
+    def run(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], *, name: str) -> Any:
+        key = f"kitaru-{name}-{uuid.uuid4().hex}"
+        try:
+            future = self.client.submit(_remote_body, fn, args, kwargs, name, key=key, pure=False)
+        except Exception as exc:
+            message = (
+                f"checkpoint {name!r} cannot be sent to the Dask cluster: {type_name(exc)}: {exc}. Its function, "
+                "its arguments and the globals it uses must pickle (cloudpickle): pass plain data or a path instead "
+                "of open files, connections, locks or threads."
+            )
+            raise _with_failure(
+                DaskCheckpointError(message),
+                FailureInfo(FailureOrigin.RUNTIME, message, type_name(exc), format_traceback(exc)),
+            ) from exc
+        task = _Task(future)
+        with self._lock:
+            self._tasks[key] = task
+            early = self._early.pop(key, None)
+            if early is not None:
+                task.started_on = early
+        future.add_done_callback(lambda _f: task.done.set())
+        try:
+            self._wait(task, name)
+            if task.died is not None:
+                future.cancel()
+                concurrent.set_ran_on(task.died)
+                message = (
+                    f"the Dask worker {task.died} running checkpoint {name!r} left the cluster before the body returned "
+                    "(its process died or was killed, often by the out-of-memory killer or a crash in native code). "
+                    "The flow is unaffected: give the checkpoint retries=N to run it again on another worker, or Retry."
+                )
+                raise _with_failure(
+                    DaskWorkerDied(message, worker=task.died),
+                    FailureInfo(FailureOrigin.RUNTIME, message, type_name(DaskWorkerDied)),
+                )
+            try:
+                worker, reply = future.result()
+            except BaseException as exc:
+                raise self._lost(exc, name, task) from exc
+        finally:
+            with self._lock:
+                self._tasks.pop(key, None)
+            future.release()  # the scheduler forgets the task: a later lost worker cannot make it run again
+        concurrent.set_ran_on(worker)
+        return _outcome(reply, name, worker)
+
+    def _wait(self, task: _Task, name: str) -> None:
+        run = current_run.get()
+        while not task.done.wait(CANCEL_CHECK_SECONDS):
+            if run is not None and hasattr(run, "check_cancelled"):
+                try:
+                    run.check_cancelled()
+                except BaseException:
+                    task.future.cancel()  # the execution was cancelled: its waiting bodies go too
+                    concurrent.set_ran_on(task.started_on)
+                    raise
+
+    def _lost(self, exc: BaseException, name: str, task: _Task) -> BaseException:
+        """The future itself failed: the scheduler gave up on the task (KilledWorker) or it was cancelled."""
+        worker = getattr(getattr(exc, "last_worker", None), "address", None) or task.started_on
+        concurrent.set_ran_on(worker)
+        what = type_name(exc)
+        if what.endswith("KilledWorker"):
+            message = (
+                f"Dask gave up on checkpoint {name!r}: the workers that ran it died ({exc}). Retry once the cluster "
+                "is healthy."
+            )
+        else:
+            message = f"the Dask task of checkpoint {name!r} ended without an outcome: {what}: {exc}"
+        return _with_failure(DaskCheckpointError(message), FailureInfo(FailureOrigin.RUNTIME, message, what))
+
+
+def _with_failure(exc: BaseException, failure: FailureInfo) -> BaseException:
+    exc._kitaru_failure = failure  # type: ignore[attr-defined]
+    return exc
+
+
+def _outcome(reply: bytes, name: str, worker: str) -> Any:
+    import pickle
+
+    kind, *rest = pickle.loads(reply)  # our own worker-side function's reply
+    if kind == "unpicklable":
+        value_type, problem = rest
+        message = (
+            f"checkpoint {name!r} returned a {value_type} that cannot be sent back from the Dask worker {worker}: "
+            f"{problem}. Return plain data (numbers, str, lists, dicts, arrays, dataframes, models), or write it "
+            "to shared storage and return the path."
+        )
+        raise _with_failure(DaskCheckpointError(message), FailureInfo(FailureOrigin.RUNTIME, message, value_type))
+    return isolated._outcome(reply, name)  # a value, or the body's exception as itself
+
+
+# -- the worker side ---------------------------------------------------------------------------
+
+
+def _remote_body(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], name: str) -> tuple[str, bytes]:
+    """Runs on a Dask worker: announce the start, run the body, reply with its outcome as bytes."""
+    import pickle
+
+    from distributed import get_worker
+    from distributed.worker import thread_state  # type: ignore[attr-defined]
+
+    worker = get_worker()
+    worker.log_event(START_TOPIC, {"key": thread_state.key, "worker": worker.address, "at": time.time()})
+    try:
+        value = fn(*args, **kwargs)
+    except BaseException as exc:  # SystemExit included: the body's outcome, not the worker's
+        return worker.address, isolated._raised(exc)
+    try:
+        return worker.address, pickle.dumps(("ok", isolated._dumps(value)))
+    except Exception as exc:
+        return worker.address, pickle.dumps(("unpicklable", type_name(value), f"{type_name(exc)}: {exc}"))
