@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kitaru_nb import serde
@@ -161,6 +161,11 @@ class KitaruClient:
         self.artifacts = Artifacts(self)
         # in a notebook kernel: executions display as panels, answers given elsewhere are carried out
         watcher.ensure_started()
+
+    def compact(self) -> None:
+        """Give the space of deleted executions back to the file system (SQLite ``VACUUM``; it rewrites
+        the file, so it takes a while on a big journal and waits for other writers)."""
+        self.journal.compact()
 
 
 class Executions:
@@ -536,6 +541,58 @@ class Executions:
             raise KitaruStateError(f"execution {row.exec_id[:8]} is {row.status}; only running or waiting ones cancel")
         cancelled_here.add(row.exec_id)
         return self.get(row.exec_id)
+
+    def delete(self, exec_id: str, *, force: bool = False) -> None:
+        """Remove an execution with its calls, attempts, waits, requests, stored outputs and saved
+        artifacts, in one transaction. A running or waiting execution is refused unless ``force=True``
+        (its kernel would find nothing left to write to: cancel it first)."""
+        row = self._row(exec_id)
+        if row.status in (ExecutionStatus.RUNNING, ExecutionStatus.WAITING) and not force:
+            raise KitaruStateError(
+                f"execution {row.exec_id[:8]} is {row.status}; delete refuses running and waiting executions. "
+                f"Cancel it first (KitaruClient().executions.cancel({row.exec_id[:8]!r})), or pass force=True."
+            )
+        self._j.delete_executions([row.exec_id])
+
+    def prune(
+        self,
+        *,
+        older_than: float | timedelta | datetime,
+        status: ExecutionStatus | str | builtins.list[ExecutionStatus | str] | None = None,
+        force: bool = False,
+    ) -> int:
+        """Delete the executions that ended before ``older_than`` (seconds or a timedelta ago, or a
+        datetime) and are in ``status`` (default: completed, failed and cancelled); returns how many.
+        Running and waiting executions are kept unless ``force=True`` (and they are named in status).
+        ``KitaruClient().compact()`` then gives the space back to the file system."""
+        if isinstance(older_than, datetime):
+            if older_than.tzinfo is None:
+                raise KitaruUsageError("prune(older_than=datetime) needs an aware datetime (with a tzinfo)")
+            before = older_than.timestamp()
+        elif isinstance(older_than, timedelta):
+            before = time.time() - older_than.total_seconds()
+        elif isinstance(older_than, (int, float)) and not isinstance(older_than, bool) and older_than >= 0:
+            before = time.time() - float(older_than)
+        else:
+            raise KitaruUsageError(
+                f"prune(older_than=...) takes seconds (>= 0), a timedelta or a datetime, got {older_than!r}"
+            )
+        wanted = status if isinstance(status, builtins.list) else [status] if status is not None else None
+        statuses = [self._check_filters(s, 0, 0) for s in wanted] if wanted is not None else None
+        chosen = [s for s in statuses if s is not None] if statuses else [s for s in ExecutionStatus if s.is_terminal]
+        if not force:
+            open_ones = [s.value for s in chosen if not s.is_terminal]
+            if open_ones:
+                raise KitaruStateError(
+                    f"prune refuses {open_ones} executions (they may still run or get an answer); "
+                    "pass force=True to delete them too"
+                )
+        deleted = 0
+        while True:
+            ids = self._j.prunable(before=before, statuses=chosen, limit=500)
+            if not ids:
+                return deleted
+            deleted += self._j.delete_executions(ids)
 
     def replay(
         self, exec_id: str, *, from_: str, overrides: dict[str, Any] | None = None, **flow_inputs: Any

@@ -321,6 +321,20 @@ class Journal(Protocol):
         self, request_id: str, *, status: str, message: str | None = None, result_exec_id: str | None = None
     ) -> None: ...
 
+    def delete_executions(self, exec_ids: Sequence[str]) -> int:
+        """Remove these executions with their calls, attempts, requests and saved artifacts in one
+        transaction (artifacts that calls of other executions reuse stay); returns how many were removed."""
+        ...
+
+    def prunable(self, *, before: float, statuses: Sequence[ExecutionStatus], limit: int = 10_000) -> list[str]:
+        """Ids of executions in one of ``statuses`` that ended (or, unended, started) before ``before``,
+        oldest first."""
+        ...
+
+    def compact(self) -> None:
+        """Give the space of removed rows back to the file system."""
+        ...
+
     def change_token(self) -> int:
         """A number that changes whenever another connection commits (cheap to poll)."""
         ...

@@ -400,6 +400,31 @@ class MemoryJournal:
             r.status, r.ended_at, r.message, r.result_exec_id = status, time.time(), message, result_exec_id
             self._version += 1
 
+    def delete_executions(self, exec_ids: Sequence[str]) -> int:
+        ids = set(exec_ids)
+        with self._lock:
+            kept_calls = {c.original_call_id for c in self._calls.values() if c.exec_id not in ids}
+            n = sum(1 for e in ids if self._execs.pop(e, None) is not None)
+            for table in (self._calls, self._attempts, self._requests):
+                for key in [k for k, v in table.items() if v.exec_id in ids]:
+                    del table[key]
+            for key in [k for k, a in self._artifacts.items() if a.exec_id in ids and a.call_id not in kept_calls]:
+                del self._artifacts[key]
+            self._version += 1
+            return n
+
+    def prunable(self, *, before: float, statuses: Sequence[ExecutionStatus], limit: int = 10_000) -> list[str]:
+        with self._lock:
+            rows = sorted(self._execs.values(), key=lambda r: r.seq)
+            return [
+                r.exec_id
+                for r in rows
+                if r.status in statuses and (r.ended_at if r.ended_at is not None else r.started_at) < before
+            ][:limit]
+
+    def compact(self) -> None:
+        return None
+
     def change_token(self) -> int:
         with self._lock:
             return self._version

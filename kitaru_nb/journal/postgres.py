@@ -384,6 +384,9 @@ class PostgresJournal(SqliteJournal):
 
     _OPEN_FROM = "calls"
 
+    def compact(self) -> None:
+        self._write(("VACUUM", ()))  # one statement: runs outside a transaction, as VACUUM must
+
     def call_summaries(self, exec_ids: Sequence[str]) -> dict[str, dict[str, int]]:
         out = {e: {"done": 0, "total": 0, "open_waits": 0, "paused": 0} for e in exec_ids}
         if not exec_ids:

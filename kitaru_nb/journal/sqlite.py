@@ -989,6 +989,43 @@ class SqliteJournal:
         with self._lock:
             self.conn.close()
 
+    def delete_executions(self, exec_ids: Sequence[str]) -> int:
+        ids = list(dict.fromkeys(exec_ids))
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        # artifacts saved by a call that a call of another execution reuses (replay, cache) stay
+        reused = f"SELECT original_call_id FROM calls WHERE original_call_id IS NOT NULL AND exec_id NOT IN ({marks})"
+        cur = self._write(
+            (f"DELETE FROM artifacts WHERE exec_id IN ({marks}) AND call_id NOT IN ({reused})", [*ids, *ids]),
+            (f"DELETE FROM attempts WHERE exec_id IN ({marks})", ids),
+            (f"DELETE FROM calls WHERE exec_id IN ({marks})", ids),
+            (f"DELETE FROM requests WHERE exec_id IN ({marks})", ids),
+            (f"DELETE FROM executions WHERE exec_id IN ({marks})", ids),
+        )
+        return int(cur.rowcount)
+
+    def prunable(self, *, before: float, statuses: Sequence[ExecutionStatus], limit: int = 10_000) -> list[str]:
+        if not statuses:
+            return []
+        marks = ",".join("?" * len(statuses))
+        rows, c = self._read(
+            f"SELECT exec_id FROM executions WHERE status IN ({marks}) AND coalesce(ended_at, started_at) < ? "
+            "ORDER BY seq LIMIT ?",
+            [*statuses, before, limit],
+        )
+        return [r[c["exec_id"]] for r in rows]
+
+    def compact(self) -> None:
+        with self._lock:
+            if self.read_only is not None:
+                raise KitaruBackendError(f"cannot compact the journal {self.path}: {self.read_only}. {_WRITABLE}")
+            try:
+                self.conn.execute("VACUUM")
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.OperationalError as exc:
+                raise self._error(exc) from exc
+
     _WAITING_FOR = {
         "input": "EXISTS (SELECT 1 FROM calls c WHERE c.exec_id = executions.exec_id "
         "AND c.kind = 'wait' AND c.status = 'waiting')",

@@ -556,6 +556,41 @@ def test_execution_summary_counts_and_reads_only_what_is_not_done(j: Journal) ->
     assert j.execution_summary("nope") == ({"done": 0, "total": 0, "open_waits": 0, "paused": 0}, [], [])
 
 
+def test_delete_executions_removes_every_row_but_artifacts_other_executions_reuse(pair: Pair) -> None:
+    j = pair.journal
+    for exec_id in ("e1", "e2", "keep"):
+        j.create_execution(ex(exec_id, status="completed", t=10.0))
+    j.insert_call(call("e1", 0), attempt("e1", 0))
+    j.insert_call(call("e1", 1), attempt("e1", 1))
+    reused = CallRow("keep-c0", "keep", 0, "checkpoint", "step", "reused", 20.0, original_call_id="e1-c1")
+    j.insert_call(reused)
+    j.insert_call(call("e2", 0), attempt("e2", 0))
+    value = StoredValue("json", "1", b"1")
+    j.save_artifact(ArtifactRow("a-e1-0", "e1", "e1-c0", "only", "blob", value, 1.0))
+    j.save_artifact(ArtifactRow("a-e1-1", "e1", "e1-c1", "shared", "blob", value, 2.0))
+    j.add_request(RequestRow("r1", "e1", "f", "retry", "pending", 3.0))
+    assert pair.other.delete_executions(["e1", "e2", "missing"]) == 2
+    assert j.get_execution("e1") is None and j.get_execution("e2") is None
+    assert j.load_calls("e1") == [] and j.list_attempts("e1") == [] and j.list_requests(exec_id="e1") == []
+    assert j.get_artifact("a-e1-0") is None
+    assert j.get_artifact("a-e1-1") is not None  # "keep" reuses the call that saved it
+    assert [c.call_id for c in j.load_calls("keep")] == ["keep-c0"]
+    assert j.delete_executions([]) == 0
+    j.compact()
+    assert j.get_execution("keep") is not None
+
+
+def test_prunable_lists_old_executions_of_the_given_statuses_oldest_first(j: Journal) -> None:
+    j.create_execution(ex("old-done", status="completed", t=10.0, ended_at=20.0))
+    j.create_execution(ex("old-failed", status="failed", t=5.0, ended_at=15.0))
+    j.create_execution(ex("old-waiting", status="waiting", t=5.0))
+    j.create_execution(ex("new-done", status="completed", t=10.0, ended_at=500.0))
+    assert j.prunable(before=100.0, statuses=["completed", "failed"]) == ["old-done", "old-failed"]  # type: ignore[list-item]
+    assert j.prunable(before=100.0, statuses=["waiting"]) == ["old-waiting"]  # type: ignore[list-item]
+    assert j.prunable(before=100.0, statuses=["completed"], limit=1) == ["old-done"]  # type: ignore[list-item]
+    assert j.prunable(before=100.0, statuses=[]) == []
+
+
 def test_get_call_with_and_without_its_output(j: Journal) -> None:
     j.create_execution(ex("e1"))
     c = call("e1", 0, status="completed")
