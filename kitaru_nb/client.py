@@ -363,7 +363,7 @@ class Executions:
         from kitaru_nb.wait import validate_answer
 
         row = self._row(exec_id)
-        calls = self._j.load_calls(row.exec_id, with_values=False)
+        calls = self._open(row)
         call = self._pending_wait(row, wait, calls)
         answer = validate_answer(row.exec_id, wait, call.wait_schema or "{}", value)
         if not self._j.answer_wait(
@@ -378,10 +378,19 @@ class Executions:
             continuation.continue_if_ready(self._j, row.exec_id, row=row, calls=calls)
         return self.get(row.exec_id)
 
+    def _open(self, row: ExecutionRow) -> builtins.list[CallRow]:
+        """The execution's positions that are not done (pending waits, paused or failed checkpoints):
+        read through an index that holds only those, whatever the execution's size."""
+        return self._j.execution_summary(row.exec_id)[1]
+
     def _pending_wait(self, row: ExecutionRow, wait: str, calls: builtins.list[CallRow] | None = None) -> CallRow:
+        """The pending wait named (or with the id) ``wait``; ``calls``: the positions not done, when read."""
         if not isinstance(wait, str) or not wait:
             raise KitaruUsageError(f"wait must be the wait's name (a non-empty str), got {wait!r}")
-        calls = calls if calls is not None else self._j.load_calls(row.exec_id, with_values=False)
+        calls = calls if calls is not None else self._open(row)
+        found = [c for c in calls if c.kind == CallKind.WAIT and (c.name == wait or c.call_id == wait)]
+        if not found:  # answered already, or no such wait: every position, for the message
+            calls = self._j.load_calls(row.exec_id, with_values=False)
         for c in calls:
             if c.kind != CallKind.WAIT:
                 continue
@@ -426,7 +435,7 @@ class Executions:
         """Continue a waiting execution whose input arrived, or one left running by a dead process."""
         row = self._row(exec_id)
         if row.status == ExecutionStatus.WAITING:
-            calls = self._j.load_calls(row.exec_id, with_values=False)
+            calls = self._open(row)
             open_waits = [c.name for c in calls if c.kind == CallKind.WAIT and c.status == CallStatus.WAITING]
             if open_waits:
                 raise KitaruStateError(
@@ -513,10 +522,10 @@ class Executions:
     def paused_checkpoints(self, exec_id: str) -> builtins.list[str]:
         """Names of the checkpoints paused on error that wait for a retry or skip decision."""
         row = self._row(exec_id)
-        return [c.name for c in self._j.load_calls(row.exec_id, with_values=False) if c.paused]
+        return [c.name for c in self._open(row) if c.paused]
 
     def _paused_call(self, row: ExecutionRow, name: str | None = None) -> CallRow:
-        paused = [c for c in self._j.load_calls(row.exec_id, with_values=False) if c.paused]
+        paused = [c for c in self._open(row) if c.paused]
         if name is not None:
             paused = [c for c in paused if c.name == name]
         if not paused:

@@ -81,7 +81,7 @@ def loads(fmt: str, data: bytes | None) -> Any:
     if data is None:
         return None
     if fmt == JSON:
-        return json.loads(data)
+        return json.loads(data.decode())  # a str skips json's encoding detection (a resume reads thousands)
     if fmt == PYDANTIC:
         payload = json.loads(data)
         module, _, qualname = payload["cls"].partition(":")

@@ -132,36 +132,61 @@ def _exec_row(r: Sequence[Any], c: Cols) -> ExecutionRow:
     )
 
 
+_CALL_FIELDS = (
+    "call_id", "exec_id", "idx", "kind", "name", "status", "started_at", "ended_at", "fingerprint",
+    "original_call_id", "failure_origin", "paused", "wait_schema", "wait_question", "wait_metadata",
+    "wait_timeout", "output_format", "answered_by", "metadata", "checkpoint_type", "input_key",
+    "source_exec_id", "checkpoint_name", "first_attempt", "output_preview",
+)  # fmt: skip
+
+
+def _call_rows(rows: Sequence[Sequence[Any]], c: Cols) -> list[CallRow]:
+    """Rows of ``calls`` as CallRows: the column positions are looked up once per query, not per row
+    (a resume reads every position of an execution)."""
+    (
+        i_call, i_exec, i_idx, i_kind, i_name, i_status, i_start, i_end, i_fp, i_orig, i_forig, i_paused,
+        i_schema, i_question, i_wmeta, i_timeout, i_fmt, i_by, i_meta, i_type, i_key, i_src, i_cname, i_first,
+        i_preview,
+    ) = (c[name] for name in _CALL_FIELDS)  # fmt: skip
+    i_out = c.get("output")
+    kinds, statuses, loads = _CALL_KIND, _CALL_STATUS, json.loads
+    out = []
+    for r in rows:
+        fmt = r[i_fmt]
+        meta = r[i_meta]
+        out.append(
+            CallRow(
+                r[i_call],
+                r[i_exec],
+                r[i_idx],
+                kinds[r[i_kind]],
+                r[i_name],
+                statuses[r[i_status]],
+                r[i_start],
+                r[i_end],
+                r[i_fp],
+                r[i_orig],
+                _failure(r, c) if r[i_forig] is not None else None,
+                bool(r[i_paused]),
+                r[i_schema],
+                r[i_question],
+                r[i_wmeta],
+                r[i_timeout],
+                StoredValue(fmt, r[i_preview] or "", r[i_out] if i_out is not None else None) if fmt else None,
+                r[i_by],
+                loads(meta) if meta else None,
+                r[i_type],
+                r[i_key],
+                r[i_src],
+                r[i_cname],
+                r[i_first],
+            )
+        )
+    return out
+
+
 def _call_row(r: Sequence[Any], c: Cols) -> CallRow:
-    fmt = r[c["output_format"]]
-    return CallRow(
-        call_id=r[c["call_id"]],
-        exec_id=r[c["exec_id"]],
-        idx=r[c["idx"]],
-        kind=_CALL_KIND[r[c["kind"]]],
-        name=r[c["name"]],
-        status=_CALL_STATUS[r[c["status"]]],
-        started_at=r[c["started_at"]],
-        ended_at=r[c["ended_at"]],
-        fingerprint=r[c["fingerprint"]],
-        original_call_id=r[c["original_call_id"]],
-        failure=_failure(r, c),
-        paused=bool(r[c["paused"]]),
-        wait_schema=r[c["wait_schema"]],
-        wait_question=r[c["wait_question"]],
-        wait_metadata=r[c["wait_metadata"]],
-        wait_timeout=r[c["wait_timeout"]],
-        output=StoredValue(fmt, r[c["output_preview"]] or "", (r[c["output"]] if "output" in c else None))
-        if fmt
-        else None,
-        answered_by=r[c["answered_by"]],
-        metadata=json.loads(r[c["metadata"]]) if r[c["metadata"]] else None,
-        checkpoint_type=r[c["checkpoint_type"]],
-        input_key=r[c["input_key"]],
-        source_exec_id=r[c["source_exec_id"]],
-        checkpoint_name=r[c["checkpoint_name"]],
-        first_attempt=r[c["first_attempt"]],
-    )
+    return _call_rows([r], c)[0]
 
 
 def _artifact_row(r: Sequence[Any], c: Cols) -> ArtifactRow:
@@ -686,7 +711,7 @@ class SqliteJournal:
     def load_calls(self, exec_id: str, *, with_values: bool = True) -> list[CallRow]:
         cols = _CALL_COLS + (", output" if with_values else "")
         rows, c = self._read(f"SELECT {cols} FROM calls WHERE exec_id = ? ORDER BY idx", (exec_id,))
-        return [_call_row(r, c) for r in rows]
+        return _call_rows(rows, c)
 
     def get_call(self, call_id: str, *, with_values: bool = True) -> CallRow | None:
         cols = _CALL_COLS + (", output" if with_values else "")
@@ -782,13 +807,13 @@ class SqliteJournal:
             rows, c = self._read(
                 f"SELECT {_CALL_COLS} FROM calls WHERE exec_id = ?{bound} ORDER BY idx DESC LIMIT ?", params
             )
-            calls = [_call_row(r, c) for r in reversed(rows)]
+            calls = _call_rows(rows[::-1], c)
         else:
             rows, c = self._read(
                 f"SELECT {_CALL_COLS} FROM calls WHERE exec_id = ? AND idx > ? ORDER BY idx LIMIT ?",
                 (exec_id, after, limit),
             )
-            calls = [_call_row(r, c) for r in rows]
+            calls = _call_rows(rows, c)
         return calls, self._attempts_of(calls)
 
     def _attempts_of(self, calls: list[CallRow]) -> list[AttemptRow]:
@@ -814,7 +839,7 @@ class SqliteJournal:
             f"SELECT {_CALL_COLS} FROM {self._OPEN_FROM} WHERE exec_id = ? AND {self._OPEN} ORDER BY idx",
             (exec_id,),
         )
-        open_calls = [_call_row(r, c) for r in rows]
+        open_calls = _call_rows(rows, c)
         total = self._read("SELECT count(*) AS n FROM calls WHERE exec_id = ?", (exec_id,))[0][0][0]
         summary = {
             "done": int(total) - len(open_calls),

@@ -412,7 +412,7 @@ class Checkpoint(Generic[P, R]):
 
 
 def _has_future(values: Any) -> bool:
-    return any(isinstance(v, CheckpointFuture) for v in values)
+    return CheckpointFuture in map(type, values)  # C-level scan: this runs on every call
 
 
 def _input_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:

@@ -90,7 +90,7 @@ def continue_if_ready(
     row = row if row is not None else journal.get_execution(exec_id, with_values=False)
     if row is None or row.status != ExecutionStatus.WAITING:
         return False
-    calls = calls if calls is not None else journal.load_calls(exec_id, with_values=False)
+    calls = calls if calls is not None else journal.execution_summary(exec_id)[1]  # the positions not done
     waits, paused = open_items(calls)
     if waits or paused:
         return False
@@ -151,8 +151,7 @@ def result(journal: Journal, row: ExecutionRow, *, unpickle: bool = True) -> Any
 
 def waiting_hint(journal: Journal, row: ExecutionRow) -> str:
     """What a waiting execution waits for and how to answer it."""
-    calls = journal.load_calls(row.exec_id, with_values=False)
-    waits, paused = open_items(calls)
+    waits, paused = open_items(journal.execution_summary(row.exec_id)[1])
     short = row.exec_id[:8]
     if waits:
         return (
@@ -242,7 +241,7 @@ def resume_interrupted(journal: Journal, row: ExecutionRow) -> str:
 def _check_wait_timeouts(journal: Journal, row: ExecutionRow) -> None:
     """A blocking get() gives up once a pending wait's own ``timeout`` has passed unanswered."""
     now = time.time()
-    for c in journal.load_calls(row.exec_id, with_values=False):
+    for c in journal.execution_summary(row.exec_id)[1]:
         if c.kind != CallKind.WAIT or c.status != CallStatus.WAITING or c.wait_timeout is None:
             continue
         if now >= c.started_at + c.wait_timeout:

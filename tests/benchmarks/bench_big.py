@@ -1,0 +1,144 @@
+"""Big executions: what a run, a read, an answer and a panel refresh cost at 1,000 / 10,000 / 100,000
+checkpoints (issue "Big executions stay fast"). Prints figures and targets; never asserts on time.
+
+    python -m tests.benchmarks.bench_big [--sizes 1000,10000,100000] [--repeat 5]
+
+One journal file per size (SQLite, WAL). The flow: N trivial checkpoints, then a wait. Figures:
+run per checkpoint (next to a raw INSERT + COMMIT measured in the same run), the summary read
+(``executions.get``), the full read (every checkpoint with its attempts), the first page of rows,
+the panel's refresh (``ExecutionPanel.refresh`` with real widgets, after one more checkpoint of
+another execution changed the journal), answer + resume (``executions.input``: record, resume past
+N reused checkpoints, complete) and the journal's bytes per checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import kitaru_nb as kitaru
+
+
+def raw_commit_us(folder: Path, rows: int = 3000) -> float:
+    conn = sqlite3.connect(folder / "raw.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    t0 = time.perf_counter()
+    for i in range(rows):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t (v) VALUES (?)", (f"row {i}",))
+        conn.execute("COMMIT")
+    seconds = time.perf_counter() - t0
+    conn.close()
+    return seconds / rows * 1e6
+
+
+def median_ms(fn: Callable[[], Any], repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples) * 1e3
+
+
+@kitaru.checkpoint
+def bb_step(i: int) -> int:
+    return i
+
+
+@kitaru.flow
+def bb_flow(n: int) -> int:
+    total = sum(bb_step(i) for i in range(n))
+    if not kitaru.wait(schema=bool, name="go", question="finish?"):
+        return -1
+    return total
+
+
+@kitaru.flow
+def bb_other() -> int:
+    return bb_step(1)
+
+
+def measure(n: int, folder: Path, repeat: int) -> dict[str, float]:
+    from kitaru_nb.widgets.panel import ExecutionPanel
+
+    db = folder / f"big{n}.db"
+    kitaru.configure(db=db)
+    client = kitaru.KitaruClient()
+    out: dict[str, float] = {}
+    t0 = time.perf_counter()
+    handle = bb_flow.run(n)
+    out["run_us"] = (time.perf_counter() - t0) / n * 1e6
+    assert handle.status.value == "waiting"
+    exec_id = handle.exec_id
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    out["bytes"] = (db.stat().st_size + (Path(f"{db}-wal").stat().st_size if Path(f"{db}-wal").exists() else 0)) / n
+    out["summary_ms"] = median_ms(lambda: client.executions.get(exec_id), repeat)
+    out["full_ms"] = median_ms(lambda: len(client.executions.get(exec_id).checkpoints), max(1, repeat // 2))
+    out["page_ms"] = median_ms(lambda: client.executions.page(exec_id, limit=50), repeat)
+    panel = ExecutionPanel(exec_id, client)
+
+    def refresh_after_a_change() -> None:
+        bb_other.run()  # one more checkpoint in the journal: the panel reads what it shows again
+        t = time.perf_counter()
+        panel.refresh()
+        samples.append(time.perf_counter() - t)
+
+    samples: list[float] = []
+    for _ in range(repeat):
+        refresh_after_a_change()
+    out["panel_ms"] = statistics.median(samples) * 1e3
+    panel.close()
+    t0 = time.perf_counter()
+    done = client.executions.input(exec_id, wait="go", value=True)
+    out["answer_ms"] = (time.perf_counter() - t0) * 1e3
+    assert done.status.value == "completed", done.status
+    kitaru.configure(db=None)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        raw = raw_commit_us(folder)
+        rows = {n: measure(n, folder, args.repeat) for n in sizes}
+    load = os.getloadavg()[0]
+    print(f"big executions, SQLite WAL, {os.cpu_count()} CPUs, load {load:.1f}; raw INSERT + COMMIT {raw:.1f} us")
+    head = f"{'figure':<38}" + "".join(f"{n:>14,}" for n in sizes) + "   target"
+    print(head)
+    print("-" * len(head))
+    lines = [
+        ("run, per checkpoint (us)", "run_us", "<= 2x raw"),
+        ("  x raw INSERT + COMMIT", None, "<= 2.0"),
+        ("summary read: executions.get (ms)", "summary_ms", "<= 20 ms"),
+        ("full read: every checkpoint (ms)", "full_ms", ""),
+        ("first page of 50 rows (ms)", "page_ms", "<= 20 ms"),
+        ("panel refresh after a change (ms)", "panel_ms", "<= 20 ms"),
+        ("answer + resume past N (ms)", "answer_ms", "<= 1 s"),
+        ("journal bytes per checkpoint", "bytes", ""),
+    ]
+    for label, key, target in lines:
+        if key is None:
+            cells = "".join(f"{rows[n]['run_us'] / raw:>14.2f}" for n in sizes)
+        else:
+            cells = "".join(f"{rows[n][key]:>14,.1f}" for n in sizes)
+        print(f"{label:<38}{cells}   {target}")
+
+
+if __name__ == "__main__":
+    main()
