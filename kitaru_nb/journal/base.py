@@ -9,6 +9,17 @@ from typing import Any, Protocol
 from kitaru_nb.models import FailureInfo
 from kitaru_nb.types import AttemptStatus, CallKind, CallStatus, ExecutionStatus, FailureOrigin
 
+#: a reused call (replay, cache) whose output is at least this big keeps no copy of it: its row holds
+#: the output's format and preview, and readers take the bytes from the original call's row
+SHARED_OUTPUT_BYTES = 64 * 1024
+
+
+def shared(value: StoredValue | None) -> StoredValue | None:
+    """The output a reused call stores: the value itself, or (a big one) its format and preview only."""
+    if value is None or value.data is None or len(value.data) < SHARED_OUTPUT_BYTES:
+        return value
+    return StoredValue(value.format, value.preview, None)
+
 
 @dataclass(slots=True)
 class StoredValue:
@@ -234,6 +245,12 @@ class Journal(Protocol):
     def load_calls(self, exec_id: str, *, with_values: bool = True) -> list[CallRow]: ...
 
     def get_call(self, call_id: str, *, with_values: bool = True) -> CallRow | None: ...
+
+    def load_recorded(self, exec_id: str) -> list[CallRow]:
+        """What a resume needs of every position, in position order: ``call_id``, ``idx``, ``kind``,
+        ``name``, ``status``, ``paused``, ``failure`` and the stored output with its bytes (other fields
+        are left at their defaults): the one bulk read of a resume, kept lean."""
+        ...
 
     def find_cached(self, name: str, fingerprint: str, input_key: str) -> CallRow | None:
         """The newest completed checkpoint call of this name, code and inputs (with its output)."""

@@ -217,11 +217,22 @@ class MemoryJournal:
         with self._lock:
             rows = sorted((c for c in self._calls.values() if c.exec_id == exec_id), key=lambda c: c.idx)
             out = [copy.deepcopy(c) for c in rows]
-            if not with_values:
-                for c in out:
-                    if c.output is not None:
+            for c in out:
+                if c.output is not None:
+                    if not with_values:
                         c.output.data = None
+                    elif c.output.data is None:
+                        self._share(c)
             return out
+
+    def _share(self, c: CallRow) -> None:
+        """A reused call that keeps no copy of a big output reads the original call's bytes."""
+        original = self._calls.get(c.original_call_id or "")
+        if c.output is not None and original is not None and original.output is not None:
+            c.output.data = original.output.data
+
+    def load_recorded(self, exec_id: str) -> list[CallRow]:
+        return self.load_calls(exec_id)
 
     def get_call(self, call_id: str, *, with_values: bool = True) -> CallRow | None:
         with self._lock:
@@ -231,6 +242,8 @@ class MemoryJournal:
             out = copy.deepcopy(c)
             if not with_values and out.output is not None:
                 out.output.data = None
+            elif out.output is not None and out.output.data is None:
+                self._share(out)
             return out
 
     def find_cached(self, name: str, fingerprint: str, input_key: str) -> CallRow | None:
@@ -403,6 +416,9 @@ class MemoryJournal:
     def delete_executions(self, exec_ids: Sequence[str]) -> int:
         ids = set(exec_ids)
         with self._lock:
+            for c in self._calls.values():  # reused calls that share a big output take their own copy
+                if c.exec_id not in ids and c.output is not None and c.output.data is None:
+                    self._share(c)
             kept_calls = {c.original_call_id for c in self._calls.values() if c.exec_id not in ids}
             n = sum(1 for e in ids if self._execs.pop(e, None) is not None)
             for table in (self._calls, self._attempts, self._requests):

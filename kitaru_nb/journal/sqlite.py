@@ -86,6 +86,7 @@ _EXEC_STATUS = {m.value: m for m in ExecutionStatus}
 _CALL_STATUS = {m.value: m for m in CallStatus}
 _ATTEMPT_STATUS = {m.value: m for m in AttemptStatus}
 _CALL_KIND = {m.value: m for m in CallKind}
+_FAILURE_ORIGIN = {m.value: m for m in FailureOrigin}
 
 
 def _failure(r: Sequence[Any], c: Cols) -> FailureInfo | None:
@@ -708,14 +709,51 @@ class SqliteJournal:
         )
         return bool(cur.rowcount == 1)
 
+    # with the stored output: a reused call that keeps no copy of a big output (base.shared) reads
+    # the original call's bytes
+    _WITH_OUTPUT = (
+        ", ".join(f"c.{col.strip()}" for col in _CALL_COLS.split(","))
+        + ", coalesce(c.output, o.output) AS output FROM calls c LEFT JOIN calls o ON c.output IS NULL "
+        "AND c.output_format IS NOT NULL AND c.original_call_id IS NOT NULL AND o.call_id = c.original_call_id"
+    )
+
     def load_calls(self, exec_id: str, *, with_values: bool = True) -> list[CallRow]:
-        cols = _CALL_COLS + (", output" if with_values else "")
-        rows, c = self._read(f"SELECT {cols} FROM calls WHERE exec_id = ? ORDER BY idx", (exec_id,))
+        if with_values:
+            rows, c = self._read(f"SELECT {self._WITH_OUTPUT} WHERE c.exec_id = ? ORDER BY c.idx", (exec_id,))
+        else:
+            rows, c = self._read(f"SELECT {_CALL_COLS} FROM calls WHERE exec_id = ? ORDER BY idx", (exec_id,))
         return _call_rows(rows, c)
 
+    def load_recorded(self, exec_id: str) -> list[CallRow]:
+        rows, _ = self._read(
+            "SELECT c.call_id, c.idx, c.kind, c.name, c.status, c.paused, c.failure_origin, c.failure_type, "
+            "c.failure_message, c.failure_traceback, c.output_format, coalesce(c.output, o.output) "
+            "FROM calls c LEFT JOIN calls o ON c.output IS NULL AND c.output_format IS NOT NULL "
+            "AND c.original_call_id IS NOT NULL AND o.call_id = c.original_call_id WHERE c.exec_id = ? ORDER BY c.idx",
+            (exec_id,),
+        )
+        kinds, statuses, origins = _CALL_KIND, _CALL_STATUS, _FAILURE_ORIGIN
+        return [
+            CallRow(
+                call_id,
+                exec_id,
+                idx,
+                kinds[kind],
+                name,
+                statuses[status],
+                0.0,
+                failure=FailureInfo(origins[origin], message or "", ftype, tb) if origin is not None else None,
+                paused=bool(paused),
+                output=StoredValue(fmt, "", data) if fmt else None,
+            )
+            for call_id, idx, kind, name, status, paused, origin, ftype, message, tb, fmt, data in rows
+        ]
+
     def get_call(self, call_id: str, *, with_values: bool = True) -> CallRow | None:
-        cols = _CALL_COLS + (", output" if with_values else "")
-        rows, c = self._read(f"SELECT {cols} FROM calls WHERE call_id = ?", (call_id,))
+        if with_values:
+            rows, c = self._read(f"SELECT {self._WITH_OUTPUT} WHERE c.call_id = ?", (call_id,))
+        else:
+            rows, c = self._read(f"SELECT {_CALL_COLS} FROM calls WHERE call_id = ?", (call_id,))
         return _call_row(rows[0], c) if rows else None
 
     def find_cached(self, name: str, fingerprint: str, input_key: str) -> CallRow | None:
@@ -1022,6 +1060,13 @@ class SqliteJournal:
         # artifacts saved by a call that a call of another execution reuses (replay, cache) stay
         reused = f"SELECT original_call_id FROM calls WHERE original_call_id IS NOT NULL AND exec_id NOT IN ({marks})"
         cur = self._write(
+            # reused calls of other executions that share a big output of these take their own copy
+            (
+                "UPDATE calls SET output = (SELECT o.output FROM calls o WHERE o.call_id = calls.original_call_id) "
+                "WHERE output IS NULL AND output_format IS NOT NULL AND original_call_id IN "
+                f"(SELECT call_id FROM calls WHERE exec_id IN ({marks})) AND exec_id NOT IN ({marks})",
+                [*ids, *ids],
+            ),
             (f"DELETE FROM artifacts WHERE exec_id IN ({marks}) AND call_id NOT IN ({reused})", [*ids, *ids]),
             (f"DELETE FROM attempts WHERE exec_id IN ({marks})", ids),
             (f"DELETE FROM calls WHERE exec_id IN ({marks})", ids),

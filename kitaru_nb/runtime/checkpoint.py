@@ -12,7 +12,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from kitaru_nb import serde
 from kitaru_nb.errors import KitaruContextError, KitaruRuntimeError, KitaruUsageError
-from kitaru_nb.journal.base import AttemptRow, CallRow, StoredValue
+from kitaru_nb.journal.base import AttemptRow, CallRow, StoredValue, shared
 from kitaru_nb.models import FailureInfo
 from kitaru_nb.runtime import concurrent, deferred, isolated, registry
 from kitaru_nb.runtime.concurrent import CheckpointFuture
@@ -399,7 +399,7 @@ class Checkpoint(Generic[P, R]):
                 ended_at=at,
                 fingerprint=self.fingerprint,
                 original_call_id=cached.original_call_id or cached.call_id,
-                output=out,
+                output=shared(out),
                 checkpoint_type=self.type,
                 input_key=input_key,
                 source_exec_id=cached.source_exec_id or cached.exec_id,

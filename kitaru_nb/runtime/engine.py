@@ -179,7 +179,8 @@ def drive(
     ensure_outside_flow(flow_name)
     _journals.setdefault(id(journal), journal)
     _remember(_journal_by_exec, exec_id, journal)
-    run = DurableRun(journal, exec_id, flow_name, {c.idx: c for c in journal.load_calls(exec_id)}, cache=cache)
+    # the one bulk read of a resume: every recorded position with its output, served from memory
+    run = DurableRun(journal, exec_id, flow_name, {c.idx: c for c in journal.load_recorded(exec_id)}, cache=cache)
     token = current_run.set(run)
     status = ExecutionStatus.RUNNING
     if listeners:

@@ -7,7 +7,7 @@ from typing import Any
 
 from kitaru_nb import serde
 from kitaru_nb.errors import KitaruDivergenceError, KitaruUsageError
-from kitaru_nb.journal.base import CallRow, ExecutionRow, Journal, StoredValue
+from kitaru_nb.journal.base import CallRow, ExecutionRow, Journal, StoredValue, shared
 from kitaru_nb.runtime import engine, registry
 from kitaru_nb.runtime.context import new_id, now
 from kitaru_nb.types import DONE_STATUSES, CallKind, CallStatus, ExecutionStatus, FailureOrigin
@@ -119,6 +119,9 @@ def prepare_replay(
         if not done:
             break  # a gap (a failed call the flow handled): run the rest live
         output = c.output
+        shareable = shared(output)
+        if shareable is not output and journal.get_call(c.original_call_id or c.call_id, with_values=False):
+            output = shareable  # a big output stays in the original call's row only
         if c.kind == CallKind.CHECKPOINT and c.name in parsed:
             output = parsed[c.name]
         if after and c.idx == at and parsed_at is not None:

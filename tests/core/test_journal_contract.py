@@ -591,6 +591,28 @@ def test_prunable_lists_old_executions_of_the_given_statuses_oldest_first(j: Jou
     assert j.prunable(before=100.0, statuses=[]) == []
 
 
+def test_load_recorded_gives_what_a_resume_needs_with_outputs(j: Journal) -> None:
+    j.create_execution(ex("e1"))
+    done = CallRow("e1-c0", "e1", 0, "checkpoint", "a", "completed", 5.0, ended_at=6.0)
+    done.output = StoredValue("json", "1", b"1")
+    j.insert_call(done)
+    failed = call("e1", 1, status="failed")
+    failed.failure, failed.paused = FAILURE, True
+    j.insert_call(failed)
+    answered = call("e1", 2, kind="wait", name="ok", status="completed")
+    answered.output = StoredValue("json", "true", b"true")
+    j.insert_call(answered)
+    got = j.load_recorded("e1")
+    assert [(c.call_id, c.idx, c.kind, c.name, c.status, c.paused) for c in got] == [
+        ("e1-c0", 0, "checkpoint", "a", "completed", False),
+        ("e1-c1", 1, "checkpoint", "step", "failed", True),
+        ("e1-c2", 2, "wait", "ok", "completed", False),
+    ]
+    assert got[0].output is not None and got[0].output.data == b"1" and got[1].output is None
+    assert got[1].failure is not None and got[1].failure.message == FAILURE.message
+    assert got[2].output is not None and got[2].output.data == b"true"
+
+
 def test_get_call_with_and_without_its_output(j: Journal) -> None:
     j.create_execution(ex("e1"))
     c = call("e1", 0, status="completed")

@@ -41,3 +41,37 @@ def test_reads_for_display_skip_the_stored_output_bytes(db_path: Path) -> None:
             if "WHERE exec_id =" not in sql:
                 assert not re.search(r"\binputs\s*(,|FROM)", sql), sql  # lists skip the inputs too
     assert execution.result == 8_000_000  # on access
+
+
+def test_a_replay_and_a_cached_call_share_a_big_output_instead_of_copying_it(db_path: Path) -> None:
+    @kitaru.checkpoint
+    def lo_big() -> str:
+        return "y" * 2_000_000
+
+    @kitaru.checkpoint
+    def lo_small(text: str) -> int:
+        return len(text)
+
+    @kitaru.flow
+    def lo_sharing() -> int:
+        return lo_small(lo_big())
+
+    client = kitaru.KitaruClient()
+    source = lo_sharing.run(cache=True)
+    assert source.wait() == 2_000_000
+    size = db_path.stat().st_size + Path(f"{db_path}-wal").stat().st_size
+    replays = [lo_sharing.replay(source.exec_id, from_="lo_small") for _ in range(3)]
+    cached = lo_sharing.run(cache=True)
+    assert [r.wait() for r in replays] + [cached.wait()] == [2_000_000] * 4
+    grown = db_path.stat().st_size + Path(f"{db_path}-wal").stat().st_size - size
+    assert grown < 500_000  # four reuses of a 2 MB output, no copy of it
+    served = client.executions.get(cached.exec_id).checkpoints[0]
+    assert served.cached_from == source.exec_id
+    assert served.artifacts[0].load() == "y" * 2_000_000
+    # the source goes: what shared its output keeps a copy, nothing else changes
+    client.executions.delete(source.exec_id)
+    for handle in [*replays, cached]:
+        (big, small) = client.executions.get(handle.exec_id).checkpoints
+        assert big.artifacts[0].load() == "y" * 2_000_000 and small.artifacts[0].load() == 2_000_000
+    again = lo_sharing.replay(replays[0].exec_id, from_="lo_small")  # a replay of a replay still resolves
+    assert again.wait() == 2_000_000
