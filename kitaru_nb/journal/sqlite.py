@@ -273,6 +273,18 @@ def _check_file(path: Path) -> None:
         raise KitaruBackendError(f"{reason} {UNTOUCHED}")
 
 
+class _Entry:
+    """A write asked for by one caller: its steps, then its outcome."""
+
+    __slots__ = ("done", "error", "result", "steps")
+
+    def __init__(self, steps: tuple[Step, ...]):
+        self.steps = steps
+        self.done = False
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
 class SqliteJournal:
     """A journal in one SQLite file. Safe to share between threads of a process."""
 
@@ -289,6 +301,10 @@ class SqliteJournal:
         if self.read_only is not None and not self.path.exists():
             raise KitaruBackendError(f"cannot create the journal {self.path}: {self.read_only}. {_WRITABLE}")
         self._lock = threading.RLock()
+        # group commit (see _write): writes waiting for the one being committed
+        self._group = threading.Condition(threading.Lock())
+        self._queue: list[_Entry] = []
+        self._writing = False
         try:
             conn = sqlite3.connect(
                 self._uri(), uri=True, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
@@ -365,34 +381,81 @@ class SqliteJournal:
 
     def _write(self, *steps: Step) -> Any:
         """Run ``steps`` in one ``BEGIN IMMEDIATE`` transaction; returns what the last step returned
-        (a cursor: ``rowcount``, ``lastrowid``). Rolled back as a whole when a step fails."""
-        conn = self.conn
+        (a cursor: ``rowcount``, ``lastrowid``). Rolled back as a whole when a step fails.
+
+        Group commit: writes that threads of this process ask for while another one is committing
+        wait, then go together in the next transaction (each caller returns once its own steps are
+        committed, with its own result or error), so concurrent checkpoints share commits."""
+        if self.read_only is not None:
+            raise KitaruBackendError(
+                f"cannot write to the journal {self.path}: {self.read_only}. Nothing was written. {_WRITABLE}"
+            )
+        entry = _Entry(steps)
+        group = self._group
+        with group:
+            self._queue.append(entry)
+            while self._writing and not entry.done:
+                group.wait()
+            if not entry.done:
+                self._writing = True
+                batch, self._queue = self._queue, []
+        if not entry.done:
+            try:
+                self._commit_batch(batch, entry)
+            finally:
+                with group:
+                    self._writing = False
+                    group.notify_all()
+        if entry.error is not None:
+            raise entry.error
+        return entry.result
+
+    def _commit_batch(self, batch: list[_Entry], own: _Entry) -> None:
         with self._lock:
-            if self.read_only is not None:
-                raise KitaruBackendError(
-                    f"cannot write to the journal {self.path}: {self.read_only}. Nothing was written. {_WRITABLE}"
-                )
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise self._error(exc) from exc
-            result: Any = None
-            try:
-                for step in steps:
+            if len(batch) > 1:
+                try:
+                    self._transaction(batch)
+                    return
+                except Exception:
+                    pass  # rolled back: each write on its own, so each gets its own outcome
+                except BaseException:
+                    # interrupted while writing for others: they go in the next transaction
+                    with self._group:
+                        self._queue[:0] = [e for e in batch if e is not own]
+                    raise
+            for e in batch:
+                try:
+                    self._transaction([e])
+                except Exception as exc:
+                    e.error = exc
+                    e.done = True
+
+    def _transaction(self, entries: list[_Entry]) -> None:
+        conn = self.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise self._error(exc) from exc
+        try:
+            for e in entries:
+                result: Any = None
+                for step in e.steps:
                     if type(step) is tuple:
                         result = conn.execute(step[0], step[1])
                     elif isinstance(step, Many):
                         result = conn.executemany(step.sql, step.rows)
                     else:
                         result = step(conn)  # type: ignore[operator]
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.OperationalError):
-                    raise self._error(exc) from exc
-                raise
-            return result
+                e.result = result
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError):
+                raise self._error(exc) from exc
+            raise
+        for e in entries:
+            e.done = True
 
     def _error(self, exc: sqlite3.OperationalError) -> KitaruBackendError:
         name = getattr(exc, "sqlite_errorname", "")
