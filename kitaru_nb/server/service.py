@@ -84,20 +84,10 @@ def _position_param(params: Mapping[str, str], name: str, minimum: int) -> int |
     return int(raw)
 
 
-#: query parameters a browser or Jupyter may add to any request; the detail route ignores them
-_IGNORED_PARAMS = frozenset({"token", "_xsrf"})
-
-
 def parse_detail_query(params: Mapping[str, str]) -> dict[str, Any]:
     """Which timeline rows of an execution to read: ``limit`` rows (default ``DETAIL_ROWS``), the last
-    ones, those after position ``after``, or the last ones before position ``before``; checked."""
-    unknown = sorted(set(params) - {"after", "before", "limit"} - _IGNORED_PARAMS)
-    if unknown:
-        raise ApiError(
-            400,
-            f"unknown query parameters {unknown}: an execution's detail takes limit, and after or before "
-            "(a position) to page through its timeline",
-        )
+    ones, those after position ``after``, or the last ones before position ``before``; checked. Other
+    parameters are ignored, as on every route (JupyterLab adds a cache-busting one to each GET)."""
     after = _position_param(params, "after", -1)
     before = _position_param(params, "before", 0)
     if after is not None and before is not None:

@@ -83,6 +83,9 @@ async def test_a_small_execution_is_whole(journal, tmp_path: Path, api) -> None:
         "newer": False,
         "limit": 200,
     }
+    # JupyterLab adds a cache-busting parameter to every GET; other parameters are ignored
+    code, again = await api("GET", "executions", ids["completed"], params={"1796649852713": ""})
+    assert code == 200 and again["page"] == detail["page"]
 
 
 async def test_after_and_limit_page_through_every_row_exactly_once(journal, api) -> None:
@@ -128,7 +131,6 @@ async def test_before_pages_back_to_the_first_row(journal, api) -> None:
         ({"limit": "1001"}, "limit"),
         ({"limit": "many"}, "limit"),
         ({"after": "3", "before": "9"}, "not both"),
-        ({"offset": "10"}, "offset"),
     ],
 )
 async def test_bad_detail_queries_get_400_with_a_reason(journal, api, params, word) -> None:
