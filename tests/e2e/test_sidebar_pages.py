@@ -70,7 +70,6 @@ def test_a_big_execution_shows_its_last_rows_and_older_ones_on_demand(
     detail_url = f"/kitaru-nb/api/executions/{exec_id}"
     with page.expect_request(lambda r: urlparse(r.url).path.endswith(detail_url)) as refresh:
         sp_big.run()
-    assert urlparse(refresh.value.url).query in ("", "=") or "before" not in refresh.value.url
     assert "before" not in refresh.value.url and "after" not in refresh.value.url
     page.wait_for_timeout(500)
     expect(rows).to_have_count(600)
