@@ -26,7 +26,8 @@ class _Base(APIHandler):
     def initialize(self, service: JournalService) -> None:
         self.service = service
 
-    async def _respond(self, fn: Callable[[], dict[str, Any]]) -> None:
+    async def _respond(self, fn: Callable[[], dict[str, Any] | None]) -> None:
+        """Run ``fn`` off the event loop; its dict is the JSON body, None a 204 without one."""
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_header("Cache-Control", "no-store")
         try:
@@ -35,6 +36,11 @@ class _Base(APIHandler):
         except ApiError as err:
             self.set_status(err.status)
             self.finish(json.dumps(err.payload()))
+            return
+        if payload is None:
+            self.set_status(204)
+            self.clear_header("Content-Type")
+            self.finish()
             return
         self.finish(json.dumps(payload))
 
@@ -59,7 +65,15 @@ class ExecutionsHandler(_Base):
 class ExecutionHandler(_Base):
     @tornado.web.authenticated
     async def get(self, exec_id: str) -> None:
-        await self._respond(lambda: self.service.get(exec_id))
+        params = {k: self.get_query_argument(k) for k in self.request.query_arguments}
+        await self._respond(lambda: self.service.get(exec_id, params))
+
+    @tornado.web.authenticated
+    async def delete(self, exec_id: str) -> None:
+        """204 when deleted; 409 for a running or waiting execution unless ``?force=true``. Like every
+        verb that changes the journal, it needs the token or the login cookie with its XSRF token."""
+        force = self.get_query_argument("force", None)
+        await self._respond(lambda: self.service.delete(exec_id, force))
 
 
 class InputHandler(_Base):
@@ -122,6 +136,10 @@ class NotFoundHandler(_Base):
 
     @tornado.web.authenticated
     async def post(self, _rest: str) -> None:
+        await self._respond(self._missing)
+
+    @tornado.web.authenticated
+    async def delete(self, _rest: str) -> None:
         await self._respond(self._missing)
 
 

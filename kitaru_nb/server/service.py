@@ -35,6 +35,9 @@ MAX_BODY_BYTES = 1_000_000
 #: the body object counts as one level: an answer may nest 63 lists / objects deep
 MAX_BODY_DEPTH = 64
 MAX_NAME_CHARS = 500
+#: timeline rows of an execution's detail: the last ``DETAIL_ROWS`` by default, at most ``MAX_DETAIL_ROWS``
+DETAIL_ROWS = 200
+MAX_DETAIL_ROWS = 1000
 STATUSES = tuple(s.value for s in ExecutionStatus)
 
 
@@ -70,6 +73,39 @@ def _int_param(params: Mapping[str, str], name: str, default: int, maximum: int 
     if maximum is not None and value > maximum:
         raise ApiError(400, f"{name} must be at most {maximum}, got {value}")
     return value
+
+
+def _position_param(params: Mapping[str, str], name: str, minimum: int) -> int | None:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return None
+    if not re.fullmatch(r"-?\d{1,9}", raw) or int(raw) < minimum:
+        raise ApiError(400, f"{name} must be a position (an integer >= {minimum}), got {raw!r}")
+    return int(raw)
+
+
+def parse_detail_query(params: Mapping[str, str]) -> dict[str, Any]:
+    """Which timeline rows of an execution to read: ``limit`` rows (default ``DETAIL_ROWS``), the last
+    ones, those after position ``after``, or the last ones before position ``before``; checked. Other
+    parameters are ignored, as on every route (JupyterLab adds a cache-busting one to each GET)."""
+    after = _position_param(params, "after", -1)
+    before = _position_param(params, "before", 0)
+    if after is not None and before is not None:
+        raise ApiError(400, "give after (rows after a position) or before (rows before a position), not both")
+    raw_limit = params.get("limit")
+    limit = _int_param(params, "limit", DETAIL_ROWS, MAX_DETAIL_ROWS)
+    if raw_limit and limit < 1:
+        raise ApiError(400, f"limit must be at least 1, got {limit}")
+    return {"after": after, "before": before, "limit": limit}
+
+
+def parse_force(raw: str | None) -> bool:
+    """``?force=true`` / ``false`` (absent: false), or a 400."""
+    if raw is None or raw == "" or raw == "false":
+        return False
+    if raw == "true":
+        return True
+    raise ApiError(400, f"force must be true or false, got {raw!r}")
 
 
 def parse_list_query(params: Mapping[str, str]) -> dict[str, Any]:
@@ -225,11 +261,30 @@ class JournalService:
             raise ApiError(503, str(exc)) from None
         return page(rows, total, query)
 
-    def get(self, exec_id: str) -> dict[str, Any]:
+    def get(self, exec_id: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """The detail: the execution's counts, pending waits and open positions, and one page of its
+        timeline (``parse_detail_query``), read at a cost that does not grow with its size."""
         check_exec_id(exec_id)
+        query = parse_detail_query(params or {})
         client = self._need_client(exec_id)
         try:
-            return detail(client, client.executions.get(exec_id))
+            return paged_detail(client, exec_id, **query)
+        except KitaruUsageError as exc:
+            raise ApiError(404, str(exc)) from None
+        except KitaruBackendError as exc:
+            raise ApiError(503, str(exc)) from None
+
+    def delete(self, exec_id: str, force_raw: str | None = None) -> None:
+        """Delete a finished execution with everything journaled for it; a running or waiting one only
+        with ``force`` (409 otherwise, saying to cancel it first)."""
+        check_exec_id(exec_id)
+        force = parse_force(force_raw)
+        client = self._need_client(exec_id)
+        execution = self._execution(client, exec_id)
+        try:
+            client.executions.delete(execution.exec_id, force=force)
+        except KitaruStateError as exc:
+            raise ApiError(409, str(exc)) from None
         except KitaruUsageError as exc:
             raise ApiError(404, str(exc)) from None
         except KitaruBackendError as exc:
@@ -242,10 +297,8 @@ class JournalService:
         client = self._need_client(exec_id)
         execution = self._execution(client, exec_id)
         try:
-            answered = client.executions.input(
-                execution.exec_id, wait=wait, value=value, resume=False, answered_by="sidebar"
-            )
-            return detail(client, answered)
+            client.executions.input(execution.exec_id, wait=wait, value=value, resume=False, answered_by="sidebar")
+            return paged_detail(client, execution.exec_id)
         except KitaruWaitValidationError as exc:
             raise ApiError(400, str(exc), _jsonable_errors(exc.errors)) from None
         except KitaruStateError as exc:
@@ -265,14 +318,14 @@ class JournalService:
         verbs = client.executions
         try:
             if decision == "retry":
-                out = verbs.retry(execution.exec_id, checkpoint=checkpoint, resume=False)
+                verbs.retry(execution.exec_id, checkpoint=checkpoint, resume=False)
             else:
-                out = verbs.skip(execution.exec_id, checkpoint=checkpoint, resume=False)
+                verbs.skip(execution.exec_id, checkpoint=checkpoint, resume=False)
+            return paged_detail(client, execution.exec_id)
         except KitaruStateError as exc:
             raise ApiError(409, str(exc)) from None
         except KitaruBackendError as exc:
             raise ApiError(503, str(exc)) from None
-        return detail(client, out)
 
     def replay(self, exec_id: str, body: bytes) -> dict[str, Any]:
         """Record a replay from a checkpoint; the kernel that defines the flow carries it out."""
@@ -370,6 +423,59 @@ def detail(client: KitaruClient, execution: Execution) -> dict[str, Any]:
     else:
         out["owner_hint"] = carried_out_by(execution, alive).removeprefix("recorded; ")
     out["requests"] = [request_dict(r) for r in client.executions.requests(execution.exec_id)]
+    return out
+
+
+def paged_detail(
+    client: KitaruClient,
+    exec_id: str,
+    *,
+    after: int | None = None,
+    before: int | None = None,
+    limit: int = DETAIL_ROWS,
+) -> dict[str, Any]:
+    """The detail payload with one page of the timeline, and ``page`` saying which rows it holds.
+
+    Default: the last ``limit`` positions plus every position not done (paused, failed, waiting),
+    however far back. ``after``: the first ``limit`` positions after that one. ``before``: the last
+    ``limit`` positions before that one. ``page``: ``total`` positions, the range ``first_index`` ..
+    ``last_index`` the page covers (open rows of the default page before it come on top), and
+    whether positions before (``older``) and after it (``newer``) were left out; ``partial`` is true
+    when the payload holds fewer rows than the execution has."""
+    verbs = client.executions
+    if before is not None:
+        execution = verbs.page(exec_id, after=before, limit=limit + 1, newest_first=True)
+    elif after is not None:
+        execution = verbs.page(exec_id, after=after, limit=limit + 1)
+    else:
+        execution = verbs.glance(exec_id, last=limit)
+    out = detail(client, execution)
+    total = execution.progress[1]
+    held = sorted({int(r["index"]) for r in out["timeline"]})
+    older = newer = False
+    if before is not None:
+        older = len(held) > limit
+        window = held[1:] if older else held
+    elif after is not None:
+        newer = len(held) > limit
+        window = held[:-1] if newer else held
+        older = bool(window) and window[0] > 0  # positions are numbered from 0
+    else:
+        window = held[-min(limit, total) :] if total else []
+        older = total > limit
+    # the default page keeps the open rows before its window too; a page only its window
+    keep = set(held) if before is None and after is None else set(window)
+    for key in ("timeline", "checkpoints", "waits"):
+        out[key] = [r for r in out[key] if int(r["index"]) in keep]
+    out["partial"] = len(keep) < total
+    out["page"] = {
+        "total": total,
+        "first_index": window[0] if window else None,
+        "last_index": window[-1] if window else None,
+        "older": older,
+        "newer": newer,
+        "limit": limit,
+    }
     return out
 
 

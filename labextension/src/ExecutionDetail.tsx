@@ -1,4 +1,4 @@
-import React, { useState } from 'react';
+import React, { useRef, useState } from 'react';
 
 import { CopyCode } from './CopyCode';
 import { CheckpointExtras, Group, Metadata } from './Extras';
@@ -13,6 +13,14 @@ import {
 import { isGroup, leafName } from './groups';
 import type { IGroup } from './groups';
 import type { LiveUpdates } from './live';
+import {
+  appendOlder,
+  hiddenRows,
+  holdsTheStart,
+  refreshRows,
+  staleIndexes
+} from './paging';
+import type { IDetailRows } from './paging';
 import { timelineItems } from './timeline';
 import type { ITimelineItem } from './timeline';
 import { ExecutionsAPI, KitaruApiError } from './request';
@@ -449,6 +457,107 @@ function RetryExecution(props: {
   );
 }
 
+/** Statuses whose executions the sidebar offers to delete (nothing runs or waits any more). */
+const DELETABLE = new Set(['completed', 'failed', 'cancelled']);
+
+/** Delete a finished execution, after an inline confirmation. */
+function DeleteExecution(props: {
+  api: ExecutionsAPI;
+  execution: IExecution;
+  onDeleted: (text: string) => void;
+}): JSX.Element {
+  const { api, execution, onDeleted } = props;
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const what = `${execution.flow_name} ${execution.short_id}`;
+  const remove = async (): Promise<void> => {
+    setBusy(true);
+    setError(null);
+    try {
+      await api.delete(execution.exec_id);
+      onDeleted(`Deleted ${what}.`);
+    } catch (e) {
+      setError(errorText(e));
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="kitaru-nb-delete">
+      {confirming ? (
+        <div className="kitaru-nb-delete-confirm" role="group">
+          <span className="kitaru-nb-delete-question">
+            Delete {what} with its checkpoints, attempts and saved values? This
+            cannot be undone.
+          </span>{' '}
+          <button
+            className="jp-mod-styled jp-mod-warn kitaru-nb-delete-yes"
+            disabled={busy}
+            onClick={() => void remove()}
+          >
+            Delete
+          </button>{' '}
+          <button
+            className="jp-mod-styled jp-mod-reject kitaru-nb-delete-no"
+            disabled={busy}
+            onClick={() => setConfirming(false)}
+          >
+            Cancel
+          </button>
+        </div>
+      ) : (
+        <button
+          className="jp-mod-styled kitaru-nb-delete-open"
+          title="Delete this execution from the journal"
+          onClick={() => setConfirming(true)}
+        >
+          Delete
+        </button>
+      )}
+      {error !== null && (
+        <div className="kitaru-nb-error" role="alert">
+          {error}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** How many rows the detail holds, and "Show older rows" when there are more before them. */
+function OlderRows(props: {
+  execution: IExecution;
+  busy: boolean;
+  onMore: () => void;
+}): JSX.Element | null {
+  const { execution, busy, onMore } = props;
+  const page = execution.page;
+  const hidden = hiddenRows(execution);
+  if (page === undefined || hidden === 0) {
+    return null;
+  }
+  const shown = execution.timeline.length;
+  return (
+    <div className="kitaru-nb-older" data-hidden={hidden}>
+      <span className="kitaru-nb-rows-shown">
+        {shown} of {page.total} rows shown
+      </span>
+      {page.older && (
+        <>
+          {' '}
+          <button
+            className="jp-mod-styled kitaru-nb-show-older"
+            disabled={busy}
+            title="Read the rows before these (Replay from here needs them)"
+            onClick={onMore}
+          >
+            Show older rows
+          </button>
+        </>
+      )}
+    </div>
+  );
+}
+
 function renderItems(
   items: Array<ITimelineItem | IGroup<ITimelineItem>>,
   grouped: boolean,
@@ -475,24 +584,63 @@ interface IDetailProps {
   onBack: () => void;
   /** open another execution (a replay's result) */
   onOpen: (execId: string) => void;
+  /** the execution was deleted: back to the list, with this notice */
+  onDeleted?: (text: string) => void;
 }
 
 /** One execution: status, owner, failure and actions, pending waits with forms, the timeline. */
 export function ExecutionDetail(props: IDetailProps): JSX.Element {
   const { api, live, execId, shown, isVisible, onBack, onOpen } = props;
-  const [execution, setExecution] = useState<IExecution | null>(null);
+  const onDeleted = props.onDeleted ?? (() => onBack());
+  const [rows, setRows] = useState<IDetailRows | null>(null);
+  const rowsRef = useRef<IDetailRows | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [loadingOlder, setLoadingOlder] = useState(false);
+  const execution = rows?.execution ?? null;
 
+  const hold = (next: IDetailRows): void => {
+    rowsRef.current = next;
+    setRows(next);
+  };
+  /** A fresh default page (a refresh, or what an answer or decision returned) on top of what is held. */
+  const setExecution = (fresh: IExecution, reread: IExecution[] = []): void =>
+    hold(refreshRows(rowsRef.current, fresh, reread));
+
+  // a refresh reads the default page, and again only the held rows that changed
   const load = async (): Promise<void> => {
     try {
-      setExecution(await api.get(execId));
+      const fresh = await api.get(execId);
+      const reread: IExecution[] = [];
+      for (const index of staleIndexes(rowsRef.current, fresh)) {
+        reread.push(await api.get(execId, { after: index - 1, limit: 1 }));
+      }
+      setExecution(fresh, reread);
       setError(null);
     } catch (e) {
       setError(errorText(e));
     }
   };
   useLive(live, load, [execId, shown], isVisible);
+
+  const showOlder = async (): Promise<void> => {
+    const first = rowsRef.current?.execution.page?.first_index ?? null;
+    if (first === null) {
+      return;
+    }
+    setLoadingOlder(true);
+    try {
+      const older = await api.get(execId, { before: first });
+      if (rowsRef.current !== null) {
+        hold(appendOlder(rowsRef.current, older));
+      }
+      setError(null);
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setLoadingOlder(false);
+    }
+  };
 
   const onAnswered = (fresh: IExecution, wait: string): void => {
     setExecution(fresh);
@@ -535,7 +683,8 @@ export function ExecutionDetail(props: IDetailProps): JSX.Element {
       replay={
         (c.status === 'completed' || c.status === 'reused') &&
         e.status !== 'running' &&
-        e.kind === 'flow' ? (
+        e.kind === 'flow' &&
+        holdsTheStart(e) ? (
           <ReplayFromHere
             api={api}
             execId={e.exec_id}
@@ -662,6 +811,13 @@ export function ExecutionDetail(props: IDetailProps): JSX.Element {
               onRequested={onRequested}
             />
           )}
+          {DELETABLE.has(execution.status) && (
+            <DeleteExecution
+              api={api}
+              execution={execution}
+              onDeleted={onDeleted}
+            />
+          )}
           <Requests requests={execution.requests ?? []} onOpen={onOpen} />
           {execution.pending_waits.map(w => (
             <WaitForm
@@ -673,6 +829,11 @@ export function ExecutionDetail(props: IDetailProps): JSX.Element {
             />
           ))}
           <h4>Timeline</h4>
+          <OlderRows
+            execution={execution}
+            busy={loadingOlder}
+            onMore={() => void showOlder()}
+          />
           {execution.checkpoints.length === 0 &&
           execution.timeline.length === 0 ? (
             <p className="kitaru-nb-empty">No checkpoint ran yet.</p>

@@ -110,6 +110,7 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
   const [journal, setJournal] = useState<IJournalStatus | null>(null);
   const [counts, setCounts] = useState<IWaitingCounts | null>(live.counts);
   const [mode, setMode] = useState(live.mode);
+  const [notice, setNotice] = useState<string | null>(null);
 
   useEffect(() => {
     api.status().then(setJournal, () => setJournal(null));
@@ -168,8 +169,26 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
         execId={selected}
         shown={shown}
         isVisible={isVisible}
-        onBack={() => setSelected(null)}
+        onBack={() => {
+          setNotice(null);
+          setSelected(null);
+        }}
         onOpen={setSelected}
+        onDeleted={text => {
+          const gone = selected;
+          setNotice(text);
+          // the list shows what it held until it is read again: without the deleted one
+          setPage(p =>
+            p === null
+              ? p
+              : {
+                  ...p,
+                  executions: p.executions.filter(e => e.exec_id !== gone),
+                  total: Math.max(0, p.total - 1)
+                }
+          );
+          setSelected(null);
+        }}
       />
     );
   }
@@ -241,6 +260,11 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
           {error}
         </div>
       )}
+      {notice !== null && (
+        <div className="kitaru-nb-notice" role="status">
+          {notice}
+        </div>
+      )}
       {page !== null && page.executions.length === 0 && !stale && (
         <p className="kitaru-nb-empty">
           No executions
@@ -251,7 +275,14 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
       )}
       <ul className="kitaru-nb-rows">
         {(page?.executions ?? []).map(e => (
-          <Row key={e.exec_id} e={e} onOpen={() => setSelected(e.exec_id)} />
+          <Row
+            key={e.exec_id}
+            e={e}
+            onOpen={() => {
+              setNotice(null);
+              setSelected(e.exec_id);
+            }}
+          />
         ))}
       </ul>
       {total > PAGE_SIZE && (

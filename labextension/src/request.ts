@@ -117,6 +117,29 @@ export function listQueryString(query: IListQuery): string {
   return qs ? `?${qs}` : '';
 }
 
+/** Which timeline rows of an execution's detail to read (the server's default: the last 200). */
+export interface IDetailQuery {
+  /** the rows after this position */
+  after?: number;
+  /** the last rows before this position */
+  before?: number;
+  /** rows per page */
+  limit?: number;
+}
+
+/** Query string for the detail endpoint; absent values are left out. */
+export function detailQueryString(query: IDetailQuery): string {
+  const params = new URLSearchParams();
+  for (const key of ['after', 'before', 'limit'] as const) {
+    const value = query[key];
+    if (value !== undefined) {
+      params.set(key, String(value));
+    }
+  }
+  const qs = params.toString();
+  return qs ? `?${qs}` : '';
+}
+
 /** The API the sidebar uses. */
 export class ExecutionsAPI {
   constructor(
@@ -140,10 +163,26 @@ export class ExecutionsAPI {
     );
   }
 
-  get(execId: string): Promise<IExecution> {
+  /**
+   * An execution's detail with one page of its timeline: by default the last rows and every
+   * position not done; `before` / `after` a position for the page before / after it.
+   */
+  get(execId: string, page: IDetailQuery = {}): Promise<IExecution> {
     return requestAPI<IExecution>(
-      `executions/${encodeURIComponent(execId)}`,
+      `executions/${encodeURIComponent(execId)}` + detailQueryString(page),
       { method: 'GET' },
+      this.settings
+    );
+  }
+
+  /**
+   * Delete an execution with everything journaled for it (204). The server refuses a running or
+   * waiting one with 409 unless `force`.
+   */
+  async delete(execId: string, force = false): Promise<void> {
+    await requestAPI<null>(
+      `executions/${encodeURIComponent(execId)}` + (force ? '?force=true' : ''),
+      { method: 'DELETE' },
       this.settings
     );
   }

@@ -191,6 +191,27 @@ export interface IExecution {
   status_reason: string | null;
   /** true when checkpoints / waits / timeline hold only a page of the positions */
   partial: boolean;
+  /** detail only: which timeline rows the page holds, and how to ask for more */
+  page?: IDetailPage;
+}
+
+/**
+ * Which positions an execution's detail holds. The default page is the last `limit` positions
+ * (`first_index` .. `last_index`) plus every position not done before them (paused, failed,
+ * waiting); `?before=first_index` reads the page before, `?after=last_index` the page after.
+ */
+export interface IDetailPage {
+  /** positions (checkpoints, waits, confirmations) the execution has */
+  total: number;
+  /** the first and last position of the page's range (null: no rows) */
+  first_index: number | null;
+  last_index: number | null;
+  /** positions before first_index were left out */
+  older: boolean;
+  /** positions after last_index were left out */
+  newer: boolean;
+  /** rows per page, as asked */
+  limit: number;
 }
 
 /** The list's status filter: the execution statuses and what a waiting execution waits for. */

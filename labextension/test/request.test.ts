@@ -5,6 +5,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import {
+  detailQueryString,
   ExecutionsAPI,
   KitaruApiError,
   listQueryString,
@@ -190,6 +191,36 @@ describe('ExecutionsAPI', () => {
     reply = { status: 200, body: '{"exec_id": "abc"}' };
     await new ExecutionsAPI(settings()).get('../etc/passwd');
     expect(lastPath()).toBe('/base/kitaru-nb/api/executions/..%2Fetc%2Fpasswd');
+  });
+
+  it('asks for a page of the timeline before or after a position', async () => {
+    reply = { status: 200, body: '{"exec_id": "abc"}' };
+    const api = new ExecutionsAPI(settings());
+    await api.get('abc123', { before: 800 });
+    expect(lastPath()).toBe('/base/kitaru-nb/api/executions/abc123?before=800');
+    await api.get('abc123', { after: -1, limit: 1 });
+    expect(lastPath()).toBe(
+      '/base/kitaru-nb/api/executions/abc123?after=-1&limit=1'
+    );
+    expect(detailQueryString({})).toBe('');
+  });
+
+  it('deletes an execution; a 204 has no body, a 409 says why', async () => {
+    reply = { status: 204, body: '' };
+    const api = new ExecutionsAPI(settings());
+    await expect(api.delete('abc123')).resolves.toBeUndefined();
+    expect(seen[0].method).toBe('DELETE');
+    expect(lastPath()).toBe('/base/kitaru-nb/api/executions/abc123');
+    await api.delete('abc123', true);
+    expect(lastPath()).toBe('/base/kitaru-nb/api/executions/abc123?force=true');
+    reply = {
+      status: 409,
+      body: '{"message": "execution abc123 is waiting; delete refuses running and waiting executions."}'
+    };
+    const error = await api.delete('abc123').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KitaruApiError);
+    expect((error as KitaruApiError).status).toBe(409);
+    expect((error as KitaruApiError).message).toContain('is waiting');
   });
 
   it('posts an answer as {"wait", "value"}', async () => {

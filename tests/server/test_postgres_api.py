@@ -35,6 +35,12 @@ from .test_decisions import (  # noqa: F401
     test_a_recorded_retry_is_carried_out_by_the_process_that_knows_the_flow,
     test_a_recorded_skip_makes_the_checkpoint_return_none,
 )
+from .test_detail_pages import (  # noqa: F401
+    test_after_and_limit_page_through_every_row_exactly_once,
+    test_before_pages_back_to_the_first_row,
+    test_delete_removes_a_finished_execution_and_refuses_open_ones,
+    test_the_default_detail_of_a_big_execution_is_the_last_rows_with_counts,
+)
 from .test_requests import test_replay_request_is_recorded_then_carried_out_by_the_defining_process  # noqa: F401
 from .test_sidebar_api import (  # noqa: F401
     test_a_change_in_the_journal_is_pushed_on_the_event_bus_within_half_a_second,
