@@ -16,7 +16,7 @@ from kitaru_nb import serde
 from kitaru_nb.errors import KitaruContextError, KitaruUsageError
 from kitaru_nb.journal.base import ArtifactRow, StoredValue
 from kitaru_nb.runtime import deferred
-from kitaru_nb.runtime.context import DurableRun, Scope, current_run, new_id, now
+from kitaru_nb.runtime.context import DurableRun, Recorder, Scope, current_run, new_id, now
 
 #: Kitaru's artifact types
 ARTIFACT_TYPES = ("blob", "context", "input", "output", "prompt", "response")
@@ -43,6 +43,12 @@ def _artifact_type(value: Any) -> str:
     return normalized
 
 
+def _recorder(api: str) -> Recorder | None:
+    """The body runs in a worker process (runtime="isolated"): save and log are recorded there."""
+    run = current_run.get()
+    return run if isinstance(run, Recorder) else None
+
+
 def save(name: str, value: Any, *, type: str = "output", tags: list[str] | None = None) -> None:
     """Store ``value`` under ``name`` with the running checkpoint call.
 
@@ -50,7 +56,9 @@ def save(name: str, value: Any, *, type: str = "output", tags: list[str] | None 
     ``tags`` a list of strings. The value is journaled like a checkpoint output (JSON, pydantic or
     pickle) and shown by its preview in the panel and the sidebar.
     """
-    run, scope = _scope("save")
+    recorder = _recorder("save")
+    if recorder is None:
+        run, scope = _scope("save")
     if not isinstance(name, str) or not name.strip():
         raise KitaruUsageError(f"kitaru.save(name, ...): name must be a non-empty str, got {name!r}")
     kind = _artifact_type(type)
@@ -60,6 +68,9 @@ def save(name: str, value: Any, *, type: str = "output", tags: list[str] | None 
         fmt, data = serde.dumps(value)
     except serde.SerializationError as exc:
         raise KitaruUsageError(f"kitaru.save({name!r}, ...): the value cannot be journaled: {exc}") from None
+    if recorder is not None:
+        recorder.record(("save", name, kind, fmt, serde.preview(value), data, list(tags or []), now()))
+        return
     run.journal.save_artifact(
         ArtifactRow(
             artifact_id=new_id(),
@@ -94,6 +105,15 @@ def log(**metadata: Any) -> None:
     execution. Several calls merge: a key whose old and new values are dicts gets them merged, any
     other key takes the newest value."""
     run = current_run.get()
+    if isinstance(run, Recorder):
+        try:
+            json.dumps(metadata, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise KitaruUsageError(
+                f"kitaru.log() takes JSON values (str, numbers, bools, None, lists, dicts): {exc}"
+            ) from None
+        run.record(("log", metadata))
+        return
     if run is None:
         raise KitaruContextError(
             "kitaru.log() can only be called inside a @kitaru.flow. Call it from a flow body or a checkpoint "
@@ -109,3 +129,31 @@ def log(**metadata: Any) -> None:
     if scope is not None:
         deferred.journal_start_of(scope.call_id)  # the call's row takes the metadata
     run.journal.log_metadata(run.exec_id, scope.call_id if scope is not None else None, metadata)
+
+
+def apply_records(records: list[tuple[Any, ...]]) -> None:
+    """Journal what a body that ran in a worker process saved and logged, with the checkpoint attempt
+    that ran it (the flow's process, in the context of that attempt)."""
+    run = current_run.get()
+    scope = run.scope if isinstance(run, DurableRun) else None
+    if run is None or scope is None or not records:
+        return
+    for entry in records:
+        if entry[0] == "save":
+            _, name, kind, fmt, preview, data, tags, at = entry
+            run.journal.save_artifact(
+                ArtifactRow(
+                    new_id(),
+                    run.exec_id,
+                    scope.call_id,
+                    name,
+                    kind,
+                    StoredValue(fmt, preview, data),
+                    at,
+                    scope.attempt_id,
+                    tags,
+                )
+            )
+        elif entry[0] == "log":
+            deferred.journal_start_of(scope.call_id)
+            run.journal.log_metadata(run.exec_id, scope.call_id, entry[1])

@@ -168,6 +168,18 @@ def notify(run: DurableRun | None, event: str, idx: int, name: str, exec_id: str
 current_run: ContextVar[DurableRun | None] = ContextVar("kitaru_nb_current_run", default=None)
 
 
+class Recorder:
+    """What ``current_run`` holds while a checkpoint body runs away from its flow (a worker process):
+    ``kitaru.save`` / ``kitaru.log`` record here, and the flow's process journals the records with
+    the body's outcome (``artifacts.apply_records``)."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[Any, ...]] = []
+
+    def record(self, entry: tuple[Any, ...]) -> None:
+        self.records.append(entry)
+
+
 _ids = random.Random()  # noqa: S311 - ids, not secrets; seeded from os.urandom, again in a forked child
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_ids.seed)

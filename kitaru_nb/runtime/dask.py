@@ -227,7 +227,10 @@ def _outcome(reply: bytes, name: str, worker: str) -> Any:
 
     kind, *rest = pickle.loads(reply)  # our own worker-side function's reply
     if kind == "unpicklable":
-        value_type, problem = rest
+        value_type, problem, records = rest
+        from kitaru_nb.artifacts import apply_records
+
+        apply_records(records)  # what the body saved and logged before its value failed to pickle
         message = (
             f"checkpoint {name!r} returned a {value_type} that cannot be sent back from the Dask worker {worker}: "
             f"{problem}. Return plain data (numbers, str, lists, dicts, arrays, dataframes, models), or write it "
@@ -247,13 +250,20 @@ def _remote_body(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str
     from distributed import get_worker
     from distributed.worker import thread_state  # type: ignore[attr-defined]
 
+    from kitaru_nb.runtime.context import current_run
+
     worker = get_worker()
     worker.log_event(START_TOPIC, {"key": thread_state.key, "worker": worker.address, "at": time.time()})
+    # kitaru.save / kitaru.log are recorded here and journaled by the flow's process with the outcome
+    body = isolated._IsolatedBody(name)
+    token = current_run.set(body)  # type: ignore[arg-type]
     try:
         value = fn(*args, **kwargs)
     except BaseException as exc:  # SystemExit included: the body's outcome, not the worker's
-        return worker.address, isolated._raised(exc)
+        return worker.address, isolated._raised(exc, body.records)
+    finally:
+        current_run.reset(token)
     try:
-        return worker.address, pickle.dumps(("ok", isolated._dumps(value)))
+        return worker.address, pickle.dumps(("ok", isolated._dumps(value), body.records))
     except Exception as exc:
-        return worker.address, pickle.dumps(("unpicklable", type_name(value), f"{type_name(exc)}: {exc}"))
+        return worker.address, pickle.dumps(("unpicklable", type_name(value), f"{type_name(exc)}: {exc}", body.records))

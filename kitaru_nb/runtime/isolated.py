@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from kitaru_nb.errors import KitaruContextError, KitaruError, KitaruRuntimeError, KitaruUsageError
 from kitaru_nb.models import FailureInfo
-from kitaru_nb.runtime.context import cell_numbers, current_run, format_traceback, type_name
+from kitaru_nb.runtime.context import Recorder, cell_numbers, current_run, format_traceback, type_name
 from kitaru_nb.types import FailureOrigin
 
 if TYPE_CHECKING:
@@ -546,6 +546,11 @@ def _outcome(reply: bytes, name: str) -> Any:
     import cloudpickle
 
     kind, *rest = pickle.loads(reply)  # our own worker's reply
+    if kind in ("ok", "raised", "unpicklable"):  # what the body saved and logged, journaled here
+        from kitaru_nb.artifacts import apply_records
+
+        *rest, records = rest
+        apply_records(records)
     if kind == "ok":
         try:
             return cloudpickle.loads(rest[0])
@@ -597,21 +602,22 @@ def _outcome(reply: bytes, name: str) -> Any:
 # -- the worker side ------------------------------------------------------------------------------
 
 
-class _IsolatedBody:
-    """What ``current_run`` holds while an isolated body runs in its worker. The flow's context (its
-    journal, its positions) stays in the kernel, so any use of it (a checkpoint call, ``.submit``,
-    ``wait()``, ...) raises KitaruContextError saying so, rather than acting as if outside a flow."""
-
-    __slots__ = ("_name",)
+class _IsolatedBody(Recorder):
+    """What ``current_run`` holds while an isolated body runs in its worker. ``kitaru.save`` and
+    ``kitaru.log`` are recorded and journaled by the kernel with the body's outcome; the rest of the
+    flow's context (its journal, its positions) stays in the kernel, so any other use of it (a
+    checkpoint call, ``.submit``, ``wait()``, ``kitaru.load``) raises KitaruContextError saying so,
+    rather than acting as if outside a flow."""
 
     def __init__(self, name: str):
+        super().__init__()
         self._name = name
 
     def __getattr__(self, attr: str) -> Any:
         raise KitaruContextError(
             f'checkpoint {self._name!r} runs with runtime="isolated" in a worker process, where kitaru_nb\'s flow '
-            "context is not available yet: calling checkpoints, .submit / .map, wait(), save / load / log work in "
-            "the flow body and in inline checkpoints only. Call it from the flow body (return what it needs from "
+            "context is not available yet: calling checkpoints, .submit / .map, wait() and kitaru.load work in "
+            "the flow body and in inline checkpoints only (kitaru.save and kitaru.log work here too). Call it from the flow body (return what it needs from "
             'this checkpoint), or make this checkpoint runtime="inline".'
         )
 
@@ -695,20 +701,21 @@ def _call(data: bytes) -> bytes:
     except BaseException as exc:
         return pickle.dumps(("unloadable", f"{type_name(exc)}: {exc}"))
     _follow(cwd, path)
-    token = current_run.set(cast(Any, _IsolatedBody(name)))
+    body = _IsolatedBody(name)
+    token = current_run.set(cast(Any, body))
     try:
         value = fn(*args, **kwargs)
     except BaseException as exc:  # SystemExit included: the body's outcome, not the worker's
-        return _raised(exc)
+        return _raised(exc, body.records)
     finally:
         current_run.reset(token)
     try:
-        return pickle.dumps(("ok", _dumps(value)))
+        return pickle.dumps(("ok", _dumps(value), body.records))
     except Exception as exc:
-        return pickle.dumps(("unpicklable", type_name(value), f"{type_name(exc)}: {exc}"))
+        return pickle.dumps(("unpicklable", type_name(value), f"{type_name(exc)}: {exc}", body.records))
 
 
-def _raised(exc: BaseException) -> bytes:
+def _raised(exc: BaseException, records: list[tuple[Any, ...]]) -> bytes:
 
     try:
         message = str(exc)
@@ -722,7 +729,7 @@ def _raised(exc: BaseException) -> bytes:
         blob: bytes | None = _dumps(exc)
     except Exception:
         blob = None
-    return pickle.dumps(("raised", blob, type_name(exc), message, tb))
+    return pickle.dumps(("raised", blob, type_name(exc), message, tb, records))
 
 
 def _follow(cwd: str | None, path: tuple[str, ...]) -> None:

@@ -415,3 +415,40 @@ def test_a_worker_killed_while_idle_is_replaced_before_the_next_call(client: Kit
     time.sleep(0.3)
     second = iso_again.run()
     assert second.status.value == "completed" and second.get() != first
+
+
+def test_save_and_log_in_an_isolated_body_are_journaled_with_its_attempt(client: KitaruClient, tmp_path: Path) -> None:
+    counter = tmp_path / "n"
+
+    @kitaru.checkpoint(runtime="isolated", retries=1)
+    def iso_saves(x: int) -> int:
+        n = bump(counter)
+        kitaru.save("notes", {"attempt": n, "pid": os.getpid()}, type="context", tags=["iso"])
+        kitaru.log(rows=x, attempt=n)
+        if n == 1:
+            raise ValueError("first attempt fails after saving")
+        return x * 2
+
+    @kitaru.checkpoint(runtime="isolated")
+    def iso_loads() -> object:
+        return kitaru.load("whatever", "notes")
+
+    @kitaru.flow
+    def iso_recording() -> int:
+        return iso_saves(21)
+
+    @kitaru.flow
+    def iso_loading() -> object:
+        return iso_loads()
+
+    handle = iso_recording.run()
+    assert handle.wait() == 42
+    call = client.executions.get(handle.exec_id).checkpoints[0]
+    assert call.metadata == {"rows": 21, "attempt": 2}  # both attempts logged; the newest value wins
+    (output, notes) = call.artifacts
+    assert output.load() == 42
+    assert notes.name == "notes" and notes.kind == "context" and notes.tags == ["iso"]
+    saved = notes.load()
+    assert saved["attempt"] == 2 and saved["pid"] != os.getpid()  # the retry replaced the first save
+    with pytest.raises(kitaru.KitaruUserCodeError, match=r"kitaru\.load work in the flow body"):
+        iso_loading.run().wait()
