@@ -130,12 +130,16 @@ def _wait_model(c: CallRow) -> PendingWait:
 
 def _wait_record(c: CallRow) -> WaitRecord:
     kind = "wait"
-    if c.wait_metadata and '"kitaru_kind"' in c.wait_metadata:
+    metadata: dict[str, Any] = {}
+    if c.wait_metadata:
         try:
-            if json.loads(c.wait_metadata).get("kitaru_kind") == "confirmation":
-                kind = "confirmation"
+            loaded = json.loads(c.wait_metadata)
         except ValueError:
-            pass
+            loaded = None
+        if isinstance(loaded, dict):
+            metadata = loaded
+            if loaded.get("kitaru_kind") == "confirmation":
+                kind = "confirmation"
     answered = c.status in ANSWERED
     return WaitRecord(
         name=c.name,
@@ -147,6 +151,8 @@ def _wait_record(c: CallRow) -> WaitRecord:
         answered_at=_ts(c.ended_at) if answered else None,
         answered_by=c.answered_by if answered else None,
         answer_preview=c.output.preview if answered and c.output else None,
+        wait_id=c.call_id,
+        metadata=metadata,
     )
 
 
@@ -344,6 +350,26 @@ class Executions:
         row = self._row(exec_id)
         _, open_calls, _ = self._j.execution_summary(row.exec_id)
         return [_wait_model(c) for c in open_calls if c.kind == CallKind.WAIT and c.status == CallStatus.WAITING]
+
+    def outputs(self, exec_id: str) -> dict[int, Any]:
+        """The values of an execution in one read, by position: each checkpoint's output and each
+        wait's answer (``Execution.checkpoints`` / ``waits`` tell what sits at each position). A
+        position with no value is left out, and so is a value this client cannot load (a class this
+        process does not define, or a pickle with ``unpickle=False``): its preview is on the model."""
+        row = self._row(exec_id)
+        out: dict[int, Any] = {}
+        for c in self._j.load_recorded(row.exec_id):
+            stored = c.output
+            if stored is None or stored.data is None:
+                continue
+            try:
+                if self._client.unpickle:
+                    out[c.idx] = serde.loads(stored.format, stored.data)
+                elif stored.format in (serde.JSON, serde.PYDANTIC):
+                    out[c.idx] = serde.loads_json_only(stored.format, stored.data)
+            except Exception:  # noqa: S112 - unloadable here: the model's preview stands for it
+                continue
+        return out
 
     def _result(self, exec_id: str) -> Any:
         row = self._row(exec_id, with_values=True)

@@ -150,6 +150,10 @@ class WaitRecord:
     answered_at: datetime | None = None
     answered_by: str | None = None
     answer_preview: str | None = None
+    #: the wait's id (its position's call id)
+    wait_id: str | None = None
+    #: what the flow attached to the wait (``wait(metadata=...)``)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

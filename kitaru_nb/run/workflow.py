@@ -17,7 +17,6 @@ from kitaru_nb.models import FailureInfo
 from kitaru_nb.run.base import RunStatus, content_as_string
 
 if TYPE_CHECKING:
-    from kitaru_nb.journal.base import Journal
     from kitaru_nb.workflow.types import ConfirmationRequirement, ErrorRequirement, StepOutput
 
 __all__ = [
@@ -469,7 +468,8 @@ class WorkflowRunOutput:
     created_at: float = 0.0
     workflow_id: str | None = None
     metadata: dict[str, Any] | None = None
-    _journal: Journal | None = field(default=None, repr=False, compare=False)
+    #: the client that read it (the panel shows the run through it)
+    _client: Any = field(default=None, repr=False, compare=False)
 
     @property
     def exec_id(self) -> str:

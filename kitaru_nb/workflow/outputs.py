@@ -1,91 +1,90 @@
-"""Run outputs, read from the journal: what a workflow run tells now, in this kernel or a new one."""
+"""Run outputs, read through the client: what a workflow run tells now, in this kernel or a new one.
+
+A ``WorkflowRunOutput`` is a translation of the client's ``Execution``: its checkpoints are the
+steps (inner steps under a path), its confirmation waits the step requirements, its meta the
+error-pause history; values come from ``client.executions.outputs`` in one read.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
-from kitaru_nb import serde
-from kitaru_nb.errors import KitaruStateError
-from kitaru_nb.journal.base import CallRow, ExecutionRow, Journal
+from kitaru_nb.errors import KitaruStateError, KitaruUsageError
+from kitaru_nb.models import CheckpointCall, Execution, WaitRecord
 from kitaru_nb.runtime import engine
-from kitaru_nb.types import CallKind, CallStatus, ExecutionStatus
+from kitaru_nb.types import CallStatus, ExecutionStatus
 from kitaru_nb.workflow.runner import CONFIRM_PREFIX, DONE, to_output
 from kitaru_nb.workflow.types import ConfirmationRequirement, ErrorRequirement, OnReject, StepOutput
 
 if TYPE_CHECKING:
+    from kitaru_nb.client import KitaruClient
     from kitaru_nb.run.workflow import WorkflowRunOutput
+
+_MISSING = object()
 
 
 def short_type(exception_type: str | None) -> str | None:
     return None if exception_type is None else exception_type.rsplit(".", 1)[-1]
 
 
-def _load(call: CallRow) -> Any:
-    out = call.output
-    if out is None:
-        return None
+def read_run(client: KitaruClient, exec_id: str) -> Execution:
+    """The run's execution, read through the client (``KitaruStateError`` when it is not there)."""
     try:
-        return serde.loads(out.format, out.data)
-    except Exception:  # a class this process does not define (yet): show the preview
-        return out.preview
+        return client.executions.get(exec_id)
+    except KitaruUsageError:
+        raise KitaruStateError(f"no workflow run {exec_id!r} in the journal {client.journal.location}") from None
 
 
 def build_output(
-    journal: Journal,
+    client: KitaruClient,
     exec_id: str,
-    row: ExecutionRow | None = None,
+    ex: Execution | None = None,
     *,
     live: list[StepOutput] | None = None,
     live_input: Any = None,
     with_results: bool = True,
 ) -> WorkflowRunOutput:
-    """The ``WorkflowRunOutput`` of a run, as the journal tells it now.
+    """The ``WorkflowRunOutput`` of a run, as the client tells it now.
 
+    ``ex``: the run's ``Execution`` when read already (``client.executions.get``).
     ``live``: the step outputs of a body run that just finished in this process (and
-    ``live_input`` its input); a run that completed then needs nothing read back but its row.
+    ``live_input`` its input); a run that completed then needs nothing read back but its requirements.
     ``with_results=False``: only what is pending (no step outputs are loaded).
     """
     from kitaru_nb.run.base import RunStatus
     from kitaru_nb.run.workflow import WorkflowRunOutput
 
+    if ex is None:
+        ex = read_run(client, exec_id)
+    meta = ex.meta
     if live is not None:
-        done = journal.get_execution(exec_id, with_values=False)
         known, live_content = engine.live_result(exec_id)
-        if done is not None and done.status == ExecutionStatus.COMPLETED and known:
-            calls = journal.load_calls(exec_id, with_values=False)
-            confirmations, errors = _requirements(done.meta, calls)
+        if ex.status == ExecutionStatus.COMPLETED and known:
+            confirmations, errors = _requirements(ex)
             return WorkflowRunOutput(
                 step_requirements=confirmations,
                 error_requirements=errors,
-                run_id=done.exec_id,
-                workflow_name=done.flow_name,
-                session_id=done.meta.get("session_id"),
+                run_id=ex.exec_id,
+                workflow_name=ex.flow_name,
+                session_id=meta.get("session_id"),
                 input=live_input,
                 content=live_content,
                 status=RunStatus.completed,
                 step_results=list(live),
-                created_at=done.started_at,
-                workflow_id=done.meta.get("workflow_id"),
-                metadata=done.meta.get("metadata"),
-                _journal=journal,
+                created_at=ex.started_at.timestamp(),
+                workflow_id=meta.get("workflow_id"),
+                metadata=meta.get("metadata"),
+                _client=client,
             )
-    if row is None or row.inputs is None or row.inputs.data is None:
-        row = journal.get_execution(exec_id, with_values=True)
-    if row is None:
-        raise KitaruStateError(f"no workflow run {exec_id!r} in the journal {journal.location}")
-    meta = row.meta
     kinds = {sig[0]: sig[1] for sig in meta.get("steps") or [] if len(sig) > 2}
-    calls = journal.load_calls(row.exec_id, with_values=with_results)
+    values = client.executions.outputs(ex.exec_id) if with_results else {}
     results: list[StepOutput] = []
     groups: dict[str, StepOutput] = {}
-    confirmations, errors = _requirements(meta, calls)
-    for call in calls:
-        if call.kind == CallKind.WAIT:
-            continue
+    confirmations, errors = _requirements(ex)
+    for call in ex.checkpoints:
         top, _, inner = call.name.partition("/")
         top = top.split("#")[0].split(":")[0]
-        out = _call_output(call, inner.rsplit("/", 1)[-1] if inner else call.name) if with_results else None
+        out = _call_output(call, inner.rsplit("/", 1)[-1] if inner else call.name, values) if with_results else None
         if top in kinds:
             group = groups.get(top)
             if group is None:
@@ -101,79 +100,80 @@ def build_output(
         _summarize(group)
     pending_errors = [e for e in errors if e.decision is None]
     pending_confirms = [c for c in confirmations if c.confirmed is None]
-    inputs: dict[str, Any] = {}
-    try:
-        inputs = engine.load_inputs(row)
-    except Exception:
-        inputs = {"input": row.inputs.preview if row.inputs else None}
+    inputs = ex.inputs
     content: Any = None
-    if row.status == ExecutionStatus.COMPLETED and row.result is not None:
+    if ex.status == ExecutionStatus.COMPLETED and with_results:
         try:
-            content = serde.loads(row.result.format, row.result.data)
-        except Exception:
-            content = row.result.preview
+            content = ex.result
+        except Exception:  # a class this process does not define (yet): show the preview
+            content = ex.result_preview
     paused = (pending_errors or pending_confirms or [None])[0]
     return WorkflowRunOutput(
-        run_id=row.exec_id,
-        workflow_name=row.flow_name,
+        run_id=ex.exec_id,
+        workflow_name=ex.flow_name,
         session_id=meta.get("session_id"),
-        input=inputs.get("input"),
+        input=inputs["input"] if "input" in inputs else inputs.get("preview"),
         content=content,
-        status=RunStatus.from_execution(row.status),
+        status=RunStatus.from_execution(ex.status),
         step_results=results,
         step_requirements=confirmations,
         error_requirements=errors,
         paused_step_name=paused.step_name if paused is not None else None,
         paused_step_index=paused.step_index if paused is not None else None,
-        failure=row.failure,
-        created_at=row.started_at,
+        failure=ex.failure,
+        created_at=ex.started_at.timestamp(),
         workflow_id=meta.get("workflow_id"),
         metadata=meta.get("metadata"),
-        _journal=journal,
+        _client=client,
     )
 
 
-def _requirements(
-    meta: dict[str, Any], calls: list[CallRow]
-) -> tuple[list[ConfirmationRequirement], list[ErrorRequirement]]:
+def top_name(path: str) -> str:
+    """The top-level step a journaled path belongs to (``refine#2/work`` -> ``refine``)."""
+    return path.partition("/")[0].split("#")[0].split(":")[0]
+
+
+def _requirements(ex: Execution) -> tuple[list[ConfirmationRequirement], list[ErrorRequirement]]:
     """Every requirement of the run so far: answered confirmations and decided errors, then the pending ones."""
+    meta = ex.meta
     positions = {sig[0]: i for i, sig in enumerate(meta.get("steps") or [])}
+    feedback = meta.get("rejection_feedback") or {}
     confirmations = [
-        _confirmation(c, positions) for c in calls if c.kind == CallKind.WAIT and c.name.startswith(CONFIRM_PREFIX)
+        _confirmation(w, positions, feedback)
+        for w in ex.waits
+        if w.kind == "confirmation" and w.name.startswith(CONFIRM_PREFIX)
     ]
-    by_id = {c.call_id: c for c in calls}
-    errors = _error_requirements(meta, calls, by_id, positions, meta.get("retry_counts") or {})
+    errors = _error_requirements(meta, ex.checkpoints, positions, meta.get("retry_counts") or {})
     return confirmations, errors
 
 
-def _confirmation(call: CallRow, positions: dict[str, int]) -> ConfirmationRequirement:
-    md = json.loads(call.wait_metadata) if call.wait_metadata else {}
-    name = md.get("step") or call.name.removeprefix(CONFIRM_PREFIX)
+def _confirmation(w: WaitRecord, positions: dict[str, int], feedback: dict[str, str]) -> ConfirmationRequirement:
+    md = w.metadata
+    path = w.name.removeprefix(CONFIRM_PREFIX)
+    name = md.get("step") or path
     confirmed: bool | None = None
-    if call.status != CallStatus.WAITING and call.output is not None:
-        try:
-            confirmed = bool(serde.loads(call.output.format, call.output.data)) if call.output.data else None
-        except Exception:
-            confirmed = None
-        if confirmed is None:
-            confirmed = call.output.preview.strip().lower() == "true"
+    if w.status != CallStatus.WAITING and w.answer_preview is not None:
+        # the answer of a wait(schema=bool): its preview is the bool's text
+        confirmed = w.answer_preview.strip().lower() == "true"
     index = md.get("step_index")
     return ConfirmationRequirement(
         step_name=name,
-        step_index=index if index is not None else positions.get(name),
-        confirmation_message=md.get("message") or call.wait_question,
+        step_index=index if index is not None else positions.get(top_name(path)),
+        confirmation_message=md.get("message") or w.question,
         confirmed=confirmed,
-        step_id=call.call_id,
-        wait_name=call.name,
+        step_id=w.wait_id,
+        wait_name=w.name,
         step_type=md.get("step_type", "Step"),
         on_reject=OnReject(md.get("on_reject", OnReject.skip.value)),
+        rejection_feedback=feedback.get(w.wait_id or "") if confirmed is False else None,
     )
 
 
-def _call_output(call: CallRow, name: str) -> StepOutput | None:
+def _call_output(call: CheckpointCall, name: str, values: dict[int, Any]) -> StepOutput | None:
     f = call.failure
     if call.status in DONE:
-        out = to_output(_load(call), name)
+        value = values.get(call.index, _MISSING)
+        out = to_output(call.output_preview if value is _MISSING else value, name)
         if out.step_name is None:
             out.step_name = name
         return out
@@ -201,12 +201,12 @@ def _summarize(group: StepOutput) -> None:
 
 def _error_requirements(
     meta: dict[str, Any],
-    calls: list[CallRow],
-    by_id: dict[str, CallRow],
+    calls: list[CheckpointCall],
     positions: dict[str, int],
     retry_counts: dict[str, int],
 ) -> list[ErrorRequirement]:
     """Every error pause of the run, in order: the decided ones with their decision, the pending one last."""
+    by_id = {c.call_id: c for c in calls}
     out: list[ErrorRequirement] = []
     history: list[dict[str, Any]] = list(meta.get("error_history") or [])
     latest: dict[str, int] = {}
@@ -228,7 +228,7 @@ def _error_requirements(
             ErrorRequirement(
                 step_id=entry["step_id"],
                 step_name=entry.get("step_name"),
-                step_index=entry.get("step_index"),
+                step_index=_index(entry.get("step_index"), entry.get("step_name"), call, positions),
                 error_message=entry.get("error_message") or "",
                 error_type=entry.get("error_type"),
                 retry_count=count,
@@ -249,7 +249,7 @@ def _error_requirements(
             ErrorRequirement(
                 step_id=call.call_id,
                 step_name=name,
-                step_index=positions.get(call.name),
+                step_index=positions.get(top_name(call.name)),
                 error_message=f.message if f else "",
                 error_type=short_type(f.exception_type) if f else None,
                 retry_count=count,
@@ -264,3 +264,12 @@ def _error_requirements(
             req.error_message = call.failure.message
             req.error_type = short_type(call.failure.exception_type)
     return out
+
+
+def _index(recorded: Any, name: Any, call: CheckpointCall | None, positions: dict[str, int]) -> int | None:
+    """A requirement's ``step_index``: the top-level step it sits in (as recorded, else from its path)."""
+    if isinstance(recorded, int):
+        return recorded
+    if call is not None:
+        return positions.get(top_name(call.name))
+    return positions.get(name) if isinstance(name, str) else None

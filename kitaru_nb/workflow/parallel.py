@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kitaru_nb.errors import KitaruUsageError
 from kitaru_nb.workflow.constructs import Construct, prepare
 
 __all__ = ["Parallel"]
@@ -21,7 +22,19 @@ class Parallel(Construct):
 
     kind = "Parallel"
 
-    def __init__(self, *args: Any, name: str | None = None, description: str | None = None):
+    def __init__(
+        self,
+        *args: Any,
+        name: str | None = None,
+        description: str | None = None,
+        requires_confirmation: bool = False,
+        human_review: Any = None,
+    ):
+        if requires_confirmation or getattr(human_review, "requires_confirmation", False):
+            raise KitaruUsageError(
+                "requires_confirmation is not supported on Parallel (as in the mirrored API): its branches run "
+                "at the same time; ask on the steps before or inside it instead"
+            )
         steps = list(args)
         if steps and isinstance(steps[0], str):
             name = name if name is not None else steps[0]

@@ -269,7 +269,7 @@ def error_paused(ctx: Ctx, step: Step, idx: int, index: Any, error: BaseExceptio
                     {
                         "step_id": call.call_id,
                         "step_name": step.name,
-                        "step_index": index if isinstance(index, int) else None,
+                        "step_index": top_index(index),
                         "error_message": str(error) if error is not None else "",
                         "error_type": type(error).__name__ if error is not None else None,
                         "retry_count": count,
@@ -311,7 +311,7 @@ def confirm(
                 "message": message,
                 "on_reject": on_reject.value,
                 "step_type": step_type,
-                "step_index": index if isinstance(index, int) else None,
+                "step_index": top_index(index),
             },
         )
     except FlowPaused:
@@ -340,6 +340,14 @@ def confirm(
         if override is not None:
             reject = OnReject(override)
     return bool(answer), reject, decided_now
+
+
+def top_index(index: Any) -> int | None:
+    """The index a requirement carries: its top-level step's (a nested step's events carry the whole
+    path of indexes; its requirement, as in the mirrored API, the index of the workflow step it is in)."""
+    if isinstance(index, tuple):
+        index = index[0] if index else None
+    return index if isinstance(index, int) else None
 
 
 def cancel_run(run: DurableRun, name: str) -> None:

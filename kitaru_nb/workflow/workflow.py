@@ -6,11 +6,11 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kitaru_nb.config import resolve_journal
 from kitaru_nb.errors import KitaruStateError, KitaruUsageError
-from kitaru_nb.journal.base import ExecutionRow, Journal
+from kitaru_nb.journal.base import Journal
 from kitaru_nb.run.base import RunStatus
 from kitaru_nb.run.workflow import (
     WorkflowCancelledEvent,
@@ -29,6 +29,9 @@ from kitaru_nb.workflow.constructs import Construct
 from kitaru_nb.workflow.session import WorkflowSession
 from kitaru_nb.workflow.step import Step, as_step
 from kitaru_nb.workflow.types import ConfirmationRequirement, ErrorRequirement, StepOutput, parse_on_reject
+
+if TYPE_CHECKING:
+    from kitaru_nb.client import KitaruClient
 
 _SESSION_NAMESPACE = uuid.UUID("6c1d1f5e-8f0e-4a43-9a55-6b69747a7275")
 _PAGE = 500
@@ -121,6 +124,13 @@ class Workflow:
     @property
     def journal(self) -> Journal:
         return resolve_journal(self.db)
+
+    @property
+    def client(self) -> KitaruClient:
+        """The client over this workflow's db: runs are read and decided through it."""
+        from kitaru_nb.client import KitaruClient
+
+        return KitaruClient(db=self.journal)
 
     # -- running --------------------------------------------------------------------------
     def run(
@@ -246,7 +256,8 @@ class Workflow:
                 "already or it has ended. Read it again with workflow.get_run(run_id)."
             )
         else:
-            current = outputs.build_output(journal, exec_id, with_results=False)
+            client = self.client
+            current = outputs.build_output(client, exec_id, with_results=False)
             if run_response is not None and _is_stale(run_response, current):
                 raise KitaruStateError(
                     f"this copy of run {exec_id[:8]} is stale: the run was continued since it was read and is "
@@ -255,7 +266,7 @@ class Workflow:
                 )
             given_errors = list(error_requirements or []) + (run_response.error_requirements if run_response else [])
             given_confirms = list(step_requirements or []) + (run_response.step_requirements if run_response else [])
-            skipped, continued = self._apply_decisions(journal, current, given_errors, given_confirms)
+            skipped, continued = self._apply_decisions(client, current, given_errors, given_confirms)
 
         def resume(emit: Emit | None) -> WorkflowRunOutput:
             if not engine.claim(journal, exec_id, (expect,)):
@@ -277,14 +288,13 @@ class Workflow:
 
     def _apply_decisions(
         self,
-        journal: Journal,
+        client: KitaruClient,
         current: WorkflowRunOutput,
         given_errors: list[ErrorRequirement],
         given_confirms: list[ConfirmationRequirement],
     ) -> tuple[frozenset[str], frozenset[str]]:
         """Record the decisions through the client's verbs (all pending steps must have one).
         Returns the call ids skipped on error, and every call id decided."""
-        from kitaru_nb.client import KitaruClient
 
         def pick(pending: Any, given: list[Any]) -> Any:
             same = [g for g in given if g.step_id is not None and g.step_id == pending.step_id]
@@ -315,8 +325,9 @@ class Workflow:
                     "(run_output.steps_requiring_confirmation), then continue_run"
                 )
             plan.append(("confirm", creq, got))
-        executions = KitaruClient(db=journal).executions
+        executions = client.executions
         overrides: dict[str, str] = {}
+        feedback: dict[str, str] = {}
         for kind, req, got in plan:
             try:
                 if kind == "error":
@@ -326,23 +337,29 @@ class Workflow:
                     executions.input(current.run_id, wait=req.wait_name, value=bool(got.confirmed), resume=False)
                     if not got.confirmed and str(got.on_reject) != str(req.on_reject):
                         overrides[req.step_id] = parse_on_reject(got.on_reject).value
+                    if not got.confirmed and got.rejection_feedback is not None:
+                        feedback[req.step_id] = str(got.rejection_feedback)
             except KitaruStateError:
                 raise KitaruStateError(
                     f"step {req.step_name!r} of run {current.run_id[:8]} was decided by another caller first"
                 ) from None
-        if overrides:
-            self._record_on_reject(journal, current.run_id, overrides)
+        if overrides or feedback:
+            self._record_rejections(client, current.run_id, overrides, feedback)
         skipped = frozenset(req.step_id for kind, req, got in plan if kind == "error" and got.decision == "skip")
         return skipped, frozenset(req.step_id for _kind, req, _got in plan)
 
-    def _record_on_reject(self, journal: Journal, exec_id: str, overrides: dict[str, str]) -> None:
-        """A rejection whose requirement asks for another ``on_reject`` than the step's: kept in the run's meta."""
-        row = journal.get_execution(exec_id, with_values=False)
-        if row is None:  # pragma: no cover
-            return
-        meta = dict(row.meta)
-        meta["on_reject"] = {**(meta.get("on_reject") or {}), **overrides}
-        journal.set_execution_meta(exec_id, meta)
+    def _record_rejections(
+        self, client: KitaruClient, exec_id: str, overrides: dict[str, str], feedback: dict[str, str]
+    ) -> None:
+        """What a rejection says beyond its answer, kept in the run's meta by confirmation id: another
+        ``on_reject`` than the step's, and the ``rejection_feedback`` (read back into the run's
+        ``step_requirements``, in this kernel or another)."""
+        meta = dict(client.executions.get(exec_id).meta)
+        if overrides:
+            meta["on_reject"] = {**(meta.get("on_reject") or {}), **overrides}
+        if feedback:
+            meta["rejection_feedback"] = {**(meta.get("rejection_feedback") or {}), **feedback}
+        client.journal.set_execution_meta(exec_id, meta)
 
     def _drive(
         self,
@@ -374,7 +391,7 @@ class Workflow:
             results=results,
         )
         status = engine.drive(journal, exec_id, self.name, body, inputs)
-        out = outputs.build_output(journal, exec_id, live=results, live_input=inputs.get("input"))
+        out = outputs.build_output(self.client, exec_id, live=results, live_input=inputs.get("input"))
         if emit is not None:
             if out.status is RunStatus.completed:
                 emit(
@@ -430,10 +447,8 @@ class Workflow:
     def cancel_run(self, run_id: str) -> bool:
         """Cancel a running or paused run (through the client, like the panel's Cancel); False when it
         had ended already."""
-        from kitaru_nb.client import KitaruClient
-
         try:
-            KitaruClient(db=self.journal).executions.cancel(run_id)
+            self.client.executions.cancel(run_id)
         except KitaruStateError:
             return False
         return True
@@ -443,14 +458,17 @@ class Workflow:
         """One run of this workflow, read from the db now."""
         if not isinstance(run_id, str) or not run_id:
             raise KitaruUsageError(f"run_id must be a non-empty str, got {run_id!r}")
-        journal = self.journal
-        row = journal.get_execution(run_id, with_values=True)
-        if row is None or row.kind != "workflow" or row.flow_name != self.name:
+        client = self.client
+        try:
+            ex = client.executions.get(run_id)
+        except KitaruUsageError:
+            ex = None
+        if ex is None or ex.kind != "workflow" or ex.flow_name != self.name:
             raise KitaruUsageError(
-                f"workflow {self.name!r} has no run {run_id!r} in the journal {journal.location}; "
+                f"workflow {self.name!r} has no run {run_id!r} in the journal {client.journal.location}; "
                 "list them with workflow.get_session().runs"
             )
-        return outputs.build_output(journal, run_id, row)
+        return outputs.build_output(client, ex.exec_id, ex)
 
     def get_run_output(self, run_id: str, session_id: str | None = None) -> WorkflowRunOutput:
         return self.get_run(run_id)
@@ -458,17 +476,17 @@ class Workflow:
     def get_session(self, session_id: str | None = None) -> WorkflowSession:
         """The session's runs of this workflow, read from the db (oldest first)."""
         sid = session_id or self.session_id
-        journal = self.journal
-        rows: list[ExecutionRow] = []
+        client = self.client
+        ids: list[str] = []
         offset = 0
         while True:
-            page = journal.list_executions(flow=self.name, limit=_PAGE, offset=offset)
-            rows.extend(r for r in page if r.kind == "workflow" and r.meta.get("session_id") == sid)
+            page = client.executions.list(flow=self.name, limit=_PAGE, offset=offset)
+            ids.extend(e.exec_id for e in page if e.kind == "workflow" and e.meta.get("session_id") == sid)
             if len(page) < _PAGE:
                 break
             offset += _PAGE
-        rows.reverse()
-        runs = [outputs.build_output(journal, r.exec_id) for r in rows]
+        ids.reverse()
+        runs = [outputs.build_output(client, exec_id) for exec_id in ids]
         return WorkflowSession(session_id=sid, workflow_name=self.name, workflow_id=self.id, runs=runs)
 
     def get_last_run_output(self, session_id: str | None = None) -> WorkflowRunOutput | None:

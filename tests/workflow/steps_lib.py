@@ -171,3 +171,41 @@ def parallel_workflow(db_file: Path | str) -> Workflow:
             Step(name="finish", executor=finish),
         ],
     )
+
+
+def draft(step_input: StepInput) -> str:
+    return f"draft of {step_input.input}"
+
+
+def publish(step_input: StepInput) -> str:
+    return f"published {step_input.previous_step_content}"
+
+
+def archive(step_input: StepInput) -> str:
+    return f"archived {step_input.previous_step_content}"
+
+
+def gated_workflow(db_file: Path | str) -> Workflow:
+    """draft -> Condition "gate" (asks first; reject: else branch) -> Steps "announce" (asks first)."""
+    from kitaru_nb.workflow.condition import Condition
+    from kitaru_nb.workflow.steps import Steps
+
+    return Workflow(
+        name="gated",
+        db=SqliteDb(db_file=db_file),
+        steps=[
+            Step(name="draft", executor=draft),
+            Condition(
+                name="gate",
+                steps=[Step(name="publish", executor=publish)],
+                else_steps=[Step(name="archive", executor=archive)],
+                requires_confirmation=True,
+                confirmation_message="Publish the draft?",
+            ),
+            Steps(
+                name="announce",
+                steps=[Step(name="tell", executor=lambda si: f"told: {si.get_step_content('gate')}")],
+                requires_confirmation=True,
+            ),
+        ],
+    )

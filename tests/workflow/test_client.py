@@ -123,8 +123,8 @@ def test_display_uses_the_panel(db: SqliteDb) -> None:
     bundle = mimebundle(run)
     assert "text/plain" in bundle
     assert run.exec_id == run.run_id
-    assert run._journal is not None
-    assert KitaruClient(db=run._journal).executions.get(run.exec_id).flow_name == "etl"
+    assert run._client is not None
+    assert run._client.executions.get(run.exec_id).flow_name == "etl"
 
 
 def test_client_in_a_process_that_does_not_define_the_workflow(db_path: Path, control: Path) -> None:
