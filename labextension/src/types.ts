@@ -129,6 +129,10 @@ export interface ITimelineRow {
 
 /** A wait or confirmation of the execution, answered or not. */
 export interface IWaitRecord {
+  /** the wait's id (the REST input route and executions.input take it, or the name) */
+  wait_id: string | null;
+  /** the wait's metadata (a confirmation's step, kind and on_reject) */
+  metadata: Record<string, unknown>;
   name: string;
   index: number;
   kind: 'wait' | 'confirmation';
