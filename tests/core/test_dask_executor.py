@@ -234,3 +234,37 @@ def test_cancel_cancels_the_bodies_still_running_on_the_cluster(client: KitaruCl
     while any(dask_client.processing().values()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(dask_client.processing().values())  # nothing of it left on the cluster
+
+
+def test_the_panel_links_the_dask_dashboard_when_bodies_run_on_a_cluster(
+    client: KitaruClient, dask_client: Any
+) -> None:
+    from kitaru_nb.widgets.panel import ExecutionPanel
+
+    @kitaru.checkpoint
+    def one(x: int) -> int:
+        return x
+
+    @kitaru.flow
+    def linked() -> list[int]:
+        return one.map([1, 2]).result()
+
+    handle = linked.run()
+    link = dask_client.dashboard_link
+    assert link.startswith("http")
+    header = ExecutionPanel(handle.exec_id, client, poll=False).header.value
+    assert "class='kitaru-dashboard'" in header and f'href="{link}"' in header
+    assert "rel='noopener noreferrer'" in header and "target='_blank'" in header
+    kitaru.configure(executor=None)  # threads: no cluster, no link
+    assert "kitaru-dashboard" not in ExecutionPanel(handle.exec_id, client, poll=False).header.value
+
+
+def test_a_dashboard_link_is_only_ever_an_escaped_http_address() -> None:
+    from kitaru_nb.widgets import render
+
+    assert render.dashboard_html(None) == ""
+    assert render.dashboard_html("javascript:alert(1)") == ""
+    assert render.dashboard_html("  JavaScript:alert(1)") == ""
+    assert render.dashboard_html("file:///etc/passwd") == ""
+    html = render.dashboard_html('http://h:8787/status"><script>alert(1)</script>')
+    assert "<script>" not in html and "&quot;&gt;&lt;script&gt;" in html
