@@ -268,3 +268,31 @@ def test_a_dashboard_link_is_only_ever_an_escaped_http_address() -> None:
     assert render.dashboard_html("file:///etc/passwd") == ""
     html = render.dashboard_html('http://h:8787/status"><script>alert(1)</script>')
     assert "<script>" not in html and "&quot;&gt;&lt;script&gt;" in html
+
+
+def test_an_argument_that_cannot_be_sent_fails_only_its_own_item_of_a_map(
+    client: KitaruClient, dask_client: Any
+) -> None:
+    @kitaru.checkpoint
+    def describe(x: Any) -> str:
+        return type(x).__name__
+
+    @kitaru.flow
+    def mixed() -> list[str]:
+        futures = describe.map([1, "a", threading.Lock(), 2.5, [3]])
+        out = []
+        for f in futures:
+            try:
+                out.append(f.result())
+            except Exception as exc:
+                out.append(f"error: {exc}")
+        return out
+
+    handle = mixed.run()
+    out = handle.get()
+    assert out[:2] == ["int", "str"] and out[3:] == ["float", "list"]
+    assert "cannot be sent to the Dask cluster" in out[2]
+    calls = client.executions.get(handle.exec_id).checkpoints
+    assert [c.status.value for c in calls] == ["completed", "completed", "failed", "completed", "completed"]
+    failure = calls[2].attempts[0].failure
+    assert failure is not None and failure.origin.value == "runtime" and "must pickle" in failure.message
