@@ -166,6 +166,13 @@ def run_body(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, An
     return isolated.run_isolated(fn, args, kwargs, name=name)
 
 
+def dashboard_link() -> str | None:
+    """The dashboard of the cluster that runs bodies (None: no remote runner, or it has none)."""
+    r = remote
+    link = getattr(r, "dashboard_link", None) if r is not None else None
+    return link if isinstance(link, str) and link else None
+
+
 def set_ran_on(worker: str | None) -> None:
     _ran_on.set(worker)
 

@@ -18,6 +18,11 @@ Dask future is cancelled, so the retry policy decides what runs next, as a new a
 was only queued on the lost worker is left to the scheduler (it had not started).
 
 Cancelling the execution cancels the Dask futures of its calls still waiting.
+
+Bodies go out and outcomes come back in groups (``_Group``): the threads of a ``.map`` hand their
+bodies over one by one, but one ``client.map`` sends all those queued meanwhile and one
+``client.gather`` fetches the outcomes that are ready, instead of a message and a fetch per item.
+Each call still gets its own future, attempt and outcome.
 """
 
 from __future__ import annotations
@@ -61,6 +66,63 @@ class _Task:
         self.died: str | None = None
 
 
+class _Group:
+    """Group sending: each thread hands over one item and gets its own outcome, but the thread that
+    finds no batch under way sends everything queued with one call (one message to the scheduler for
+    a whole ``.map``, one fetch from the workers for many results), while the threads that arrive
+    during that call queue theirs for the next batch. Nothing waits for a batch to fill. A batch
+    that fails is sent again one item at a time, so an error is that item's alone."""
+
+    def __init__(self, send: Callable[[list[Any]], list[Any]]):
+        self._send = send
+        self._queue: list[_Item] = []
+        self._lock = threading.Lock()
+        self._sending = threading.Lock()
+
+    def __call__(self, payload: Any) -> Any:
+        item = _Item(payload)
+        with self._lock:
+            self._queue.append(item)
+        while not item.done.is_set():
+            if not self._sending.acquire(timeout=0.05):
+                continue
+            try:
+                with self._lock:
+                    batch, self._queue = self._queue, []
+                if batch:
+                    self._run(batch)
+            finally:
+                self._sending.release()
+        if item.error is not None:
+            raise item.error
+        return item.value
+
+    def _run(self, batch: list[_Item]) -> None:
+        try:
+            values = self._send([i.payload for i in batch])
+        except BaseException as exc:
+            if len(batch) > 1:
+                for one in batch:
+                    self._run([one])
+                return
+            batch[0].error = exc
+            batch[0].done.set()
+            return
+        for item, value in zip(batch, values, strict=True):
+            item.value = value
+            item.done.set()
+
+
+class _Item:
+    __slots__ = ("done", "error", "payload", "value")
+
+    def __init__(self, payload: Any):
+        self.payload = payload
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+
+
 class DaskExecutor:
     """Runs checkpoint bodies on the Dask cluster of ``client`` (see the module docstring)."""
 
@@ -71,6 +133,8 @@ class DaskExecutor:
         self._tasks: dict[str, _Task] = {}
         self._early: dict[str, str] = {}  # start events that came before their task was registered
         self._lock = threading.Lock()
+        self._submit = _Group(self._submit_batch)  # bodies to the cluster, many per message
+        self._gather = _Group(self._gather_batch)  # outcomes back, many per fetch
         client.subscribe_topic(START_TOPIC, self._on_start)
         client.subscribe_topic("all", self._on_cluster_event)
 
@@ -148,7 +212,7 @@ class DaskExecutor:
     def run(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], *, name: str) -> Any:
         key = f"kitaru-{name}-{uuid.uuid4().hex}"
         try:
-            future = self.client.submit(_remote_body, fn, args, kwargs, name, key=key, pure=False)
+            future = self._submit((fn, args, kwargs, name, key))
         except Exception as exc:
             message = (
                 f"checkpoint {name!r} cannot be sent to the Dask cluster: {type_name(exc)}: {exc}. Its function, "
@@ -181,7 +245,7 @@ class DaskExecutor:
                     FailureInfo(FailureOrigin.RUNTIME, message, type_name(DaskWorkerDied)),
                 )
             try:
-                worker, reply = future.result()
+                worker, reply = self._gather(future)
             except BaseException as exc:
                 raise self._lost(exc, name, task) from exc
         finally:
@@ -190,6 +254,15 @@ class DaskExecutor:
             future.release()  # the scheduler forgets the task: a later lost worker cannot make it run again
         concurrent.set_ran_on(worker)
         return _outcome(reply, name, worker)
+
+    def _submit_batch(self, calls: list[tuple[Any, ...]]) -> list[Any]:
+        fns, argses, kwargses, names, keys = (list(column) for column in zip(*calls, strict=True))
+        futures: list[Any] = self.client.map(_remote_body, fns, argses, kwargses, names, key=keys, pure=False)
+        return futures
+
+    def _gather_batch(self, futures: list[Any]) -> list[Any]:
+        values: list[Any] = self.client.gather(futures)
+        return values
 
     def _wait(self, task: _Task, name: str) -> None:
         run = current_run.get()

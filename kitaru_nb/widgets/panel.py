@@ -27,6 +27,7 @@ import ipywidgets as W
 
 from kitaru_nb.errors import KitaruError, KitaruWaitValidationError
 from kitaru_nb.models import Execution
+from kitaru_nb.runtime import concurrent
 from kitaru_nb.runtime.watcher import kernel_loop
 from kitaru_nb.types import ExecutionStatus
 from kitaru_nb.widgets import cards as C
@@ -187,7 +188,13 @@ class ExecutionPanel(W.VBox):  # type: ignore[misc]
         done, _known = ex.progress
         self._live_done = done
         total, _guess = R.estimated_total(ex, self.estimate)
-        self.header.value = R.header_html(ex) + " " + R.owner_html(ex) + R.execution_extras_html(ex)
+        self.header.value = (
+            R.header_html(ex)
+            + " "
+            + R.owner_html(ex)
+            + R.dashboard_html(concurrent.dashboard_link())
+            + R.execution_extras_html(ex)
+        )
         self.progress.max = max(total, 1)
         self.progress.value = min(done, max(total, 1))
         self.progress.bar_style = {

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from kitaru_nb.models import ArtifactRef, CheckpointAttempt, CheckpointCall, Execution, FailureInfo, WaitRecord
 from kitaru_nb.types import ExecutionStatus
@@ -219,6 +220,17 @@ def owner_html(ex: Execution) -> str:
     return (
         f"<span class='kitaru-owner' title='{E(full)} (pid {E(str(o.get('pid')))})' "
         f"style='opacity:.6;font-size:11px'>runs in {E(where)}{E(cell)}</span>"
+    )
+
+
+def dashboard_html(link: str | None) -> str:
+    """A link to the Dask dashboard of the cluster that runs this kernel's checkpoint bodies: only an
+    http(s) address, escaped, opened in a new tab that cannot reach back into the notebook."""
+    if not link or urlsplit(link).scheme.lower() not in ("http", "https"):
+        return ""
+    return (
+        f" <a class='kitaru-dashboard' href=\"{E(link, quote=True)}\" target='_blank' rel='noopener noreferrer' "
+        f"title='{E(link, quote=True)}' style='font-size:11px'>Dask dashboard</a>"
     )
 
 

@@ -234,3 +234,65 @@ def test_cancel_cancels_the_bodies_still_running_on_the_cluster(client: KitaruCl
     while any(dask_client.processing().values()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(dask_client.processing().values())  # nothing of it left on the cluster
+
+
+def test_the_panel_links_the_dask_dashboard_when_bodies_run_on_a_cluster(
+    client: KitaruClient, dask_client: Any
+) -> None:
+    from kitaru_nb.widgets.panel import ExecutionPanel
+
+    @kitaru.checkpoint
+    def one(x: int) -> int:
+        return x
+
+    @kitaru.flow
+    def linked() -> list[int]:
+        return one.map([1, 2]).result()
+
+    handle = linked.run()
+    link = dask_client.dashboard_link
+    assert link.startswith("http")
+    header = ExecutionPanel(handle.exec_id, client, poll=False).header.value
+    assert "class='kitaru-dashboard'" in header and f'href="{link}"' in header
+    assert "rel='noopener noreferrer'" in header and "target='_blank'" in header
+    kitaru.configure(executor=None)  # threads: no cluster, no link
+    assert "kitaru-dashboard" not in ExecutionPanel(handle.exec_id, client, poll=False).header.value
+
+
+def test_a_dashboard_link_is_only_ever_an_escaped_http_address() -> None:
+    from kitaru_nb.widgets import render
+
+    assert render.dashboard_html(None) == ""
+    assert render.dashboard_html("javascript:alert(1)") == ""
+    assert render.dashboard_html("  JavaScript:alert(1)") == ""
+    assert render.dashboard_html("file:///etc/passwd") == ""
+    html = render.dashboard_html('http://h:8787/status"><script>alert(1)</script>')
+    assert "<script>" not in html and "&quot;&gt;&lt;script&gt;" in html
+
+
+def test_an_argument_that_cannot_be_sent_fails_only_its_own_item_of_a_map(
+    client: KitaruClient, dask_client: Any
+) -> None:
+    @kitaru.checkpoint
+    def describe(x: Any) -> str:
+        return type(x).__name__
+
+    @kitaru.flow
+    def mixed() -> list[str]:
+        futures = describe.map([1, "a", threading.Lock(), 2.5, [3]])
+        out = []
+        for f in futures:
+            try:
+                out.append(f.result())
+            except Exception as exc:
+                out.append(f"error: {exc}")
+        return out
+
+    handle = mixed.run()
+    out = handle.get()
+    assert out[:2] == ["int", "str"] and out[3:] == ["float", "list"]
+    assert "cannot be sent to the Dask cluster" in out[2]
+    calls = client.executions.get(handle.exec_id).checkpoints
+    assert [c.status.value for c in calls] == ["completed", "completed", "failed", "completed", "completed"]
+    failure = calls[2].attempts[0].failure
+    assert failure is not None and failure.origin.value == "runtime" and "must pickle" in failure.message

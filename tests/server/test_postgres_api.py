@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,90 @@ async def test_an_answer_given_in_one_server_resumes_the_flow_in_a_process_attac
     assert json.loads(out.strip().splitlines()[-1]) == {"result": {"total": 42, "by": "ada"}}
     code, detail = await api("GET", "executions", exec_id)
     assert detail["status"] == "completed"
+
+
+KERNEL_OWNER = """
+import json
+import kitaru_nb as kitaru
+from pydantic import BaseModel
+from kitaru_nb.runtime.watcher import watcher
+
+kitaru.configure(db={url!r})
+
+class Approval(BaseModel):
+    approved: bool
+    reviewer: str
+
+tallied = []
+
+@kitaru.checkpoint
+def tally(n):
+    tallied.append(n)
+    return n * 3
+
+@kitaru.flow
+def team_review(n):
+    total = tally(n)
+    answer = kitaru.wait(schema=Approval, name="approve", question="publish?")
+    return {{"total": total, "by": answer.reviewer if answer.approved else None}}
+
+handle = team_review.run(14)
+journal = kitaru.config.resolve_journal()
+token = journal.change_token()
+print(json.dumps({{"exec_id": handle.exec_id, "status": handle.status.value}}))
+"""
+
+
+async def test_an_answer_given_in_one_server_resumes_the_flow_in_a_kernel_attached_to_another(
+    journal: str, api: Any, tmp_path: Path
+) -> None:
+    """The team's case with a real Jupyter kernel: one member's notebook kernel runs the flow on the
+    shared journal and goes idle; the other answers in their JupyterLab (this test's server, its own
+    connection to the database). The kernel's watcher hears of the answer through PostgreSQL's
+    LISTEN / NOTIFY and continues the flow while no cell runs."""
+    import asyncio
+
+    from kitaru_nb import KitaruClient
+    from tests.notebook.frontend import FakeFrontend
+
+    fe = FakeFrontend(tmp_path)
+    try:
+        first = json.loads(fe.run(KERNEL_OWNER.format(url=journal)).strip().splitlines()[-1])
+        assert first["status"] == "waiting"
+        exec_id = first["exec_id"]
+        code, listed = await api("GET", "executions", params={"status": "needs_input"})
+        assert code == 200 and [e["exec_id"] for e in listed["executions"]] == [exec_id]
+        code, _ = await api(
+            "POST",
+            "executions",
+            exec_id,
+            "input",
+            body={"wait": "approve", "value": {"approved": True, "reviewer": "ada"}},
+        )
+        assert code == 200
+        # no cell runs in the kernel: its watcher continues the flow on its own
+        reader = KitaruClient(db=journal)
+        deadline = time.monotonic() + 30
+        while reader.executions.get(exec_id).status.value != "completed" and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert reader.executions.get(exec_id).status.value == "completed"
+        seen = json.loads(
+            fe.run(
+                "print(json.dumps({'result': handle.get(), 'tallied': tallied, 'by_watcher': watcher.carried_out, "
+                "'journal': type(journal).__name__, 'notified': journal.change_token() > token}))"
+            )
+            .strip()
+            .splitlines()[-1]
+        )
+    finally:
+        fe.close()
+    assert seen["result"] == {"total": 42, "by": "ada"}
+    assert seen["tallied"] == [14]  # the checkpoint ran once; the continuation reused it
+    assert seen["by_watcher"] == 1 and seen["journal"] == "PostgresJournal"
+    assert seen["notified"]  # the server's commit reached the kernel as a notification, not by polling
+    code, detail = await api("GET", "executions", exec_id)
+    assert detail["status"] == "completed"
+    assert [c["name"] for c in detail["checkpoints"]] == ["tally"]
 
 
 def test_a_second_server_on_the_same_database_sees_the_same_executions(journal: str) -> None:
