@@ -149,6 +149,23 @@ class Checkpoint(Generic[P, R]):
         impl = registry.current_checkpoint(self.key) or self
         return impl._submit_in(run, args, kwargs, id or impl.name, after)
 
+    def _submit_all(
+        self, rows: list[tuple[Any, ...]], after: Any, kwargs: dict[str, Any]
+    ) -> concurrent.CheckpointFutures:
+        """``.map`` / ``.product``: every call takes its position now, in order; their bodies start
+        together (one batch on the executor)."""
+        run = current_run.get()
+        concurrent.check_allowed(run, self.name)
+        assert run is not None
+        impl = registry.current_checkpoint(self.key) or self
+        batch = concurrent.Batch()
+        try:
+            return concurrent.CheckpointFutures(
+                impl._submit_in(run, row, kwargs, impl.name, after, batch) for row in rows
+            )
+        finally:
+            batch.launch()  # what was submitted runs, even when a later position diverged
+
     def map(self, *iterables: Any, after: Any = None, **kwargs: Any) -> concurrent.CheckpointFutures:
         """One concurrent call per item (``zip`` of the iterables), futures in input order;
         ``.result()`` gives the list of outputs. Keyword arguments are passed to every call."""
@@ -156,7 +173,7 @@ class Checkpoint(Generic[P, R]):
             rows = concurrent.zip_inputs([list(it) for it in iterables])
         except (TypeError, ValueError) as exc:
             raise KitaruUsageError(f"{self.name}.map(...) takes iterables of the same length: {exc}") from None
-        return concurrent.CheckpointFutures(self.submit(*row, after=after, **kwargs) for row in rows)
+        return self._submit_all(rows, after, kwargs)
 
     def product(self, *iterables: Any, after: Any = None, **kwargs: Any) -> concurrent.CheckpointFutures:
         """One concurrent call per combination of the iterables' items (their cartesian product)."""
@@ -164,9 +181,11 @@ class Checkpoint(Generic[P, R]):
             rows = list(itertools.product(*[list(it) for it in iterables]))
         except TypeError as exc:
             raise KitaruUsageError(f"{self.name}.product(...) takes iterables: {exc}") from None
-        return concurrent.CheckpointFutures(self.submit(*row, after=after, **kwargs) for row in rows)
+        return self._submit_all(rows, after, kwargs)
 
-    def _submit_in(self, run: DurableRun, args: Any, kwargs: Any, name: str, after: Any) -> CheckpointFuture[R]:
+    def _submit_in(
+        self, run: DurableRun, args: Any, kwargs: Any, name: str, after: Any, batch: concurrent.Batch | None = None
+    ) -> CheckpointFuture[R]:
         idx = run.take_index()
         rec = run.recorded.get(idx)
         if rec is None:
@@ -183,7 +202,8 @@ class Checkpoint(Generic[P, R]):
                 return CheckpointFuture.resolved(name, idx, None)
             run.check_cancelled()
             call_id, first, restart = rec.call_id, run.attempts_made(rec.call_id) + 1, True
-        future = concurrent.start(self._run_submitted, run, idx, call_id, first, restart, args, kwargs, name, after)
+        job = (self._run_submitted, run, idx, call_id, first, restart, args, kwargs, name, after)
+        future = batch.add(*job) if batch is not None else concurrent.start(*job)
         run.pending.append(future)
         return CheckpointFuture(name, idx, future)
 

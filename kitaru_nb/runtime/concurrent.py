@@ -19,6 +19,7 @@ says who ran them (``take_ran_on``), so every journal write stays in the flow's 
 
 from __future__ import annotations
 
+import collections
 import contextvars
 import os
 import threading
@@ -223,7 +224,13 @@ class CheckpointFutures(list[CheckpointFuture[Any]]):
     """The futures of a ``.map`` or ``.product``, in input order; ``result()`` gives the list of outputs."""
 
     def result(self, timeout: float | None = None) -> list[Any]:
-        return [f.result(timeout) for f in self]
+        import concurrent.futures
+
+        # one wait for all of them (one wake-up, not one per future), then the outputs in order
+        _, pending = concurrent.futures.wait([f._future for f in self], timeout)
+        if pending:
+            raise concurrent.futures.TimeoutError(f"{len(pending)} of {len(self)} calls did not end within {timeout} s")
+        return [f.result(0) for f in self]
 
     def done(self) -> bool:
         return all(f.done() for f in self)
@@ -250,6 +257,49 @@ def start(body: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any
     """Run ``body(*args)`` on the executor, in a copy of the caller's context (the durable run)."""
     ctx = contextvars.copy_context()
     return executor().submit(ctx.run, _as_submitted, body, *args)
+
+
+class Batch:
+    """Calls submitted together (``.map``, ``.product``): a few driver tasks on the executor run them,
+    each taking the next call in submission order, instead of one executor task (and one thread
+    wake-up) per call. Each call still runs in its own copy of the caller's context and has its own
+    future."""
+
+    def __init__(self) -> None:
+        self._jobs: collections.deque[
+            tuple[concurrent.futures.Future[Any], contextvars.Context, Callable[..., Any], tuple[Any, ...]]
+        ] = collections.deque()
+        self._lock = threading.Lock()
+
+    def add(self, body: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
+        import concurrent.futures
+
+        fut: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._jobs.append((fut, contextvars.copy_context(), body, args))
+        return fut
+
+    def launch(self) -> None:
+        if not self._jobs:
+            return
+        ex = executor()
+        drivers = min(len(self._jobs), getattr(ex, "_max_workers", None) or 8)
+        for _ in range(drivers):
+            ex.submit(self._drive)
+
+    def _drive(self) -> None:
+        while True:
+            with self._lock:
+                if not self._jobs:
+                    return
+                fut, ctx, body, args = self._jobs.popleft()
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                value = ctx.run(_as_submitted, body, *args)
+            except BaseException as exc:
+                fut.set_exception(exc)
+            else:
+                fut.set_result(value)
 
 
 def _as_submitted(body: Callable[..., Any], *args: Any) -> Any:

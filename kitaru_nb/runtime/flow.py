@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Callable, Generator
 from typing import Any, Generic, ParamSpec, TypeVar, overload
@@ -231,6 +230,8 @@ class FlowHandle(Generic[R]):
 
     async def result(self, poll: float = 0.02) -> R:
         """Await the terminal state without blocking the kernel, then return the result."""
+        import asyncio  # here, not at import: asyncio (and ssl with it) is a third of kitaru_nb's import time
+
         while True:
             status = self.status
             if status.is_terminal:
