@@ -304,37 +304,10 @@ class PostgresJournal(SqliteJournal):
 
     # -- what PostgreSQL says differently ---------------------------------------------------
     def create_execution(self, row: ExecutionRow) -> None:
-        i, r = row.inputs, row.result
-        params = (
-            row.exec_id,
-            row.flow_name,
-            row.kind,
-            row.status,
-            row.started_at,
-            row.ended_at,
-            row.owner_pid,
-            row.original_exec_id,
-            row.replay_from,
-            *_failure_cols(row.failure),
-            json.dumps(row.meta),
-            i.format if i else None,
-            i.preview if i else None,
-            r.format if r else None,
-            r.preview if r else None,
-            i.data if i else None,
-            r.data if r else None,
-            json.dumps(row.owner) if row.owner is not None else None,
-            json.dumps(row.metadata) if row.metadata is not None else None,
-        )
+        params = self._execution_params(row)
 
         def insert(conn: _Conn) -> int:
-            cur = conn.execute(
-                "INSERT INTO executions (exec_id, flow_name, kind, status, started_at, ended_at, owner_pid, "
-                "original_exec_id, replay_from, failure_origin, failure_type, failure_message, "
-                "failure_traceback, meta, inputs_format, inputs_preview, result_format, result_preview, "
-                "inputs, result, owner, metadata) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING seq",
-                params,
-            )
+            cur = conn.execute(self._INSERT_EXECUTION + " RETURNING seq", params)
             return int(cur.fetchone()[0])
 
         row.seq = self._write(insert)  # type: ignore[arg-type]  # a step gets a connection-like object

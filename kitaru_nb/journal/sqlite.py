@@ -488,37 +488,40 @@ class SqliteJournal:
             self.conn.set_trace_callback(None)
 
     # -- executions ---------------------------------------------------------------------
-    def create_execution(self, row: ExecutionRow) -> None:
+    _INSERT_EXECUTION = (
+        "INSERT INTO executions (exec_id, flow_name, kind, status, started_at, ended_at, owner_pid, "
+        "original_exec_id, replay_from, failure_origin, failure_type, failure_message, "
+        "failure_traceback, meta, inputs_format, inputs_preview, result_format, result_preview, "
+        "inputs, result, owner, metadata) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    )
+
+    @staticmethod
+    def _execution_params(row: ExecutionRow) -> tuple[Any, ...]:
         i, r = row.inputs, row.result
-        cur = self._write(
-            (
-                "INSERT INTO executions (exec_id, flow_name, kind, status, started_at, ended_at, owner_pid, "
-                "original_exec_id, replay_from, failure_origin, failure_type, failure_message, "
-                "failure_traceback, meta, inputs_format, inputs_preview, result_format, result_preview, "
-                "inputs, result, owner, metadata) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    row.exec_id,
-                    row.flow_name,
-                    row.kind,
-                    row.status,
-                    row.started_at,
-                    row.ended_at,
-                    row.owner_pid,
-                    row.original_exec_id,
-                    row.replay_from,
-                    *_failure_cols(row.failure),
-                    json.dumps(row.meta),
-                    i.format if i else None,
-                    i.preview if i else None,
-                    r.format if r else None,
-                    r.preview if r else None,
-                    i.data if i else None,
-                    r.data if r else None,
-                    json.dumps(row.owner) if row.owner is not None else None,
-                    json.dumps(row.metadata) if row.metadata is not None else None,
-                ),
-            )
+        return (
+            row.exec_id,
+            row.flow_name,
+            row.kind,
+            row.status,
+            row.started_at,
+            row.ended_at,
+            row.owner_pid,
+            row.original_exec_id,
+            row.replay_from,
+            *_failure_cols(row.failure),
+            json.dumps(row.meta),
+            i.format if i else None,
+            i.preview if i else None,
+            r.format if r else None,
+            r.preview if r else None,
+            i.data if i else None,
+            r.data if r else None,
+            json.dumps(row.owner) if row.owner is not None else None,
+            json.dumps(row.metadata) if row.metadata is not None else None,
         )
+
+    def create_execution(self, row: ExecutionRow) -> None:
+        cur = self._write((self._INSERT_EXECUTION, self._execution_params(row)))
         row.seq = cur.lastrowid or 0
 
     def get_execution(self, exec_id: str, *, with_values: bool = True, with_result: bool = True) -> ExecutionRow | None:

@@ -315,28 +315,19 @@ class Checkpoint(Generic[P, R]):
                     )
                     self._sleep(policy.delay_before(n + 1))
                     continue
-                if self.on_error == "skip":
-                    journal.finish_call(
-                        call_id,
-                        attempt.attempt_id,
-                        status=CallStatus.SKIPPED,
-                        ended_at=now(),
-                        failure=failure,
-                        worker=worker,
-                    )
-                    notify(run, "call_ended", idx, self.name)
-                    return None  # type: ignore[return-value]
-                pause = self.on_error == "pause"
+                skip, pause = self.on_error == "skip", self.on_error == "pause"
                 journal.finish_call(
                     call_id,
                     attempt.attempt_id,
-                    status=CallStatus.FAILED,
+                    status=CallStatus.SKIPPED if skip else CallStatus.FAILED,
                     ended_at=now(),
                     failure=failure,
                     paused=pause,
                     worker=worker,
                 )
                 notify(run, "call_ended", idx, self.name)
+                if skip:
+                    return None  # type: ignore[return-value]
                 if pause:
                     journal.set_execution_status(exec_id, ExecutionStatus.WAITING, expect=(ExecutionStatus.RUNNING,))
                     raise FlowPaused(f"checkpoint {self.name!r} failed and waits for a retry or skip") from exc
