@@ -23,6 +23,7 @@ import collections
 import contextvars
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -259,17 +260,25 @@ def start(body: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any
     return executor().submit(ctx.run, _as_submitted, body, *args)
 
 
+#: seconds every driver of a batch must have been busy with its current call before another starts
+RAMP = 0.01
+
+
 class Batch:
-    """Calls submitted together (``.map``, ``.product``): a few driver tasks on the executor run them,
-    each taking the next call in submission order, instead of one executor task (and one thread
-    wake-up) per call. Each call still runs in its own copy of the caller's context and has its own
-    future."""
+    """Calls submitted together (``.map``, ``.product``): driver tasks on the executor run them, each
+    taking the next call in submission order, instead of one executor task (and one thread wake-up)
+    per call. Drivers are added while every running one has been busy for ``RAMP`` seconds, up to
+    the executor's size: calls that wait (I/O, a remote worker) soon run side by side, while trivial
+    ones run on one thread instead of handing the GIL between threads after every call. Each call
+    still runs in its own copy of the caller's context and has its own future."""
 
     def __init__(self) -> None:
         self._jobs: collections.deque[
             tuple[concurrent.futures.Future[Any], contextvars.Context, Callable[..., Any], tuple[Any, ...]]
         ] = collections.deque()
         self._lock = threading.Lock()
+        self._busy: dict[int, float] = {}  # driver -> when it started its current call
+        self._drivers = 0
 
     def add(self, body: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
         import concurrent.futures
@@ -282,16 +291,41 @@ class Batch:
         if not self._jobs:
             return
         ex = executor()
-        drivers = min(len(self._jobs), getattr(ex, "_max_workers", None) or 8)
-        for _ in range(drivers):
-            ex.submit(self._drive)
+        most = min(len(self._jobs), getattr(ex, "_max_workers", None) or 8)
+        if remote is not None or _custom is not None:
+            for _ in range(most):  # bodies elsewhere: the threads only wait, start them all
+                self._start(ex)
+            return
+        self._start(ex)
+        if most > 1:
+            threading.Thread(target=self._ramp, args=(ex, most), name="kitaru-batch-ramp", daemon=True).start()
+
+    def _start(self, ex: Executor) -> None:
+        with self._lock:
+            self._drivers += 1
+        ex.submit(self._drive)
+
+    def _ramp(self, ex: Executor, most: int) -> None:
+        while True:
+            time.sleep(RAMP)
+            with self._lock:
+                if not self._jobs or self._drivers >= most:
+                    return
+                now = time.monotonic()
+                grow = len(self._busy) == self._drivers and all(now - t >= RAMP for t in self._busy.values())
+            if grow:
+                self._start(ex)
 
     def _drive(self) -> None:
+        me = threading.get_ident()
         while True:
             with self._lock:
                 if not self._jobs:
+                    self._busy.pop(me, None)
+                    self._drivers -= 1
                     return
                 fut, ctx, body, args = self._jobs.popleft()
+                self._busy[me] = time.monotonic()
             if not fut.set_running_or_notify_cancel():
                 continue
             try:
