@@ -360,20 +360,6 @@ class PostgresJournal(SqliteJournal):
     def compact(self) -> None:
         self._write(("VACUUM", ()))  # one statement: runs outside a transaction, as VACUUM must
 
-    def call_summaries(self, exec_ids: Sequence[str]) -> dict[str, dict[str, int]]:
-        out = {e: {"done": 0, "total": 0, "open_waits": 0, "paused": 0} for e in exec_ids}
-        if not exec_ids:
-            return out
-        rows, c = self._read(
-            "SELECT exec_id, count(*) AS total, count(*) FILTER (WHERE status IN ('completed', 'reused', 'skipped')) "
-            "AS done, count(*) FILTER (WHERE kind = 'wait' AND status = 'waiting') AS open_waits, "
-            "sum(paused) AS paused FROM calls WHERE exec_id = ANY(?) GROUP BY exec_id",
-            (list(exec_ids),),
-        )
-        for r in rows:
-            out[r[c["exec_id"]]] = {k: int(r[c[k]] or 0) for k in ("done", "total", "open_waits", "paused")}
-        return out
-
     def count_waiting_for_human(self) -> dict[str, int]:
         rows, c = self._read(
             "SELECT "

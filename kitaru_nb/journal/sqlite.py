@@ -1020,7 +1020,8 @@ class SqliteJournal:
         for r in totals:
             out[r[tc["exec_id"]]].update(total=int(r[tc["total"]]), done=int(r[tc["total"]]))
         rows, c = self._read(
-            "SELECT exec_id, count(*) AS n, sum(kind = 'wait' AND status = 'waiting') AS open_waits, "
+            "SELECT exec_id, count(*) AS n, sum(CASE WHEN kind = 'wait' AND status = 'waiting' THEN 1 ELSE 0 END) "
+            "AS open_waits, "
             f"sum(paused) AS paused FROM {self._OPEN_FROM} WHERE exec_id IN ({marks}) AND {self._OPEN} "
             "GROUP BY exec_id",
             list(exec_ids),
