@@ -399,6 +399,8 @@ class SqliteJournal:
             if not entry.done:
                 self._writing = True
                 batch, self._queue = self._queue, []
+                if entry not in batch:  # taken by a writer that was interrupted before writing it
+                    batch.append(entry)
         if not entry.done:
             try:
                 self._commit_batch(batch, entry)
@@ -423,12 +425,16 @@ class SqliteJournal:
                     with self._group:
                         self._queue[:0] = [e for e in batch if e is not own]
                     raise
-            for e in batch:
+            for i, e in enumerate(batch):
                 try:
                     self._transaction([e])
                 except Exception as exc:
                     e.error = exc
                     e.done = True
+                except BaseException:
+                    with self._group:  # interrupted: the others not written yet go in the next transaction
+                        self._queue[:0] = [x for x in batch[i + 1 :] if x is not own]
+                    raise
 
     def _transaction(self, entries: list[_Entry]) -> None:
         conn = self.conn

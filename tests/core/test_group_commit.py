@@ -1,0 +1,47 @@
+"""Group commit: writes that threads of one process ask for at once share transactions, and each
+caller still gets its own outcome (a refused write fails alone)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from kitaru_nb.journal.base import CallRow, ExecutionRow
+from kitaru_nb.journal.sqlite import SqliteJournal
+
+
+def test_threads_share_commits_and_a_refused_write_fails_alone(tmp_path: Path) -> None:
+    journal = SqliteJournal(tmp_path / "j.db")
+    threads, per_thread = 8, 150
+    for t in range(threads):
+        journal.create_execution(ExecutionRow(f"e{t}", "f", "running", 1.0))
+    journal.insert_call(CallRow("taken", "e0", 10_000, "checkpoint", "step", "completed", 1.0))
+    begins: list[str] = []
+    errors: dict[int, list[BaseException]] = {t: [] for t in range(threads)}
+    start = threading.Barrier(threads)
+
+    def write(t: int) -> None:
+        start.wait()
+        for i in range(per_thread):
+            # thread 0 asks for a duplicate call id every 25th write: refused, the others unaffected
+            call_id = "taken" if t == 0 and i % 25 == 0 else f"e{t}-c{i}"
+            try:
+                journal.insert_call(CallRow(call_id, f"e{t}", i, "checkpoint", "step", "completed", 1.0))
+            except (sqlite3.IntegrityError, ValueError) as exc:
+                errors[t].append(exc)
+
+    with journal.trace(lambda sql: begins.append(sql) if sql.startswith("BEGIN") else None):
+        workers = [threading.Thread(target=write, args=(t,)) for t in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+
+    assert len(errors[0]) == per_thread // 25 and all(not errors[t] for t in range(1, threads))
+    for t in range(threads):
+        expected = [i for i in range(per_thread) if not (t == 0 and i % 25 == 0)]
+        assert [c.idx for c in journal.load_calls(f"e{t}")] == (expected + ([10_000] if t == 0 else []))
+    writes = threads * per_thread
+    assert len(begins) < writes  # some writes shared a transaction
+    journal.close()
