@@ -67,7 +67,7 @@ def pg_url() -> Iterator[str]:
     url = _with_db(server, name)
     yield url
     kitaru_nb.configure(db=None)
-    journal = postgres._open.get(url)
+    journal = postgres._open.get(postgres._conninfo(url))  # keyed as open_postgres keys it
     if journal is not None:
         journal.close()
     with psycopg.connect(server, autocommit=True) as conn:
