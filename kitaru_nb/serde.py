@@ -31,6 +31,10 @@ _repr.maxlevel = 3
 _SCALARS = (str, int, bool, type(None))
 
 
+#: json.dumps(value, separators=(",", ":")) without building an encoder per call (one per checkpoint)
+_compact = json.JSONEncoder(separators=(",", ":"))
+
+
 class SerializationError(Exception):
     """The value can be neither JSON-encoded nor pickled."""
 
@@ -59,7 +63,7 @@ def _is_pydantic_model(value: Any) -> bool:
 def dumps(value: Any) -> tuple[str, bytes]:
     """Encode ``value``; returns ``(format, data)``. Raises SerializationError."""
     if _plain_json(value):
-        return JSON, json.dumps(value, separators=(",", ":")).encode()
+        return JSON, _compact.encode(value).encode()
     if _is_pydantic_model(value):
         cls = type(value)
         payload = {"cls": f"{cls.__module__}:{cls.__qualname__}", "data": value.model_dump(mode="json")}
