@@ -3,6 +3,7 @@ with inline pydantic errors, and user text shown as text (never HTML)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -35,6 +36,9 @@ def run_cell_containing(page: Page, text: str) -> None:
     """Select the code cell that contains ``text`` and run it with Shift+Enter, as a person would."""
     cell = page.locator(".jp-CodeCell", has_text=text).first
     cell.locator(".jp-InputArea-editor").click()
+    # Shift+Enter runs the active cell: wait until the click made this one active (just after a
+    # notebook opens, JupyterLab may still be settling which cell is)
+    expect(cell).to_have_class(re.compile(r"\bjp-mod-active\b"), timeout=10_000)
     page.keyboard.press("Shift+Enter")
 
 
