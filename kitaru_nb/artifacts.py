@@ -43,7 +43,7 @@ def _artifact_type(value: Any) -> str:
     return normalized
 
 
-def _recorder(api: str) -> Recorder | None:
+def _recorder() -> Recorder | None:
     """The body runs in a worker process (runtime="isolated"): save and log are recorded there."""
     run = current_run.get()
     return run if isinstance(run, Recorder) else None
@@ -56,7 +56,7 @@ def save(name: str, value: Any, *, type: str = "output", tags: list[str] | None 
     ``tags`` a list of strings. The value is journaled like a checkpoint output (JSON, pydantic or
     pickle) and shown by its preview in the panel and the sidebar.
     """
-    recorder = _recorder("save")
+    recorder = _recorder()
     if recorder is None:
         run, scope = _scope("save")
     if not isinstance(name, str) or not name.strip():
@@ -105,15 +105,6 @@ def log(**metadata: Any) -> None:
     execution. Several calls merge: a key whose old and new values are dicts gets them merged, any
     other key takes the newest value."""
     run = current_run.get()
-    if isinstance(run, Recorder):
-        try:
-            json.dumps(metadata, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise KitaruUsageError(
-                f"kitaru.log() takes JSON values (str, numbers, bools, None, lists, dicts): {exc}"
-            ) from None
-        run.record(("log", metadata))
-        return
     if run is None:
         raise KitaruContextError(
             "kitaru.log() can only be called inside a @kitaru.flow. Call it from a flow body or a checkpoint "
@@ -125,6 +116,9 @@ def log(**metadata: Any) -> None:
         raise KitaruUsageError(
             f"kitaru.log() takes JSON values (str, numbers, bools, None, lists, dicts): {exc}"
         ) from None
+    if isinstance(run, Recorder):  # a body in a worker process: journaled by the flow's process
+        run.record(("log", metadata))
+        return
     scope = run.scope
     if scope is not None:
         deferred.journal_start_of(scope.call_id)  # the call's row takes the metadata

@@ -790,10 +790,7 @@ class Artifacts:
         filtered by artifact name, kind (artifact type) and the checkpoint that produced them."""
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
             raise KitaruUsageError(f"`limit` must be >= 1 when provided. Got {limit!r}")
-        row = self._client.executions._row(exec_id)
-        calls = self._j.load_calls(row.exec_id, with_values=False)
-        by_call = self._by_call(row.exec_id, calls, whole=True)
-        found = [a for c in calls for a in by_call.get(c.call_id, [])]
+        _, _, found = self._of_execution(exec_id)
         if name is not None:
             found = [a for a in found if a.name == name]
         if kind is not None:
@@ -833,21 +830,25 @@ class Artifacts:
             return serde.loads_json_only(stored.format, stored.data)
         return serde.loads(stored.format, stored.data)
 
-    def find(self, exec_id: str, name: str) -> ArtifactRef:
-        """The one artifact ``kitaru.load(exec_id, name)`` means: a value saved under ``name``, or the
-        output of the checkpoint called ``name``."""
+    def _of_execution(self, exec_id: str) -> tuple[ExecutionRow, builtins.list[CallRow], builtins.list[ArtifactRef]]:
+        """An execution's row, positions and artifacts in position order."""
         row = self._client.executions._row(exec_id)
         calls = self._j.load_calls(row.exec_id, with_values=False)
         by_call = self._by_call(row.exec_id, calls, whole=True)
+        return row, calls, [a for c in calls for a in by_call.get(c.call_id, [])]
+
+    def find(self, exec_id: str, name: str) -> ArtifactRef:
+        """The one artifact ``kitaru.load(exec_id, name)`` means: a value saved under ``name``, or the
+        output of the checkpoint called ``name``."""
+        row, calls, every = self._of_execution(exec_id)
         matches = [
             a
-            for c in calls
-            for a in by_call.get(c.call_id, [])
+            for a in every
             if (a.save_type == "manual" and a.name == name)
             or (a.save_type == "step_output" and (a.producing_call == name or a.name == name))
         ]
         if not matches:
-            saved = sorted({a.name for c in calls for a in by_call.get(c.call_id, []) if a.save_type == "manual"})
+            saved = sorted({a.name for a in every if a.save_type == "manual"})
             outputs = sorted({c.name for c in calls if c.kind == CallKind.CHECKPOINT and c.output is not None})
             raise KitaruRuntimeError(
                 f"No artifact named {name!r} was found in execution {row.exec_id}. Saved artifacts: "

@@ -334,8 +334,6 @@ class Checkpoint(Generic[P, R]):
                 raise
             except BaseException as exc:
                 # KeyboardInterrupt and friends: the attempt did not finish
-                if held is not None:
-                    deferred.journal_start(held)
                 failure = FailureInfo(
                     FailureOrigin.RUNTIME,
                     f"interrupted ({type(exc).__name__}) at checkpoint {self.name!r} (#{idx}); Retry continues "
@@ -343,31 +341,20 @@ class Checkpoint(Generic[P, R]):
                     type_name(exc),
                     format_traceback(exc),
                 )
-                journal.finish_call(
-                    call_id,
-                    attempt.attempt_id,
-                    status=CallStatus.FAILED,
-                    ended_at=now(),
-                    failure=failure,
-                    worker=concurrent.take_ran_on(),
-                )
+                _fail(journal, held, call_id, attempt.attempt_id, failure)
                 raise
             finally:
                 run.scope = None
             try:
                 fmt, data = serde.dumps(value)
             except serde.SerializationError as exc:
-                if held is not None:
-                    deferred.journal_start(held)
                 message = f"checkpoint {self.name!r} returned a value that cannot be journaled: {exc}"
-                failure = FailureInfo(FailureOrigin.RUNTIME, message, type_name(value), None)
-                journal.finish_call(
+                _fail(
+                    journal,
+                    held,
                     call_id,
                     attempt.attempt_id,
-                    status=CallStatus.FAILED,
-                    ended_at=now(),
-                    failure=failure,
-                    worker=concurrent.take_ran_on(),
+                    FailureInfo(FailureOrigin.RUNTIME, message, type_name(value), None),
                 )
                 raise CheckpointOutputError(message) from exc
             output = StoredValue(fmt, serde.preview(value), data)
@@ -420,6 +407,15 @@ class Checkpoint(Generic[P, R]):
         if listeners:
             notify(run, "call_ended", idx, self.name)
         return value  # type: ignore[no-any-return]
+
+
+def _fail(journal: Any, held: deferred.Held | None, call_id: str, attempt_id: str, failure: FailureInfo) -> None:
+    """Journal an attempt that ends the call failed (its held start first, when it has one)."""
+    if held is not None:
+        deferred.journal_start(held)
+    journal.finish_call(
+        call_id, attempt_id, status=CallStatus.FAILED, ended_at=now(), failure=failure, worker=concurrent.take_ran_on()
+    )
 
 
 def _has_future(values: Any) -> bool:
