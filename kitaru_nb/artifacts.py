@@ -16,7 +16,7 @@ from kitaru_nb import serde
 from kitaru_nb.errors import KitaruContextError, KitaruUsageError
 from kitaru_nb.journal.base import ArtifactRow, StoredValue
 from kitaru_nb.runtime import deferred
-from kitaru_nb.runtime.context import DurableRun, Recorder, Scope, current_run, new_id, now
+from kitaru_nb.runtime.context import DurableRun, Recorder, Scope, current_run, now, ordered_id
 
 #: Kitaru's artifact types
 ARTIFACT_TYPES = ("blob", "context", "input", "output", "prompt", "response")
@@ -73,7 +73,7 @@ def save(name: str, value: Any, *, type: str = "output", tags: list[str] | None 
         return
     run.journal.save_artifact(
         ArtifactRow(
-            artifact_id=new_id(),
+            artifact_id=ordered_id(),
             exec_id=run.exec_id,
             call_id=scope.call_id,
             attempt_id=scope.attempt_id,
@@ -137,7 +137,7 @@ def apply_records(records: list[tuple[Any, ...]]) -> None:
             _, name, kind, fmt, preview, data, tags, at = entry
             run.journal.save_artifact(
                 ArtifactRow(
-                    new_id(),
+                    ordered_id(),
                     run.exec_id,
                     scope.call_id,
                     name,

@@ -10,7 +10,7 @@ from typing import Any
 
 from kitaru_nb.errors import KitaruContextError, KitaruUsageError, KitaruWaitValidationError
 from kitaru_nb.journal.base import CallRow
-from kitaru_nb.runtime.context import FlowPaused, current_run, diverged, new_id, now
+from kitaru_nb.runtime.context import FlowPaused, current_run, diverged, now, ordered_id
 from kitaru_nb.types import ANSWERED, CallKind, CallStatus, ExecutionStatus
 
 _lock = threading.Lock()
@@ -105,7 +105,7 @@ def wait(
     run.check_cancelled()
     run.journal.insert_call(
         CallRow(
-            new_id(),
+            ordered_id(),
             run.exec_id,
             idx,
             CallKind.WAIT,
