@@ -196,7 +196,9 @@ class Journal(Protocol):
 
     def insert_call(self, call: CallRow, attempt: AttemptRow | None = None) -> None: ...
 
-    def insert_calls(self, calls: Sequence[CallRow]) -> None: ...
+    def insert_calls(self, calls: Sequence[CallRow], attempts: Sequence[AttemptRow] = ()) -> None:
+        """Insert ``calls`` and ``attempts`` in one transaction (all or none)."""
+        ...
 
     def restart_call(self, call_id: str, attempt: AttemptRow, *, fingerprint: str | None = None) -> None:
         """Mark a failed/interrupted call running again and append its next attempt.

@@ -133,9 +133,17 @@ class MemoryJournal:
                 self._attempts[attempt.attempt_id] = replace(attempt)
             self._version += 1
 
-    def insert_calls(self, calls: Sequence[CallRow]) -> None:
-        for c in calls:
-            self.insert_call(c)
+    def insert_calls(self, calls: Sequence[CallRow], attempts: Sequence[AttemptRow] = ()) -> None:
+        with self._lock:
+            have = {(c.exec_id, c.idx) for c in self._calls.values()}
+            keys = [(c.exec_id, c.idx) for c in calls]
+            if any(c.call_id in self._calls for c in calls) or have.intersection(keys) or len(set(keys)) < len(keys):
+                raise ValueError("a call at one of these positions exists")
+            for c in calls:
+                self._calls[c.call_id] = copy.deepcopy(c)
+            for a in attempts:
+                self._attempts[a.attempt_id] = replace(a)
+            self._version += 1
 
     def restart_call(self, call_id: str, attempt: AttemptRow, *, fingerprint: str | None = None) -> None:
         with self._lock:

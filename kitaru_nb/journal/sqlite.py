@@ -674,8 +674,11 @@ class SqliteJournal:
                 (self._INSERT_CALL, self._call_params(call)), (self._INSERT_ATTEMPT, self._attempt_params(attempt))
             )
 
-    def insert_calls(self, calls: Sequence[CallRow]) -> None:
-        self._write(Many(self._INSERT_CALL, [self._call_params(c) for c in calls]))
+    def insert_calls(self, calls: Sequence[CallRow], attempts: Sequence[AttemptRow] = ()) -> None:
+        steps: list[Step] = [Many(self._INSERT_CALL, [self._call_params(c) for c in calls])]
+        if attempts:
+            steps.append(Many(self._INSERT_ATTEMPT, [self._attempt_params(a) for a in attempts]))
+        self._write(*steps)
 
     def restart_call(self, call_id: str, attempt: AttemptRow, *, fingerprint: str | None = None) -> None:
         self._write(

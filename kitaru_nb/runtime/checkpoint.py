@@ -27,6 +27,7 @@ from kitaru_nb.runtime.context import (
     new_id,
     notify,
     now,
+    ordered_id,
     type_name,
 )
 from kitaru_nb.types import ANSWERED, AttemptStatus, CallKind, CallStatus, ExecutionStatus, FailureOrigin, RetryPolicy
@@ -158,13 +159,25 @@ class Checkpoint(Generic[P, R]):
         concurrent.check_allowed(run, self.name)
         assert run is not None
         impl = registry.current_checkpoint(self.key) or self
-        batch = concurrent.Batch()
+        batch = concurrent.Batch(prefetch=impl._can_prefetch(run, rows, after, kwargs))
         try:
             return concurrent.CheckpointFutures(
                 impl._submit_in(run, row, kwargs, impl.name, after, batch) for row in rows
             )
         finally:
             batch.launch()  # what was submitted runs, even when a later position diverged
+
+    def _can_prefetch(self, run: DurableRun, rows: list[tuple[Any, ...]], after: Any, kwargs: dict[str, Any]) -> bool:
+        """Whether a ``.map``'s first attempts can go to a remote runner at once, when submitted: a
+        runner that takes them together (Dask), nothing to wait for first (``after=``, futures as
+        inputs) and no cache to look in first (a cached call must not run at all)."""
+        remote = concurrent.remote
+        if remote is None or not hasattr(remote, "prefetch") or after is not None or len(rows) < 2:
+            return False
+        if self.cache if self.cache is not None else run.cache_enabled():
+            return False
+        values = itertools.chain(itertools.chain.from_iterable(rows), kwargs.values())
+        return not any(isinstance(v, CheckpointFuture) for v in values)
 
     def map(self, *iterables: Any, after: Any = None, **kwargs: Any) -> concurrent.CheckpointFutures:
         """One concurrent call per item (``zip`` of the iterables), futures in input order;
@@ -190,7 +203,9 @@ class Checkpoint(Generic[P, R]):
         rec = run.recorded.get(idx)
         if rec is None:
             run.check_cancelled()
-            call_id, first, restart = new_id(), 1, False
+            call_id, first, restart = ordered_id(), 1, False
+            if batch is not None and batch.prefetch is not None:
+                return self._prefetch_in(run, idx, call_id, args, kwargs, name, batch)
         else:
             if rec.kind != CallKind.CHECKPOINT or rec.name != name:
                 raise diverged(idx, rec, CallKind.CHECKPOINT, name)
@@ -206,6 +221,46 @@ class Checkpoint(Generic[P, R]):
         future = batch.add(*job) if batch is not None else concurrent.start(*job)
         run.pending.append(future)
         return CheckpointFuture(name, idx, future)
+
+    def _prefetch_in(
+        self, run: DurableRun, idx: int, call_id: str, args: Any, kwargs: Any, name: str, batch: concurrent.Batch
+    ) -> CheckpointFuture[R]:
+        """A new call of a prefetching ``.map``: its first attempt starts now (held for the journal from
+        this moment, as any first attempt), its body goes to the remote runner with the others at
+        launch, and a driver thread journals its outcome (``_run`` with ``pre``)."""
+        attempt, held = self._first_attempt(run, idx, call_id, name, None)
+        pre = concurrent.Prefetched(attempt, held)
+        assert batch.prefetch is not None
+        batch.prefetch.append((pre, (self.fn, tuple(args), dict(kwargs), self.name)))
+        future = batch.add(self._run, run, idx, call_id, 1, False, tuple(args), dict(kwargs), name, pre)
+        run.pending.append(future)
+        return CheckpointFuture(name, idx, future)
+
+    def _first_attempt(
+        self, run: DurableRun, idx: int, call_id: str, call_name: str, input_key: str | None
+    ) -> tuple[AttemptRow, deferred.Held]:
+        """The first attempt of a new call, its start held: journaled only if it outlives
+        ``deferred.HOLD`` (one commit per trivial checkpoint); every other outcome journals it before
+        recording itself."""
+        attempt = AttemptRow(new_id(), call_id, run.exec_id, 1, AttemptStatus.RUNNING, now())
+        held = deferred.hold(
+            run.journal,
+            CallRow(
+                call_id,
+                run.exec_id,
+                idx,
+                CallKind.CHECKPOINT,
+                call_name,
+                CallStatus.RUNNING,
+                attempt.started_at,
+                fingerprint=self.fingerprint,
+                checkpoint_type=self.type,
+                input_key=input_key,
+                checkpoint_name=None if call_name == self.name else self.name,
+            ),
+            attempt,
+        )
+        return attempt, held
 
     def _run_submitted(
         self,
@@ -232,7 +287,7 @@ class Checkpoint(Generic[P, R]):
         rec = run.recorded.get(idx)
         if rec is None:
             run.check_cancelled()
-            return impl._run(run, idx, new_id(), 1, False, args, kwargs, name=name)
+            return impl._run(run, idx, ordered_id(), 1, False, args, kwargs, name=name)
         if rec.kind != CallKind.CHECKPOINT or rec.name != call_name:
             raise diverged(idx, rec, CallKind.CHECKPOINT, call_name)
         if rec.status in _DONE:
@@ -253,13 +308,13 @@ class Checkpoint(Generic[P, R]):
         restart: bool,
         args: Any,
         kwargs: Any,
-        *,
         name: str | None = None,
+        pre: concurrent.Prefetched | None = None,
     ) -> R:
         journal, exec_id = run.journal, run.exec_id
         call_name = name or self.name
         input_key = None
-        if not restart and (self.cache if self.cache is not None else run.cache_enabled()):
+        if pre is None and not restart and (self.cache if self.cache is not None else run.cache_enabled()):
             input_key = _input_key(args, kwargs)
             if input_key is not None:
                 cached = journal.find_cached(call_name, self.fingerprint, input_key)
@@ -269,31 +324,16 @@ class Checkpoint(Generic[P, R]):
         last = policy.max_attempts - 1
         held: deferred.Held | None = None
         for n in range(policy.max_attempts):
-            attempt = AttemptRow(new_id(), call_id, exec_id, first_number + n, AttemptStatus.RUNNING, now())
             if n:
+                attempt = AttemptRow(new_id(), call_id, exec_id, first_number + n, AttemptStatus.RUNNING, now())
                 journal.start_attempt(attempt)
+            elif pre is not None:
+                attempt, held = pre.attempt, pre.held  # started when submitted, its body already sent
             elif restart:
+                attempt = AttemptRow(new_id(), call_id, exec_id, first_number, AttemptStatus.RUNNING, now())
                 journal.restart_call(call_id, attempt, fingerprint=self.fingerprint)
             else:
-                # the start is journaled only if the attempt outlives deferred.HOLD (one commit per
-                # trivial checkpoint); every other outcome journals it before recording itself
-                held = deferred.hold(
-                    journal,
-                    CallRow(
-                        call_id,
-                        exec_id,
-                        idx,
-                        CallKind.CHECKPOINT,
-                        call_name,
-                        CallStatus.RUNNING,
-                        attempt.started_at,
-                        fingerprint=self.fingerprint,
-                        checkpoint_type=self.type,
-                        input_key=input_key,
-                        checkpoint_name=None if call_name == self.name else self.name,
-                    ),
-                    attempt,
-                )
+                attempt, held = self._first_attempt(run, idx, call_id, call_name, input_key)
             if listeners:
                 notify(run, "call_started", idx, self.name)
             run.scope = Scope(self.name, call_id, attempt.attempt_id, idx)
@@ -301,6 +341,8 @@ class Checkpoint(Generic[P, R]):
             try:
                 if self.runtime == "inline" and concurrent.remote is None:
                     value = self.fn(*args, **kwargs)
+                elif n == 0 and pre is not None and pre.task is not None:
+                    value = pre.runner.run_prefetched(pre.task, name=self.name)
                 else:  # a worker process, or a Dask cluster (which says who ran it: take_ran_on)
                     value = concurrent.run_body(self.fn, args, kwargs, name=self.name, runtime=self.runtime)
             except Exception as exc:

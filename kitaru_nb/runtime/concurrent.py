@@ -264,6 +264,20 @@ def start(body: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any
 RAMP = 0.01
 
 
+class Prefetched:
+    """A submitted call whose first attempt started at submission: its start held for the journal
+    (``deferred``), its body sent to the remote runner with the rest of its ``.map`` (``task``, None
+    when they could not be sent together: the call then sends its own)."""
+
+    __slots__ = ("attempt", "held", "runner", "task")
+
+    def __init__(self, attempt: Any, held: Any):
+        self.attempt = attempt
+        self.held = held
+        self.task: Any = None
+        self.runner: Any = None
+
+
 class Batch:
     """Calls submitted together (``.map``, ``.product``): driver tasks on the executor run them, each
     taking the next call in submission order, instead of one executor task (and one thread wake-up)
@@ -272,7 +286,9 @@ class Batch:
     ones run on one thread instead of handing the GIL between threads after every call. Each call
     still runs in its own copy of the caller's context and has its own future."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, prefetch: bool = False) -> None:
+        #: bodies to send to the remote runner together at launch (``Prefetched``, (fn, args, kwargs, name))
+        self.prefetch: list[tuple[Prefetched, tuple[Any, ...]]] | None = [] if prefetch else None
         self._jobs: collections.deque[
             tuple[concurrent.futures.Future[Any], contextvars.Context, Callable[..., Any], tuple[Any, ...]]
         ] = collections.deque()
@@ -290,6 +306,12 @@ class Batch:
     def launch(self) -> None:
         if not self._jobs:
             return
+        runner = remote
+        if self.prefetch and runner is not None:
+            tasks = runner.prefetch([body for _, body in self.prefetch])  # type: ignore[attr-defined]
+            if tasks is not None:
+                for (pre, _), task in zip(self.prefetch, tasks, strict=True):
+                    pre.task, pre.runner = task, runner
         ex = executor()
         most = min(len(self._jobs), getattr(ex, "_max_workers", None) or 8)
         if remote is not None or _custom is not None:

@@ -19,9 +19,12 @@ was only queued on the lost worker is left to the scheduler (it had not started)
 
 Cancelling the execution cancels the Dask futures of its calls still waiting.
 
-Bodies go out and outcomes come back in groups (``_Group``): the threads of a ``.map`` hand their
-bodies over one by one, but one ``client.map`` sends all those queued meanwhile and one
-``client.gather`` fetches the outcomes that are ready, instead of a message and a fetch per item.
+Bodies go out and outcomes come back in groups. A ``.map`` sends the first attempts of all its new
+calls in one ``client.map`` when it is submitted (``prefetch``; their starts are held for the journal
+at that moment, see ``deferred``), and one collector thread fetches the outcomes with one
+``client.gather`` for all those that finished since its last fetch; the calls' threads then journal
+each outcome. Other bodies (``.submit``, retries, isolated calls) go through ``_Group``: one
+``client.map`` sends all those queued meanwhile, one ``client.gather`` fetches those that are ready.
 Each call still gets its own future, attempt and outcome.
 """
 
@@ -42,6 +45,8 @@ from kitaru_nb.types import FailureOrigin
 START_TOPIC = "kitaru-nb-start"
 #: seconds between two looks at the execution's status while a body runs (cancel)
 CANCEL_CHECK_SECONDS = 0.25
+#: seconds between two fetches of a ``.map``'s finished outcomes (the first one after a pause goes at once)
+GATHER_PACE = 0.05
 
 
 class DaskCheckpointError(KitaruRuntimeError):
@@ -57,13 +62,18 @@ class DaskWorkerDied(DaskCheckpointError):
 
 
 class _Task:
-    __slots__ = ("died", "done", "future", "started_on")
+    __slots__ = ("died", "done", "future", "group", "key", "reply", "started_on")
 
-    def __init__(self, future: Any):
+    def __init__(self, future: Any, key: str):
         self.future = future
+        self.key = key
         self.done = threading.Event()
         self.started_on: str | None = None
         self.died: str | None = None
+        #: (worker, reply) fetched for it by its group's collector (None: fetch it when it is done)
+        self.reply: tuple[str, bytes] | None = None
+        #: the tasks sent with it by one ``prefetch`` (a ``.map``), cancelled together
+        self.group: list[_Task] | None = None
 
 
 class _Group:
@@ -223,13 +233,76 @@ class DaskExecutor:
                 DaskCheckpointError(message),
                 FailureInfo(FailureOrigin.RUNTIME, message, type_name(exc), format_traceback(exc)),
             ) from exc
-        task = _Task(future)
+        task = self._register(future, key)
+        future.add_done_callback(lambda _f: task.done.set())
+        return self._outcome_of(task, name)
+
+    def prefetch(
+        self, calls: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], str]]
+    ) -> list[Any] | None:
+        """Send the first attempts of a ``.map``'s calls to the cluster now, all in one message (one
+        ``client.map``); one collector thread fetches their outcomes in groups as they finish. Each
+        call's attempt then waits for its own with ``run_prefetched``. None: they could not be sent
+        together (something does not pickle), and each call sends its own (and gets its own error)."""
+        if not calls:
+            return []
+        keys = [f"kitaru-{name}-{uuid.uuid4().hex}" for _, _, _, name in calls]
+        try:
+            futures = self._submit_batch([(*call, key) for call, key in zip(calls, keys, strict=True)])
+        except Exception:
+            return None
+        group = [self._register(future, key) for future, key in zip(futures, keys, strict=True)]
+        for task in group:
+            task.group = group
+        threading.Thread(target=self._collect, args=(group,), name="kitaru-dask-collect", daemon=True).start()
+        return group
+
+    def run_prefetched(self, task: Any, *, name: str) -> Any:
+        """The outcome of a body sent by ``prefetch`` (its value, or its exception raised here)."""
+        return self._outcome_of(task, name)
+
+    def _register(self, future: Any, key: str) -> _Task:
+        task = _Task(future, key)
         with self._lock:
             self._tasks[key] = task
             early = self._early.pop(key, None)
             if early is not None:
                 task.started_on = early
-        future.add_done_callback(lambda _f: task.done.set())
+        return task
+
+    def _collect(self, group: list[_Task]) -> None:
+        """Fetch the outcomes of a prefetched group as they finish: one ``gather`` for all those that
+        finished since the last one, at most one every ``GATHER_PACE`` seconds (a fetch goes through
+        the scheduler: hundreds of small ones cost the cluster more than the bodies did)."""
+        from distributed import as_completed
+
+        by_key = {t.key: t for t in group}
+        last = 0.0
+        try:
+            completed = as_completed([t.future for t in group], loop=self.client.loop)  # type: ignore[no-untyped-call]
+            for batch in completed.batches():  # type: ignore[no-untyped-call]
+                finished = [f for f in batch if f.status == "finished"]
+                if finished:
+                    gap = GATHER_PACE - (time.monotonic() - last)
+                    if gap > 0:
+                        time.sleep(gap)
+                    last = time.monotonic()
+                    try:
+                        replies = self.client.gather(finished)
+                    except Exception:
+                        replies = None  # each call fetches its own, and gets its own error
+                    if replies is not None:
+                        for f, reply in zip(finished, replies, strict=True):
+                            by_key[f.key].reply = reply
+                for f in batch:
+                    by_key[f.key].done.set()
+        finally:
+            for task in group:  # the collector failed: each call waits for its own future, as a .submit does
+                if not task.done.is_set():
+                    task.future.add_done_callback(lambda _f, task=task: task.done.set())
+
+    def _outcome_of(self, task: _Task, name: str) -> Any:
+        key, future = task.key, task.future
         try:
             self._wait(task, name)
             if task.died is not None:
@@ -245,7 +318,7 @@ class DaskExecutor:
                     FailureInfo(FailureOrigin.RUNTIME, message, type_name(DaskWorkerDied)),
                 )
             try:
-                worker, reply = self._gather(future)
+                worker, reply = task.reply if task.reply is not None else self._gather(future)
             except BaseException as exc:
                 raise self._lost(exc, name, task) from exc
         finally:
@@ -266,12 +339,17 @@ class DaskExecutor:
 
     def _wait(self, task: _Task, name: str) -> None:
         run = current_run.get()
-        while not task.done.wait(CANCEL_CHECK_SECONDS):
-            if run is not None and hasattr(run, "check_cancelled"):
+        check = getattr(run, "check_cancelled", None)
+        timeout = 0.0 if task.group is not None else CANCEL_CHECK_SECONDS  # a queued call looks at once
+        while not task.done.wait(timeout):
+            timeout = CANCEL_CHECK_SECONDS
+            if check is not None:
                 try:
-                    run.check_cancelled()
+                    check()
                 except BaseException:
-                    task.future.cancel()  # the execution was cancelled: its waiting bodies go too
+                    # the execution was cancelled: its waiting bodies go too (a .map's all at once)
+                    waiting = [t.future for t in (task.group or [task]) if not t.done.is_set()]
+                    self.client.cancel(waiting) if len(waiting) > 1 else task.future.cancel()
                     concurrent.set_ran_on(task.started_on)
                     raise
 

@@ -96,14 +96,8 @@ def _watch() -> None:
                 del _held[id(h)]
                 h.done = threading.Event()
             empty = not _held
-        for h in due:
-            try:
-                h.journal.insert_call(h.call, h.attempt)
-            except BaseException as exc:  # the flow's thread journals it itself
-                h.error = exc
-            finally:
-                assert h.done is not None
-                h.done.set()
+        if due:
+            _journal_starts(due)
         idle = idle + HOLD if empty else 0.0
         if idle >= 1.0:  # nothing held for a second: sleep until the next checkpoint
             with _lock:
@@ -113,6 +107,31 @@ def _watch() -> None:
                 _wake.clear()
             _wake.wait()
             idle = 0.0
+
+
+def _journal_starts(due: list[Held]) -> None:
+    """Journal the starts that came due together: one transaction per journal (a ``.map`` sent to a
+    cluster starts hundreds at once), each on its own if that fails, so an error is its own."""
+    by_journal: dict[int, list[Held]] = {}
+    for h in due:
+        by_journal.setdefault(id(h.journal), []).append(h)
+    for group in by_journal.values():
+        try:
+            if len(group) > 1:
+                try:
+                    group[0].journal.insert_calls([h.call for h in group], [h.attempt for h in group])
+                    continue
+                except BaseException:
+                    pass  # rolled back: one at a time below
+            for h in group:
+                try:
+                    h.journal.insert_call(h.call, h.attempt)
+                except BaseException as exc:  # the flow's thread journals it itself
+                    h.error = exc
+        finally:
+            for h in group:
+                assert h.done is not None
+                h.done.set()
 
 
 def pending_count() -> int:

@@ -200,6 +200,68 @@ def test_a_worker_killed_during_a_map_fails_its_attempt_and_the_retry_runs_elsew
         assert len(list(runs.glob(f"{x}-*"))) == 1, x
 
 
+def test_a_map_sends_all_its_bodies_at_once_and_the_journal_shows_them_running(
+    client: KitaruClient, dask_client: Any, tmp_path: Path
+) -> None:
+    """Two threads wait for six calls: all six go to the cluster when the .map is submitted, and
+    each reads running in the journal from then on (its start is not left to its thread)."""
+    gate = tmp_path / "go"
+
+    @kitaru.checkpoint
+    def held(x: int, gate_file: str) -> int:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(gate_file) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return x * 2
+
+    @kitaru.flow
+    def gated(n: int) -> list[int]:
+        return held.map(range(n), gate_file=str(gate)).result()
+
+    kitaru.configure(max_workers=2)
+    try:
+        holder: dict[str, Any] = {}
+        t = threading.Thread(target=lambda: holder.setdefault("handle", gated.run(6)))
+        t.start()
+        deadline = time.monotonic() + 30
+        running: list[Any] = []
+        while time.monotonic() < deadline:
+            rows = client.executions.list(flow="gated", limit=1)
+            running = [c for c in client.executions.get(rows[0].exec_id).checkpoints] if rows else []
+            if len(running) == 6:
+                break
+            time.sleep(0.02)
+        assert [c.status.value for c in running] == ["running"] * 6
+        assert all(len(c.attempts) == 1 and c.attempts[0].status.value == "running" for c in running)
+        gate.touch()
+        t.join(30)
+        assert holder["handle"].get() == [x * 2 for x in range(6)]
+        done = client.executions.get(holder["handle"].exec_id).checkpoints
+        assert [len(c.attempts) for c in done] == [1] * 6
+        assert all(c.attempts[0].worker in workers(dask_client) for c in done)
+    finally:
+        kitaru.configure(max_workers=None)
+
+
+def test_a_cached_map_on_the_cluster_runs_no_body_again(client: KitaruClient, dask_client: Any, tmp_path: Path) -> None:
+    """The bodies of a .map go out when it is submitted, except where the cache answers first."""
+    runs = tmp_path / "runs"
+    runs.mkdir()
+
+    @kitaru.checkpoint
+    def counted(x: int, folder: str) -> int:
+        (Path(folder) / f"{x}-{time.monotonic_ns()}").touch()
+        return x + 100
+
+    @kitaru.flow
+    def cached_fan(n: int) -> list[int]:
+        return counted.map(range(n), folder=str(runs)).result()
+
+    assert cached_fan.run(4, cache=True).get() == [100, 101, 102, 103]
+    assert cached_fan.run(5, cache=True).get() == [100, 101, 102, 103, 104]
+    assert sorted(p.name.split("-")[0] for p in runs.iterdir()) == ["0", "1", "2", "3", "4"]
+
+
 def test_cancel_cancels_the_bodies_still_running_on_the_cluster(client: KitaruClient, dask_client: Any) -> None:
     @kitaru.checkpoint
     def slow(x: int) -> int:

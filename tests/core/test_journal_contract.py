@@ -212,6 +212,21 @@ def test_insert_calls_and_load_calls_in_position_order(j: Journal) -> None:
     assert j.load_calls("nope") == []
 
 
+def test_insert_calls_with_their_attempts_is_all_or_nothing(j: Journal) -> None:
+    """Starts journaled together (a .map sent to a cluster): every call with its running attempt in
+    one transaction; a batch with a taken position writes none of its rows."""
+    j.create_execution(ex("e1"))
+    j.insert_calls([call("e1", i) for i in range(3)], [attempt("e1", i) for i in range(3)])
+    assert [c.status for c in j.load_calls("e1")] == ["running"] * 3
+    assert sorted(a.attempt_id for a in j.list_attempts("e1")) == [f"e1-c{i}-a1" for i in range(3)]
+    clash = call("e1", 1)
+    clash.call_id = "other-id"
+    with pytest.raises((ValueError, sqlite3.IntegrityError)):
+        j.insert_calls([call("e1", 3), clash], [attempt("e1", 3)])
+    assert [c.idx for c in j.load_calls("e1")] == [0, 1, 2]
+    assert len(j.list_attempts("e1")) == 3
+
+
 def test_wait_calls_round_trip(j: Journal) -> None:
     j.create_execution(ex("e1"))
     w = call("e1", 0, name="approval", kind="wait", status="waiting")
