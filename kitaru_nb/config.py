@@ -157,6 +157,12 @@ def resolve_journal(db: Any = None) -> Journal:
 
         journal = open_postgres(target)
     elif isinstance(target, (str, os.PathLike)):
+        if os.fspath(target).strip() == ":memory:":
+            raise KitaruUsageError(
+                "db=':memory:' is not a journal kitaru_nb can use: it would create a file named ':memory:' in the "
+                "working folder. Give a file path (db='kitaru.db'), a postgresql:// URL, or, for a journal that "
+                "lives only in this process, a journal object: db=kitaru_nb.journal.memory.MemoryJournal()"
+            )
         journal = open_journal(target)
     elif hasattr(target, "journal"):
         journal = target.journal

@@ -26,6 +26,28 @@ def test_default_journal_is_kitaru_db_in_the_working_folder(tmp_path: Path, monk
     assert KitaruClient(db=tmp_path / "kitaru.db").executions.get(handle.exec_id).status is ExecutionStatus.COMPLETED
 
 
+def test_the_sqlite_memory_spelling_is_refused_not_taken_for_a_file_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    kitaru.configure(db=":memory:")
+    try:
+        with pytest.raises(kitaru.KitaruUsageError, match="MemoryJournal"):
+            cfg_flow.run()
+        with pytest.raises(kitaru.KitaruUsageError, match="file path"):
+            KitaruClient()
+    finally:
+        kitaru.configure(db=None)
+    assert list(tmp_path.iterdir()) == []
+    from kitaru_nb.journal.memory import MemoryJournal
+
+    kitaru.configure(db=MemoryJournal())  # the way the message points to works
+    try:
+        assert cfg_flow.run().wait() == "ok"
+    finally:
+        kitaru.configure(db=None)
+
+
 def test_env_var_then_configure_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     env_db, conf_db = tmp_path / "from_env.db", tmp_path / "configured.db"
