@@ -45,7 +45,7 @@ from kitaru_nb.journal.sqlite import (
     Cols,
     Many,
     SqliteJournal,
-    Step,
+    _Entry,
     _failure_cols,
     _pid_start,
 )
@@ -142,6 +142,10 @@ class PostgresJournal(SqliteJournal):
         self._origin = uuid.uuid4().hex
         self._tracer: Callable[[str], object] | None = None
         self._lock = threading.RLock()
+        # group commit (SqliteJournal._write): writes waiting for the one being committed
+        self._group = threading.Condition(threading.Lock())
+        self._queue: list[_Entry] = []
+        self._writing = False
         self._token = 0
         self._changed = threading.Condition()
         self._closed = False
@@ -214,55 +218,72 @@ class PostgresJournal(SqliteJournal):
         return None
 
     # -- one write, one read ---------------------------------------------------------------
-    def _write(self, *steps: Step) -> Any:
-        """Run ``steps`` in one transaction (one statement: autocommit; more: ``BEGIN`` ... ``COMMIT`` sent
-        as one pipeline); returns what the last step returned (``rowcount`` for a statement). Rolled back
-        as a whole when a step fails. Other journals hear of it by a coalesced NOTIFY (``_notifier``)."""
+    # _write is SQLite's: group commit, writes asked for by other threads while one is in flight
+    # go together in the next transaction (one pipeline), each caller getting its own outcome
+
+    def _transaction(self, entries: list[_Entry]) -> None:
+        """Run the writes of ``entries`` in one transaction: one statement alone in autocommit, more as
+        ``BEGIN`` ... ``COMMIT`` sent as one pipeline. Each entry's result is its last statement's row
+        count. Rolled back as a whole when a step fails. Other journals hear of it by a coalesced
+        NOTIFY (``_notifier``)."""
         psycopg = self._psycopg
         trace = self._tracer
         try:
             with self._pool.connection() as conn:
-                cur = conn.cursor()
-                result: Any = None
+                results: list[Any] = []
                 try:
-                    if len(steps) == 1 and type(steps[0]) is tuple:
+                    only = entries[0].steps if len(entries) == 1 else ()
+                    if len(only) == 1 and type(only[0]) is tuple:
                         if trace is not None:
-                            trace(steps[0][0])
-                        cur.execute(_pg(steps[0][0]), steps[0][1])
-                        result = cur
+                            trace(only[0][0])
+                        cur = conn.cursor()
+                        cur.execute(_pg(only[0][0]), only[0][1])
+                        results.append(cur)
                     else:
                         with conn.pipeline():
+                            if trace is not None:
+                                trace("BEGIN")
                             conn.execute("BEGIN")
-                            for step in steps:
-                                if type(step) is tuple:
-                                    if trace is not None:
-                                        trace(step[0])
-                                    cur.execute(_pg(step[0]), step[1])
-                                    result = cur
-                                elif isinstance(step, Many):
-                                    if trace is not None:
-                                        trace(step.sql)
-                                    cur.executemany(_pg(step.sql), step.rows)
-                                    result = cur
-                                else:
-                                    result = step(_Conn(cur, trace))  # type: ignore[operator,arg-type]
+                            for e in entries:
+                                cur = conn.cursor()
+                                result: Any = None
+                                for step in e.steps:
+                                    if type(step) is tuple:
+                                        if trace is not None:
+                                            trace(step[0])
+                                        cur.execute(_pg(step[0]), step[1])
+                                        result = cur
+                                    elif isinstance(step, Many):
+                                        if trace is not None:
+                                            trace(step.sql)
+                                        cur.executemany(_pg(step.sql), step.rows)
+                                        result = cur
+                                    else:
+                                        result = step(_Conn(cur, trace))  # type: ignore[operator,arg-type]
+                                results.append(result)
+                            if trace is not None:
+                                trace("COMMIT")
                             conn.execute("COMMIT")
                 except BaseException:
                     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                         conn.rollback()
                     raise
-                # the pipeline is synced: the caller's last statement's row count is in
-                if result is cur:
-                    result = _Done(int(cur.rowcount))
-                cur.close()
-            self._dirty.set()
-            return result
+                # the pipeline is synced: each caller's last statement's row count is in its cursor
+                for e, result in zip(entries, results, strict=True):
+                    if isinstance(result, psycopg.Cursor):
+                        e.result = _Done(int(result.rowcount))
+                        result.close()
+                    else:
+                        e.result = result
         except psycopg.errors.IntegrityError as exc:
             raise ValueError(f"the journal {self.location} refused a duplicate row: {_reason(exc)}") from exc
         except psycopg.Error as exc:
             raise KitaruBackendError(
                 f"cannot write to the journal {self.location}: {_reason(exc)}. Nothing was written."
             ) from exc
+        for e in entries:
+            e.done = True
+        self._dirty.set()
 
     def _notifier(self) -> None:
         """One NOTIFY per burst of writes (at most every ``NOTIFY_INTERVAL`` s), off the write path: a
