@@ -45,6 +45,7 @@ from kitaru_nb.journal.sqlite import (
     Cols,
     Many,
     SqliteJournal,
+    _Done,
     _Entry,
     _failure_cols,
     _pid_start,
@@ -97,16 +98,6 @@ def _pg(sql: str) -> str:
     if out is None:
         out = _SQL_CACHE[sql] = sql.replace("%", "%%").replace("?", "%s")
     return out
-
-
-class _Done:
-    """What a write step leaves behind for the caller (SQLite's cursor: ``rowcount``)."""
-
-    __slots__ = ("lastrowid", "rowcount")
-
-    def __init__(self, rowcount: int, lastrowid: int | None = None):
-        self.rowcount = rowcount
-        self.lastrowid = lastrowid
 
 
 class _Conn:

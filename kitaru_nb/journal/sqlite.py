@@ -273,6 +273,17 @@ def _check_file(path: Path) -> None:
         raise KitaruBackendError(f"{reason} {UNTOUCHED}")
 
 
+class _Done:
+    """What a write leaves for its caller: the last statement's ``rowcount`` and ``lastrowid`` (never
+    the cursor itself, see ``SqliteJournal._transaction``)."""
+
+    __slots__ = ("lastrowid", "rowcount")
+
+    def __init__(self, rowcount: int, lastrowid: int | None = None):
+        self.rowcount = rowcount
+        self.lastrowid = lastrowid
+
+
 class _Entry:
     """A write asked for by one caller: its steps, then its outcome."""
 
@@ -455,12 +466,20 @@ class SqliteJournal:
                 e.result = result
             conn.execute("COMMIT")
         except BaseException as exc:
+            for e in entries:
+                e.result = None  # (its cursor, see below)
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.OperationalError):
                 raise self._error(exc) from exc
             raise
         for e in entries:
+            # a cursor must not outlive the lock: dropping one resets its statement, which the
+            # connection's statement cache may have handed to another thread's write by then
+            r = e.result
+            if isinstance(r, sqlite3.Cursor):
+                e.result = _Done(r.rowcount, r.lastrowid)
+                r.close()
             e.done = True
 
     def _error(self, exc: sqlite3.OperationalError) -> KitaruBackendError:
@@ -482,7 +501,9 @@ class SqliteJournal:
                 rows = cur.fetchall()
             except sqlite3.Error as exc:
                 raise KitaruBackendError(f"cannot read the journal {self.path}: {exc}") from exc
-        return rows, {d[0]: i for i, d in enumerate(cur.description)}
+            cols = {d[0]: i for i, d in enumerate(cur.description)}
+            cur.close()  # inside the lock (see _transaction)
+        return rows, cols
 
     @contextmanager
     def trace(self, fn: Callable[[str], object]) -> Iterator[None]:
