@@ -696,9 +696,27 @@ class SqliteJournal:
             )
 
     def insert_calls(self, calls: Sequence[CallRow], attempts: Sequence[AttemptRow] = ()) -> None:
-        steps: list[Step] = [Many(self._INSERT_CALL, [self._call_params(c) for c in calls])]
-        if attempts:
-            steps.append(Many(self._INSERT_ATTEMPT, [self._attempt_params(a) for a in attempts]))
+        # an attempt that spans its call exactly lives in the call's row, as in insert_call
+        by_call = {c.call_id: c for c in calls}
+        first_of = {
+            a.call_id: a.attempt_id for a in attempts if a.call_id in by_call and _fits_in_row(by_call[a.call_id], a)
+        }
+        inline = set(first_of.values())
+        call_rows = []
+        for c in calls:
+            first = first_of.get(c.call_id)
+            if first is None:
+                call_rows.append(self._call_params(c))
+                continue
+            c.first_attempt = first
+            try:
+                call_rows.append(self._call_params(c))
+            finally:
+                c.first_attempt = None
+        steps: list[Step] = [Many(self._INSERT_CALL, call_rows)]
+        rest = [self._attempt_params(a) for a in attempts if a.attempt_id not in inline]
+        if rest:
+            steps.append(Many(self._INSERT_ATTEMPT, rest))
         self._write(*steps)
 
     def restart_call(self, call_id: str, attempt: AttemptRow, *, fingerprint: str | None = None) -> None:

@@ -402,11 +402,12 @@ class Checkpoint(Generic[P, R]):
             output = StoredValue(fmt, serde.preview(value), data)
             worker = concurrent.take_ran_on()
             if held is not None and deferred.take(held):
-                # the whole attempt in one write
+                # the whole attempt in one write (a batch's calls: one write for many, see Batch)
                 call, ended = held.call, now()
                 call.status, call.ended_at, call.output = CallStatus.COMPLETED, ended, output
                 attempt.status, attempt.ended_at, attempt.worker = AttemptStatus.COMPLETED, ended, worker
-                journal.insert_call(call, attempt)
+                if not concurrent.defer_write(journal, call, attempt):
+                    journal.insert_call(call, attempt)
             else:
                 journal.finish_call(
                     call_id,

@@ -72,6 +72,8 @@ ENV_EXECUTOR = "KITARU_NB_EXECUTOR"
 _submitted: contextvars.ContextVar[bool] = contextvars.ContextVar("kitaru_submitted", default=False)
 #: who ran the body of the attempt that just ended in this context (None: this process)
 _ran_on: contextvars.ContextVar[str | None] = contextvars.ContextVar("kitaru_ran_on", default=None)
+#: where a batch's call leaves the one write of a trivial attempt (None: write it at once)
+_slot: contextvars.ContextVar[_Slot | None] = contextvars.ContextVar("kitaru_slot", default=None)
 
 
 def set_max_workers(n: int | None) -> None:
@@ -262,6 +264,30 @@ def start(body: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any
 
 #: seconds every driver of a batch must have been busy with its current call before another starts
 RAMP = 0.01
+#: a batch journals its calls' trivial attempts together: at most this many ...
+GROUP_ITEMS = 64
+#: ... or those that ended within this many seconds of the first one waiting
+GROUP_SECONDS = 0.002
+
+
+class _Slot:
+    """The one write of a call's attempt that ended within ``deferred.HOLD`` (call and attempt rows),
+    left by ``Checkpoint._run`` for its batch to journal with others."""
+
+    __slots__ = ("write",)
+
+    def __init__(self) -> None:
+        self.write: tuple[Any, Any, Any] | None = None  # (journal, call row, attempt row)
+
+
+def defer_write(journal: Any, call: Any, attempt: Any) -> bool:
+    """Leave the whole-attempt write of a trivial call to its batch (True), or not in a batch (False:
+    the caller writes it)."""
+    slot = _slot.get()
+    if slot is None:
+        return False
+    slot.write = (journal, call, attempt)
+    return True
 
 
 class Prefetched:
@@ -286,6 +312,13 @@ class Batch:
     ones run on one thread instead of handing the GIL between threads after every call. Each call
     still runs in its own copy of the caller's context and has its own future."""
 
+    # Group journaling: a driver runs trivial calls back to back; each call's one write (its call
+    # and completed attempt) waits in ``_written`` with the call's value, and one transaction writes
+    # them all (at most GROUP_ITEMS, or those that ended within GROUP_SECONDS of the first, or when no
+    # call is left), after which their futures resolve: the flow never sees an output the journal
+    # does not have. A crash loses at most the calls waiting, and a resume runs them again, as the
+    # commit rule says of attempts in flight (deferred).
+
     def __init__(self, *, prefetch: bool = False) -> None:
         #: bodies to send to the remote runner together at launch (``Prefetched``, (fn, args, kwargs, name))
         self.prefetch: list[tuple[Prefetched, tuple[Any, ...]]] | None = [] if prefetch else None
@@ -295,6 +328,9 @@ class Batch:
         self._lock = threading.Lock()
         self._busy: dict[int, float] = {}  # driver -> when it started its current call
         self._drivers = 0
+        #: calls that ended with their write left to the batch: (future, value, (journal, call, attempt))
+        self._written: list[tuple[concurrent.futures.Future[Any], Any, tuple[Any, Any, Any]]] = []
+        self._written_since = 0.0
 
     def add(self, body: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
         import concurrent.futures
@@ -314,27 +350,36 @@ class Batch:
                     pre.task, pre.runner = task, runner
         ex = executor()
         most = min(len(self._jobs), getattr(ex, "_max_workers", None) or 8)
+        several = len(self._jobs) > 1
         if remote is not None or _custom is not None:
             for _ in range(most):  # bodies elsewhere: the threads only wait, start them all
                 self._start(ex)
-            return
-        self._start(ex)
-        if most > 1:
-            threading.Thread(target=self._ramp, args=(ex, most), name="kitaru-batch-ramp", daemon=True).start()
+        else:
+            self._start(ex)
+        if several:
+            threading.Thread(target=self._tend, args=(ex, most), name="kitaru-batch-tend", daemon=True).start()
 
     def _start(self, ex: Executor) -> None:
         with self._lock:
             self._drivers += 1
         ex.submit(self._drive)
 
-    def _ramp(self, ex: Executor, most: int) -> None:
+    def _tend(self, ex: Executor, most: int) -> None:
+        """While the batch runs: journal the calls waiting behind drivers busy in slow bodies, and add
+        a driver when every running one has been busy for ``RAMP``."""
         while True:
             time.sleep(RAMP)
+            self._flush(age=GROUP_SECONDS)
             with self._lock:
-                if not self._jobs or self._drivers >= most:
-                    return
+                if not self._jobs and not self._drivers:
+                    return  # the last driver journaled what was left
                 now = time.monotonic()
-                grow = len(self._busy) == self._drivers and all(now - t >= RAMP for t in self._busy.values())
+                grow = (
+                    bool(self._jobs)
+                    and self._drivers < most
+                    and len(self._busy) == self._drivers
+                    and all(now - t >= RAMP for t in self._busy.values())
+                )
             if grow:
                 self._start(ex)
 
@@ -345,21 +390,65 @@ class Batch:
                 if not self._jobs:
                     self._busy.pop(me, None)
                     self._drivers -= 1
-                    return
-                fut, ctx, body, args = self._jobs.popleft()
-                self._busy[me] = time.monotonic()
+                    last = True
+                else:
+                    last = False
+                    fut, ctx, body, args = self._jobs.popleft()
+                    self._busy[me] = time.monotonic()
+            if last:
+                self._flush()
+                return
             if not fut.set_running_or_notify_cancel():
                 continue
+            slot = _Slot()
             try:
-                value = ctx.run(_as_submitted, body, *args)
+                value = ctx.run(_as_submitted, body, *args, slot=slot)
             except BaseException as exc:
                 fut.set_exception(exc)
-            else:
+                continue
+            if slot.write is None:
+                fut.set_result(value)
+                continue
+            with self._lock:
+                if not self._written:
+                    self._written_since = time.monotonic()
+                self._written.append((fut, value, slot.write))
+                full = len(self._written) >= GROUP_ITEMS
+            if full or time.monotonic() - self._written_since >= GROUP_SECONDS:
+                self._flush()
+
+    def _flush(self, *, age: float = 0.0) -> None:
+        """Journal the calls waiting in ``_written`` in one transaction, then resolve their futures
+        (``age``: only if the first has waited that long). A refused group is written call by call, so
+        an error is its own call's."""
+        with self._lock:
+            if not self._written or time.monotonic() - self._written_since < age:
+                return
+            group, self._written = self._written, []
+        by_journal: dict[int, list[tuple[concurrent.futures.Future[Any], Any, tuple[Any, Any, Any]]]] = {}
+        for item in group:
+            by_journal.setdefault(id(item[2][0]), []).append(item)
+        for items in by_journal.values():
+            journal = items[0][2][0]
+            try:
+                journal.insert_calls([w[1] for _, _, w in items], [w[2] for _, _, w in items])
+            except Exception:
+                for fut, value, (j, call, attempt) in items:
+                    try:
+                        j.insert_call(call, attempt)
+                    except Exception as exc:
+                        fut.set_exception(exc)
+                    else:
+                        fut.set_result(value)
+                continue
+            for fut, value, _ in items:
                 fut.set_result(value)
 
 
-def _as_submitted(body: Callable[..., Any], *args: Any) -> Any:
+def _as_submitted(body: Callable[..., Any], *args: Any, slot: _Slot | None = None) -> Any:
     _submitted.set(True)  # in the submission's own context copy
+    if slot is not None:
+        _slot.set(slot)
     return body(*args)
 
 
