@@ -16,19 +16,38 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import kitaru_nb as kitaru
 from kitaru_nb.runtime.concurrent import GROUP_ITEMS
 
 
-def bare(n: int, db: Path, workers: int) -> tuple[float, float]:
-    """The same calls on a bare pool, each followed by one commit on one shared connection: seconds
-    on the fresh file, then again on the same file (its WAL already grown)."""
+def _table(db: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("CREATE TABLE t (i INTEGER, phase TEXT)")
+    return conn
+
+
+def _pool_runs(call: Callable[[int], int], n: int, workers: int, finish: Callable[[], None]) -> tuple[float, float]:
+    """Seconds for ``call`` over ``range(n)`` on a bare pool (then ``finish``), twice on the same file."""
+    runs = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            out = list(pool.map(call, range(n)))
+        finish()
+        runs.append(time.perf_counter() - t0)
+        assert out[-1] == n
+    return runs[0], runs[1]
+
+
+def bare(n: int, db: Path, workers: int) -> tuple[float, float]:
+    """The same calls on a bare pool, each followed by one commit on one shared connection: seconds
+    on the fresh file, then again on the same file (its WAL already grown)."""
+    conn = _table(db)
     lock = threading.Lock()
 
     def call(i: int) -> int:
@@ -38,33 +57,25 @@ def bare(n: int, db: Path, workers: int) -> tuple[float, float]:
             conn.execute("COMMIT")
         return i + 1
 
-    runs = []
-    for _ in range(2):
-        t0 = time.perf_counter()
-        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-            out = list(pool.map(call, range(n)))
-        runs.append(time.perf_counter() - t0)
-        assert out[-1] == n
+    runs = _pool_runs(call, n, workers, lambda: None)
     conn.close()
-    return runs[0], runs[1]
+    return runs
 
 
 def bare_grouped(n: int, db: Path, workers: int, group: int) -> float:
     """The same calls on a bare pool, committed as the journal commits a batch's trivial calls: one
     transaction per ``group`` calls (the rest at the end), on a table already written once."""
-    conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("CREATE TABLE t (i INTEGER, phase TEXT)")
+    conn = _table(db)
     lock = threading.Lock()
     waiting: list[tuple[int, str]] = []
 
     def flush() -> None:
         rows = waiting[:]
         waiting.clear()
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT INTO t VALUES (?, ?)", rows)
-        conn.execute("COMMIT")
+        if rows:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany("INSERT INTO t VALUES (?, ?)", rows)
+            conn.execute("COMMIT")
 
     def call(i: int) -> int:
         with lock:
@@ -73,18 +84,13 @@ def bare_grouped(n: int, db: Path, workers: int, group: int) -> float:
                 flush()
         return i + 1
 
-    runs = []
-    for _ in range(2):
-        t0 = time.perf_counter()
-        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-            out = list(pool.map(call, range(n)))
+    def finish() -> None:
         with lock:
-            if waiting:
-                flush()
-        runs.append(time.perf_counter() - t0)
-        assert out[-1] == n
+            flush()
+
+    _, again = _pool_runs(call, n, workers, finish)
     conn.close()
-    return runs[1]
+    return again
 
 
 def mapped(n: int, db: Path) -> tuple[float, float]:

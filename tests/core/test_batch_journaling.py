@@ -4,9 +4,6 @@ committed."""
 
 from __future__ import annotations
 
-import os
-import signal
-import time
 from pathlib import Path
 
 import kitaru_nb as kitaru
@@ -16,7 +13,8 @@ from kitaru_nb.journal.sqlite import SqliteJournal
 from kitaru_nb.runtime import concurrent
 from kitaru_nb.runtime.context import current_run
 
-from .conftest import Scripts, wait_until
+from .conftest import Scripts
+from .test_commit_rule import BURST, kill_during_burst
 
 
 def test_a_map_of_trivial_calls_shares_transactions_and_each_output_is_journaled_before_it_is_seen(
@@ -88,57 +86,21 @@ def test_a_refused_write_in_a_group_fails_its_own_call_only(tmp_path: Path) -> N
     journal.close()
 
 
-# argv: journal path, run log, ready file, mode (run | resume EXEC_ID)
-MAP_BURST = """
-import json, os, sys
-import kitaru_nb as kitaru
-
-db, log, ready, mode = sys.argv[1:5]
-fh = open(log, "a")
-
-@kitaru.checkpoint
-def map_burst_step(i):
-    fh.write(f"{i}\\n")
-    fh.flush()
-    if i == 3000 and mode == "run":
-        open(ready, "w").close()
-    return i
-
-@kitaru.flow
-def map_burst_flow(n):
-    return sum(map_burst_step.map(range(n)).result())
-
-kitaru.configure(db=db)
-if mode == "run":
-    map_burst_flow.run(60_000)
-else:
-    ex = kitaru.KitaruClient().executions.resume(sys.argv[5])
-    print(json.dumps({"status": ex.status.value, "result": ex.result}))
-"""
+# test_commit_rule's burst, its calls made by one .map: argv: journal path, run log, ready file, mode
+MAP_BURST = (
+    BURST.replace("sum(burst_step(i) for i in range(n))", "sum(burst_step.map(range(n)).result())")
+    .replace("burst_flow.run(100_000)", "burst_flow.run(60_000)")
+    .replace("i == 300 ", "i == 3000 ")
+)
+assert all(part in MAP_BURST for part in (".map(range(n))", "run(60_000)", "i == 3000 "))
 
 
 def test_a_kill_during_a_burst_of_a_map_reruns_only_what_was_not_committed(tmp_path: Path, scripts: Scripts) -> None:
-    db, log, ready = tmp_path / "j.db", tmp_path / "ran.log", tmp_path / "ready"
-    proc = scripts.start(MAP_BURST, str(db), str(log), str(ready), "run")
-    wait_until(ready.exists, timeout=120)
-    time.sleep(0.05)  # well into the burst
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-
-    client = kitaru.KitaruClient(db)
-    (row,) = client.executions.list(flow="map_burst_flow")
-    before = client.executions.get(row.exec_id)
-    committed = {c.index for c in before.checkpoints if c.status == CallStatus.COMPLETED}
+    committed, ran_before, rerun = kill_during_burst(tmp_path, scripts, MAP_BURST)
     assert len(committed) > 1000
-    ran_before = set(int(x) for x in log.read_text().split())
-    assert committed <= ran_before
+    assert committed <= set(ran_before)
     # lost: only calls that ran in the last moments, a group (at most GROUP_ITEMS) per driver thread
     # waiting to be written and the calls in flight (the script's 6 threads)
-    assert len(ran_before - committed) <= 8 * concurrent.GROUP_ITEMS
-
-    log.write_text("")
-    out = scripts.run(MAP_BURST, str(db), str(log), str(ready), "resume", row.exec_id, timeout=300)
-    assert out == {"status": "completed", "result": sum(range(60_000))}
-    rerun = [int(x) for x in log.read_text().split()]
+    assert len(set(ran_before) - committed) <= 8 * concurrent.GROUP_ITEMS
     assert not committed & set(rerun)  # never a committed call again
     assert sorted(rerun) == sorted(set(range(60_000)) - committed)

@@ -7,6 +7,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import kitaru_nb as kitaru
 from kitaru_nb import AttemptStatus, CallStatus, ExecutionStatus
@@ -43,12 +44,13 @@ else:
 """
 
 
-def test_a_kill_during_a_burst_of_trivial_checkpoints_reruns_only_what_was_not_committed(
-    tmp_path: Path, scripts: Scripts
-) -> None:
+def kill_during_burst(tmp_path: Path, scripts: Scripts, source: str) -> tuple[set[int], list[int], Any]:
+    """Run a burst script, kill it well into the burst, then resume the execution in a new process:
+    (positions journaled completed at the kill, positions that ran before it, positions that ran
+    on resume), after checking that the resume completed with the full sum."""
     db, log, ready = tmp_path / "j.db", tmp_path / "ran.log", tmp_path / "ready"
-    proc = scripts.start(BURST, str(db), str(log), str(ready), "run")
-    wait_until(ready.exists, timeout=60)
+    proc = scripts.start(source, str(db), str(log), str(ready), "run")
+    wait_until(ready.exists, timeout=120)
     time.sleep(0.05)  # well into the burst
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
@@ -57,16 +59,22 @@ def test_a_kill_during_a_burst_of_trivial_checkpoints_reruns_only_what_was_not_c
     (row,) = client.executions.list(flow="burst_flow")
     before = client.executions.get(row.exec_id)
     committed = {c.index for c in before.checkpoints if c.status == CallStatus.COMPLETED}
+    ran_before = [int(x) for x in log.read_text().split()]
+    log.write_text("")
+    out = scripts.run(source, str(db), str(log), str(ready), "resume", row.exec_id, timeout=300)
+    total = int(source.split("burst_flow.run(")[1].split(")")[0])
+    assert out == {"status": "completed", "result": sum(range(total))}
+    return committed, ran_before, [int(x) for x in log.read_text().split()]
+
+
+def test_a_kill_during_a_burst_of_trivial_checkpoints_reruns_only_what_was_not_committed(
+    tmp_path: Path, scripts: Scripts
+) -> None:
+    committed, ran_before, rerun = kill_during_burst(tmp_path, scripts, BURST)
     assert len(committed) > 300
     assert committed == set(range(len(committed)))  # a sequential flow commits in order, without gaps
-    ran_before = [int(x) for x in log.read_text().split()]
     # at most the attempt in flight was lost: it ran but was never journaled
     assert len(ran_before) - len(committed) <= 1
-
-    log.write_text("")
-    out = scripts.run(BURST, str(db), str(log), str(ready), "resume", row.exec_id, timeout=300)
-    assert out == {"status": "completed", "result": sum(range(100_000))}
-    rerun = [int(x) for x in log.read_text().split()]
     assert not committed & set(rerun)  # never a committed checkpoint again
     assert rerun == list(range(len(committed), 100_000))
 
