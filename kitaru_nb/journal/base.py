@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from kitaru_nb.models import FailureInfo
 from kitaru_nb.types import AttemptStatus, CallKind, CallStatus, ExecutionStatus, FailureOrigin
@@ -28,6 +28,17 @@ class StoredValue:
     format: str
     preview: str
     data: bytes | None = None
+
+
+class Completed(NamedTuple):
+    """A call whose current attempt completed, for ``Journal.complete_calls`` (what ``finish_call``
+    records with ``status=COMPLETED``)."""
+
+    call_id: str
+    attempt_id: str
+    ended_at: float
+    output: StoredValue | None
+    worker: str | None = None
 
 
 @dataclass(slots=True)
@@ -228,6 +239,10 @@ class Journal(Protocol):
     ) -> None:
         """End a call (and its current attempt, if any) in one write; ``worker``: who ran the
         attempt's body (a Dask worker), kept when None."""
+        ...
+
+    def complete_calls(self, done: Sequence[Completed]) -> None:
+        """Record many calls completed (each with its current attempt) in one transaction, all or none."""
         ...
 
     def answer_wait(

@@ -14,6 +14,7 @@ from kitaru_nb.journal.base import (
     ArtifactRow,
     AttemptRow,
     CallRow,
+    Completed,
     ExecutionRow,
     RequestRow,
     StoredValue,
@@ -190,6 +191,20 @@ class MemoryJournal:
             c.status, c.ended_at, c.failure, c.paused = status, ended_at, failure, paused
             c.output = copy.deepcopy(output)
             self._version += 1
+
+    def complete_calls(self, done: Sequence[Completed]) -> None:
+        with self._lock:
+            if any(d.call_id not in self._calls or d.attempt_id not in self._attempts for d in done):
+                raise ValueError("a completed call or attempt is not in the journal")
+            for d in done:
+                self.finish_call(
+                    d.call_id,
+                    d.attempt_id,
+                    status=CallStatus.COMPLETED,
+                    ended_at=d.ended_at,
+                    output=d.output,
+                    worker=d.worker,
+                )
 
     def answer_wait(
         self, call_id: str, value: StoredValue, *, answered_at: float, answered_by: str | None = None

@@ -26,6 +26,7 @@ from kitaru_nb.journal.base import (
     ArtifactRow,
     AttemptRow,
     CallRow,
+    Completed,
     ExecutionRow,
     RequestRow,
     StoredValue,
@@ -790,6 +791,32 @@ class SqliteJournal:
             ),
         )
         self._write(attempt_update, call_update)
+
+    def complete_calls(self, done: Sequence[Completed]) -> None:
+        # finish_call with status=COMPLETED for many calls: two statements, each run once per call
+        self._write(
+            Many(
+                "UPDATE attempts SET status = 'completed', ended_at = ?, failure_origin = NULL, failure_type = NULL, "
+                "failure_message = NULL, failure_traceback = NULL, worker = coalesce(?, worker) "
+                "WHERE call_id = ? AND attempt_id = ?",
+                [(d.ended_at, d.worker, d.call_id, d.attempt_id) for d in done],
+            ),
+            Many(
+                "UPDATE calls SET status = 'completed', ended_at = ?, failure_origin = NULL, failure_type = NULL, "
+                "failure_message = NULL, failure_traceback = NULL, paused = 0, output_format = ?, "
+                "output_preview = ?, output = ? WHERE call_id = ?",
+                [
+                    (
+                        d.ended_at,
+                        d.output.format if d.output else None,
+                        d.output.preview if d.output else None,
+                        d.output.data if d.output else None,
+                        d.call_id,
+                    )
+                    for d in done
+                ],
+            ),
+        )
 
     def answer_wait(
         self, call_id: str, value: StoredValue, *, answered_at: float, answered_by: str | None = None

@@ -12,7 +12,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from kitaru_nb import serde
 from kitaru_nb.errors import KitaruContextError, KitaruRuntimeError, KitaruUsageError
-from kitaru_nb.journal.base import AttemptRow, CallRow, StoredValue, shared
+from kitaru_nb.journal.base import AttemptRow, CallRow, Completed, StoredValue, shared
 from kitaru_nb.models import FailureInfo
 from kitaru_nb.runtime import concurrent, deferred, isolated, registry
 from kitaru_nb.runtime.concurrent import CheckpointFuture
@@ -409,14 +409,9 @@ class Checkpoint(Generic[P, R]):
                 if not concurrent.defer_write(journal, call, attempt):
                     journal.insert_call(call, attempt)
             else:
-                journal.finish_call(
-                    call_id,
-                    attempt.attempt_id,
-                    status=CallStatus.COMPLETED,
-                    ended_at=now(),
-                    output=output,
-                    worker=worker,
-                )
+                done = Completed(call_id, attempt.attempt_id, now(), output, worker)
+                if not concurrent.defer_completion(journal, done):
+                    journal.complete_calls([done])
             if listeners:
                 notify(run, "call_ended", idx, self.name)
             return value

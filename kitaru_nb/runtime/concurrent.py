@@ -271,13 +271,15 @@ GROUP_SECONDS = 0.002
 
 
 class _Slot:
-    """The one write of a call's attempt that ended within ``deferred.HOLD`` (call and attempt rows),
-    left by ``Checkpoint._run`` for its batch to journal with others."""
+    """The last write of a call whose attempt completed, left by ``Checkpoint._run`` for its batch to
+    journal with others: ("insert", journal, (call row, attempt row)) for an attempt that ended
+    within ``deferred.HOLD`` (its one write), ("complete", journal, Completed) for one whose start
+    is journaled already."""
 
     __slots__ = ("write",)
 
     def __init__(self) -> None:
-        self.write: tuple[Any, Any, Any] | None = None  # (journal, call row, attempt row)
+        self.write: tuple[str, Any, Any] | None = None
 
 
 def defer_write(journal: Any, call: Any, attempt: Any) -> bool:
@@ -286,7 +288,17 @@ def defer_write(journal: Any, call: Any, attempt: Any) -> bool:
     slot = _slot.get()
     if slot is None:
         return False
-    slot.write = (journal, call, attempt)
+    slot.write = ("insert", journal, (call, attempt))
+    return True
+
+
+def defer_completion(journal: Any, done: Any) -> bool:
+    """Leave the completion of a call (a ``journal.base.Completed``) to its batch (True), or not in a
+    batch (False: the caller writes it)."""
+    slot = _slot.get()
+    if slot is None:
+        return False
+    slot.write = ("complete", journal, done)
     return True
 
 
@@ -312,9 +324,9 @@ class Batch:
     ones run on one thread instead of handing the GIL between threads after every call. Each call
     still runs in its own copy of the caller's context and has its own future."""
 
-    # Group journaling: a driver runs trivial calls back to back; each call's one write (its call
-    # and completed attempt) waits in ``_written`` with the call's value, and one transaction writes
-    # them all (at most GROUP_ITEMS, or those that ended within GROUP_SECONDS of the first, or when no
+    # Group journaling: a driver runs trivial calls back to back; each call's last write (its call
+    # and completed attempt, or the completion of a call whose start is journaled) waits in
+    # ``_written`` with the call's value, and one transaction writes them all (at most GROUP_ITEMS, or those that ended within GROUP_SECONDS of the first, or when no
     # call is left), after which their futures resolve: the flow never sees an output the journal
     # does not have. A crash loses at most the calls waiting, and a resume runs them again, as the
     # commit rule says of attempts in flight (deferred).
@@ -328,8 +340,8 @@ class Batch:
         self._lock = threading.Lock()
         self._busy: dict[int, float] = {}  # driver -> when it started its current call
         self._drivers = 0
-        #: calls that ended with their write left to the batch: (future, value, (journal, call, attempt))
-        self._written: list[tuple[concurrent.futures.Future[Any], Any, tuple[Any, Any, Any]]] = []
+        #: calls that ended with their last write left to the batch: (future, value, _Slot.write)
+        self._written: list[tuple[concurrent.futures.Future[Any], Any, tuple[str, Any, Any]]] = []
         self._written_since = 0.0
 
     def add(self, body: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
@@ -425,17 +437,24 @@ class Batch:
             if not self._written or time.monotonic() - self._written_since < age:
                 return
             group, self._written = self._written, []
-        by_journal: dict[int, list[tuple[concurrent.futures.Future[Any], Any, tuple[Any, Any, Any]]]] = {}
+        groups: dict[tuple[int, str], list[tuple[concurrent.futures.Future[Any], Any, tuple[str, Any, Any]]]] = {}
         for item in group:
-            by_journal.setdefault(id(item[2][0]), []).append(item)
-        for items in by_journal.values():
-            journal = items[0][2][0]
+            kind, journal, _ = item[2]
+            groups.setdefault((id(journal), kind), []).append(item)
+        for (_, kind), items in groups.items():
+            journal = items[0][2][1]
             try:
-                journal.insert_calls([w[1] for _, _, w in items], [w[2] for _, _, w in items])
+                if kind == "insert":
+                    journal.insert_calls([w[2][0] for _, _, w in items], [w[2][1] for _, _, w in items])
+                else:
+                    journal.complete_calls([w[2] for _, _, w in items])
             except Exception:
-                for fut, value, (j, call, attempt) in items:
+                for fut, value, (k, j, payload) in items:
                     try:
-                        j.insert_call(call, attempt)
+                        if k == "insert":
+                            j.insert_call(*payload)
+                        else:
+                            j.complete_calls([payload])
                     except Exception as exc:
                         fut.set_exception(exc)
                     else:

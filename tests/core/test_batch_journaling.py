@@ -4,24 +4,34 @@ committed."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+
+import pytest
 
 import kitaru_nb as kitaru
 from kitaru_nb import CallStatus
 from kitaru_nb.journal.base import AttemptRow, CallRow
 from kitaru_nb.journal.sqlite import SqliteJournal
-from kitaru_nb.runtime import concurrent
+from kitaru_nb.runtime import concurrent, deferred
 from kitaru_nb.runtime.context import current_run
 
 from .conftest import Scripts
 from .test_commit_rule import BURST, kill_during_burst
 
 
-def test_a_map_of_trivial_calls_shares_transactions_and_each_output_is_journaled_before_it_is_seen(
-    client: kitaru.KitaruClient,
+@pytest.mark.parametrize(
+    ("n", "seconds", "most"),
+    [(400, 0.0, 400 // 3), (120, 2 * deferred.HOLD, 120)],
+    ids=["trivial calls: one write each", "calls that outlive the hold: start and completion"],
+)
+def test_a_map_shares_transactions_and_each_output_is_journaled_before_it_is_seen(
+    client: kitaru.KitaruClient, n: int, seconds: float, most: int
 ) -> None:
     @kitaru.checkpoint
     def bj_item(i: int) -> int:
+        if seconds:
+            time.sleep(seconds)
         return i * 3
 
     seen_unjournaled: list[int] = []
@@ -49,14 +59,17 @@ def test_a_map_of_trivial_calls_shares_transactions_and_each_output_is_journaled
     assert isinstance(journal, SqliteJournal)
     statements: list[str] = []
     with journal.trace(statements.append):
-        handle = bj_fan.run(400)
-    assert handle.get() == sum(i * 3 for i in range(400))
+        handle = bj_fan.run(n)
+    assert handle.get() == sum(i * 3 for i in range(n))
     assert seen_unjournaled == []
     calls = client.executions.get(handle.exec_id).checkpoints
-    assert [c.index for c in calls] == list(range(400))
+    assert [c.index for c in calls] == list(range(n))
     assert all(c.status == CallStatus.COMPLETED and len(c.attempts) == 1 for c in calls)
+    assert all(c.attempts[0].status.value == "completed" for c in calls)
     begins = sum(sql.lstrip().upper().startswith("BEGIN") for sql in statements)
-    assert begins < 400 // 4  # far fewer transactions than calls
+    # far fewer transactions than writes: one write per trivial call, a start and a completion per
+    # slow one (those go in fewer transactions than there are calls)
+    assert begins < most
 
 
 def test_a_refused_write_in_a_group_fails_its_own_call_only(tmp_path: Path) -> None:

@@ -14,7 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from kitaru_nb.journal.base import ArtifactRow, AttemptRow, CallRow, ExecutionRow, Journal, RequestRow, StoredValue
+from kitaru_nb.journal.base import (
+    ArtifactRow,
+    AttemptRow,
+    CallRow,
+    Completed,
+    ExecutionRow,
+    Journal,
+    RequestRow,
+    StoredValue,
+)
 from kitaru_nb.journal.memory import MemoryJournal
 from kitaru_nb.journal.sqlite import SqliteJournal
 from kitaru_nb.models import FailureInfo
@@ -225,6 +234,25 @@ def test_insert_calls_with_their_attempts_is_all_or_nothing(j: Journal) -> None:
         j.insert_calls([call("e1", 3), clash], [attempt("e1", 3)])
     assert [c.idx for c in j.load_calls("e1")] == [0, 1, 2]
     assert len(j.list_attempts("e1")) == 3
+
+
+def test_complete_calls_ends_many_calls_and_their_attempts_in_one_write(j: Journal) -> None:
+    j.create_execution(ex("e1"))
+    j.insert_calls([call("e1", i) for i in range(3)], [attempt("e1", i) for i in range(3)])
+    j.fail_attempt("e1-c2-a1", call_id="e1-c2", ended_at=3001.0, failure=FailureInfo(FailureOrigin.USER_CODE, "x"))
+    j.start_attempt(attempt("e1", 2, number=2))
+    out = StoredValue("json", "7", b"7")
+    j.complete_calls(
+        [Completed("e1-c0", "e1-c0-a1", 4000.5, out, "tcp://w1"), Completed("e1-c2", "e1-c2-a2", 4001.5, None)]
+    )
+    calls = {c.idx: c for c in j.load_calls("e1")}
+    assert (calls[0].status, calls[0].ended_at, calls[0].output) == ("completed", 4000.5, out)
+    assert (calls[2].status, calls[2].ended_at, calls[2].output) == ("completed", 4001.5, None)
+    assert calls[1].status == "running"  # not named: untouched
+    attempts = {a.attempt_id: a for a in j.list_attempts("e1")}
+    assert (attempts["e1-c0-a1"].status, attempts["e1-c0-a1"].worker) == ("completed", "tcp://w1")
+    assert attempts["e1-c2-a1"].status == "failed" and attempts["e1-c2-a2"].status == "completed"
+    assert attempts["e1-c1-a1"].status == "running"
 
 
 def test_wait_calls_round_trip(j: Journal) -> None:
