@@ -635,7 +635,8 @@ class SqliteJournal:
     )
 
     @staticmethod
-    def _call_params(c: CallRow) -> tuple[Any, ...]:
+    def _call_params(c: CallRow, first_attempt: str | None = None) -> tuple[Any, ...]:
+        """The parameters of _INSERT_CALL (``first_attempt``: the id of an attempt kept in the row)."""
         o = c.output
         return (
             c.call_id,
@@ -663,7 +664,7 @@ class SqliteJournal:
             c.input_key,
             c.source_exec_id,
             c.checkpoint_name,
-            c.first_attempt,
+            first_attempt or c.first_attempt,
         )
 
     @staticmethod
@@ -683,11 +684,7 @@ class SqliteJournal:
         if attempt is not None and _fits_in_row(call, attempt):
             # a checkpoint done in one write: its only attempt lives in the call's row (one B-tree
             # less per checkpoint); readers rebuild it (_inline_attempt)
-            call.first_attempt = attempt.attempt_id
-            try:
-                self._write((self._INSERT_CALL, self._call_params(call)))
-            finally:
-                call.first_attempt = None
+            self._write((self._INSERT_CALL, self._call_params(call, attempt.attempt_id)))
             return
         if attempt is None:
             self._write((self._INSERT_CALL, self._call_params(call)))
@@ -703,18 +700,7 @@ class SqliteJournal:
             a.call_id: a.attempt_id for a in attempts if a.call_id in by_call and _fits_in_row(by_call[a.call_id], a)
         }
         inline = set(first_of.values())
-        call_rows = []
-        for c in calls:
-            first = first_of.get(c.call_id)
-            if first is None:
-                call_rows.append(self._call_params(c))
-                continue
-            c.first_attempt = first
-            try:
-                call_rows.append(self._call_params(c))
-            finally:
-                c.first_attempt = None
-        steps: list[Step] = [Many(self._INSERT_CALL, call_rows)]
+        steps: list[Step] = [Many(self._INSERT_CALL, [self._call_params(c, first_of.get(c.call_id)) for c in calls])]
         rest = [self._attempt_params(a) for a in attempts if a.attempt_id not in inline]
         if rest:
             steps.append(Many(self._INSERT_ATTEMPT, rest))
@@ -746,6 +732,38 @@ class SqliteJournal:
             )
         )
 
+    _FINISH_CALL = (
+        "UPDATE calls SET status = ?, ended_at = ?, failure_origin = ?, failure_type = ?, "
+        "failure_message = ?, failure_traceback = ?, paused = ?, output_format = ?, "
+        "output_preview = ?, output = ? WHERE call_id = ?"
+    )
+    _FINISH_ATTEMPT = (
+        "UPDATE attempts SET status = ?, ended_at = ?, failure_origin = ?, failure_type = ?, "
+        "failure_message = ?, failure_traceback = ?, worker = coalesce(?, worker) "
+        "WHERE call_id = ? AND attempt_id = ?"
+    )
+
+    @staticmethod
+    def _finish_params(
+        call_id: str,
+        attempt_id: str | None,
+        status: CallStatus,
+        ended_at: float,
+        output: StoredValue | None,
+        failure: FailureInfo | None,
+        paused: bool,
+        worker: str | None,
+    ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """The parameters of _FINISH_CALL and _FINISH_ATTEMPT."""
+        fcols = _failure_cols(failure)
+        o = output
+        call = (status, ended_at, *fcols, int(paused), o.format if o else None, o.preview if o else None)
+        attempt_status = AttemptStatus.COMPLETED if failure is None else AttemptStatus.FAILED
+        return (
+            (*call, o.data if o else None, call_id),
+            (attempt_status, ended_at, *fcols, worker, call_id, attempt_id),
+        )
+
     def finish_call(
         self,
         call_id: str,
@@ -758,65 +776,21 @@ class SqliteJournal:
         paused: bool = False,
         worker: str | None = None,
     ) -> None:
-        fcols = _failure_cols(failure)
-        call_update = (
-            "UPDATE calls SET status = ?, ended_at = ?, failure_origin = ?, failure_type = ?, "
-            "failure_message = ?, failure_traceback = ?, paused = ?, output_format = ?, "
-            "output_preview = ?, output = ? WHERE call_id = ?",
-            (
-                status,
-                ended_at,
-                *fcols,
-                int(paused),
-                output.format if output else None,
-                output.preview if output else None,
-                output.data if output else None,
-                call_id,
-            ),
-        )
+        call, attempt = self._finish_params(call_id, attempt_id, status, ended_at, output, failure, paused, worker)
         if attempt_id is None:
-            self._write(call_update)
-            return
-        attempt_update = (
-            "UPDATE attempts SET status = ?, ended_at = ?, failure_origin = ?, failure_type = ?, "
-            "failure_message = ?, failure_traceback = ?, worker = coalesce(?, worker) "
-            "WHERE call_id = ? AND attempt_id = ?",
-            (
-                AttemptStatus.COMPLETED if failure is None else AttemptStatus.FAILED,
-                ended_at,
-                *fcols,
-                worker,
-                call_id,
-                attempt_id,
-            ),
-        )
-        self._write(attempt_update, call_update)
+            self._write((self._FINISH_CALL, call))
+        else:
+            self._write((self._FINISH_ATTEMPT, attempt), (self._FINISH_CALL, call))
 
     def complete_calls(self, done: Sequence[Completed]) -> None:
-        # finish_call with status=COMPLETED for many calls: two statements, each run once per call
-        self._write(
-            Many(
-                "UPDATE attempts SET status = 'completed', ended_at = ?, failure_origin = NULL, failure_type = NULL, "
-                "failure_message = NULL, failure_traceback = NULL, worker = coalesce(?, worker) "
-                "WHERE call_id = ? AND attempt_id = ?",
-                [(d.ended_at, d.worker, d.call_id, d.attempt_id) for d in done],
-            ),
-            Many(
-                "UPDATE calls SET status = 'completed', ended_at = ?, failure_origin = NULL, failure_type = NULL, "
-                "failure_message = NULL, failure_traceback = NULL, paused = 0, output_format = ?, "
-                "output_preview = ?, output = ? WHERE call_id = ?",
-                [
-                    (
-                        d.ended_at,
-                        d.output.format if d.output else None,
-                        d.output.preview if d.output else None,
-                        d.output.data if d.output else None,
-                        d.call_id,
-                    )
-                    for d in done
-                ],
-            ),
-        )
+        # finish_call with status=COMPLETED for many calls: each statement run once per call
+        rows = [
+            self._finish_params(
+                d.call_id, d.attempt_id, CallStatus.COMPLETED, d.ended_at, d.output, None, False, d.worker
+            )
+            for d in done
+        ]
+        self._write(Many(self._FINISH_ATTEMPT, [a for _, a in rows]), Many(self._FINISH_CALL, [c for c, _ in rows]))
 
     def answer_wait(
         self, call_id: str, value: StoredValue, *, answered_at: float, answered_by: str | None = None

@@ -204,8 +204,6 @@ class Checkpoint(Generic[P, R]):
         if rec is None:
             run.check_cancelled()
             call_id, first, restart = ordered_id(), 1, False
-            if batch is not None and batch.prefetch is not None:
-                return self._prefetch_in(run, idx, call_id, args, kwargs, name, batch)
         else:
             if rec.kind != CallKind.CHECKPOINT or rec.name != name:
                 raise diverged(idx, rec, CallKind.CHECKPOINT, name)
@@ -217,14 +215,17 @@ class Checkpoint(Generic[P, R]):
                 return CheckpointFuture.resolved(name, idx, None)
             run.check_cancelled()
             call_id, first, restart = rec.call_id, run.attempts_made(rec.call_id) + 1, True
-        job = (self._run_submitted, run, idx, call_id, first, restart, args, kwargs, name, after)
+        pre = None  # a new call of a prefetching .map: its first attempt starts now, its body goes with the rest
+        if batch is not None and batch.prefetch is not None and rec is None:
+            pre = self._prefetch(run, idx, call_id, args, kwargs, name, batch)
+        job = (self._run_submitted, run, idx, call_id, first, restart, args, kwargs, name, after, pre)
         future = batch.add(*job) if batch is not None else concurrent.start(*job)
         run.pending.append(future)
         return CheckpointFuture(name, idx, future)
 
-    def _prefetch_in(
+    def _prefetch(
         self, run: DurableRun, idx: int, call_id: str, args: Any, kwargs: Any, name: str, batch: concurrent.Batch
-    ) -> CheckpointFuture[R]:
+    ) -> concurrent.Prefetched:
         """A new call of a prefetching ``.map``: its first attempt starts now (held for the journal from
         this moment, as any first attempt), its body goes to the remote runner with the others at
         launch, and a driver thread journals its outcome (``_run`` with ``pre``)."""
@@ -232,9 +233,7 @@ class Checkpoint(Generic[P, R]):
         pre = concurrent.Prefetched(attempt, held)
         assert batch.prefetch is not None
         batch.prefetch.append((pre, (self.fn, tuple(args), dict(kwargs), self.name)))
-        future = batch.add(self._run, run, idx, call_id, 1, False, tuple(args), dict(kwargs), name, pre)
-        run.pending.append(future)
-        return CheckpointFuture(name, idx, future)
+        return pre
 
     def _first_attempt(
         self, run: DurableRun, idx: int, call_id: str, call_name: str, input_key: str | None
@@ -273,11 +272,12 @@ class Checkpoint(Generic[P, R]):
         kwargs: Any,
         name: str,
         after: Any,
+        pre: concurrent.Prefetched | None = None,
     ) -> R:
         concurrent.await_after(after)
         args = tuple(concurrent.resolve(a) for a in args)
         kwargs = {k: concurrent.resolve(v) for k, v in kwargs.items()}
-        return self._run(run, idx, call_id, first, restart, args, kwargs, name=name)
+        return self._run(run, idx, call_id, first, restart, args, kwargs, name, pre)
 
     def call_in(self, run: DurableRun, args: Any, kwargs: Any, name: str | None = None) -> R:
         """Make this checkpoint's call at the run's next position (journaled, or reused when recorded)."""
@@ -406,11 +406,11 @@ class Checkpoint(Generic[P, R]):
                 call, ended = held.call, now()
                 call.status, call.ended_at, call.output = CallStatus.COMPLETED, ended, output
                 attempt.status, attempt.ended_at, attempt.worker = AttemptStatus.COMPLETED, ended, worker
-                if not concurrent.defer_write(journal, call, attempt):
+                if not concurrent.leave_to_batch("insert", journal, (call, attempt)):
                     journal.insert_call(call, attempt)
             else:
                 done = Completed(call_id, attempt.attempt_id, now(), output, worker)
-                if not concurrent.defer_completion(journal, done):
+                if not concurrent.leave_to_batch("complete", journal, done):
                     journal.complete_calls([done])
             if listeners:
                 notify(run, "call_ended", idx, self.name)

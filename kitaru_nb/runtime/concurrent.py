@@ -72,7 +72,7 @@ ENV_EXECUTOR = "KITARU_NB_EXECUTOR"
 _submitted: contextvars.ContextVar[bool] = contextvars.ContextVar("kitaru_submitted", default=False)
 #: who ran the body of the attempt that just ended in this context (None: this process)
 _ran_on: contextvars.ContextVar[str | None] = contextvars.ContextVar("kitaru_ran_on", default=None)
-#: where a batch's call leaves the one write of a trivial attempt (None: write it at once)
+#: where a batch's call leaves its last write (None: not in a batch, write it at once)
 _slot: contextvars.ContextVar[_Slot | None] = contextvars.ContextVar("kitaru_slot", default=None)
 
 
@@ -264,7 +264,7 @@ def start(body: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any
 
 #: seconds every driver of a batch must have been busy with its current call before another starts
 RAMP = 0.01
-#: a batch journals its calls' trivial attempts together: at most this many ...
+#: a batch journals its calls' last writes together: at most this many ...
 GROUP_ITEMS = 64
 #: ... or those that ended within this many seconds of the first one waiting
 GROUP_SECONDS = 0.002
@@ -282,23 +282,13 @@ class _Slot:
         self.write: tuple[str, Any, Any] | None = None
 
 
-def defer_write(journal: Any, call: Any, attempt: Any) -> bool:
-    """Leave the whole-attempt write of a trivial call to its batch (True), or not in a batch (False:
-    the caller writes it)."""
+def leave_to_batch(kind: str, journal: Any, payload: Any) -> bool:
+    """Leave a call's last write to its batch (True), or say it is not in one (False: the caller
+    writes it). ``kind``: "insert" with (call row, attempt row), or "complete" with a ``Completed``."""
     slot = _slot.get()
     if slot is None:
         return False
-    slot.write = ("insert", journal, (call, attempt))
-    return True
-
-
-def defer_completion(journal: Any, done: Any) -> bool:
-    """Leave the completion of a call (a ``journal.base.Completed``) to its batch (True), or not in a
-    batch (False: the caller writes it)."""
-    slot = _slot.get()
-    if slot is None:
-        return False
-    slot.write = ("complete", journal, done)
+    slot.write = (kind, journal, payload)
     return True
 
 
@@ -324,12 +314,12 @@ class Batch:
     ones run on one thread instead of handing the GIL between threads after every call. Each call
     still runs in its own copy of the caller's context and has its own future."""
 
-    # Group journaling: a driver runs trivial calls back to back; each call's last write (its call
-    # and completed attempt, or the completion of a call whose start is journaled) waits in
-    # ``_written`` with the call's value, and one transaction writes them all (at most GROUP_ITEMS, or those that ended within GROUP_SECONDS of the first, or when no
-    # call is left), after which their futures resolve: the flow never sees an output the journal
-    # does not have. A crash loses at most the calls waiting, and a resume runs them again, as the
-    # commit rule says of attempts in flight (deferred).
+    # Group journaling: each call's last write (its call and completed attempt, or the completion of
+    # a call whose start is journaled) waits in ``_written`` with the call's value, and one
+    # transaction writes them all (at most GROUP_ITEMS, or those that ended within GROUP_SECONDS of
+    # the first, or when no call is left), after which their futures resolve: the flow never sees an
+    # output the journal does not have. A crash loses at most the calls waiting, and a resume runs
+    # them again, as the commit rule says of attempts in flight (deferred).
 
     def __init__(self, *, prefetch: bool = False) -> None:
         #: bodies to send to the remote runner together at launch (``Prefetched``, (fn, args, kwargs, name))
@@ -363,7 +353,7 @@ class Batch:
         ex = executor()
         most = min(len(self._jobs), getattr(ex, "_max_workers", None) or 8)
         several = len(self._jobs) > 1
-        if remote is not None or _custom is not None:
+        if runner is not None or _custom is not None:
             for _ in range(most):  # bodies elsewhere: the threads only wait, start them all
                 self._start(ex)
         else:

@@ -349,7 +349,7 @@ class DaskExecutor:
                 except BaseException:
                     # the execution was cancelled: its waiting bodies go too (a .map's all at once)
                     waiting = [t.future for t in (task.group or [task]) if not t.done.is_set()]
-                    self.client.cancel(waiting) if len(waiting) > 1 else task.future.cancel()
+                    self.client.cancel(waiting)
                     concurrent.set_ran_on(task.started_on)
                     raise
 

@@ -6,8 +6,9 @@ transaction; one that runs longer gets its start journaled by a watchdog thread 
 ``2 * HOLD`` seconds, so a crash during a long attempt still reads as an interrupted attempt, and
 other processes (the sidebar, a resume) see it running. A crash during a burst of trivial
 checkpoints loses at most the attempts that had not ended: a resume runs them again, and never one
-that was journaled completed. The calls of a ``.map`` on threads go one step further: their whole-
-attempt writes are journaled in groups (``concurrent.Batch``), their futures resolved only after.
+that was journaled completed. The calls of a ``.map`` go one step further: their last writes (a whole
+trivial attempt, or a completion) are journaled in groups (``concurrent.Batch``), their futures
+resolved only after.
 """
 
 from __future__ import annotations

@@ -25,46 +25,31 @@ from typing import Any
 
 import kitaru_nb as kitaru
 
+from .bench_core import timed_commits_us
+
 
 def raw_commit_us(folder: Path, rows: int = 3000) -> float:
     """The floor: plain sqlite3, WAL, synchronous=NORMAL, one two-column row per INSERT + COMMIT."""
-    conn = sqlite3.connect(folder / "raw.db", isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
-    t0 = time.perf_counter()
-    for i in range(rows):
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO t (v) VALUES (?)", (f"row {i}",))
-        conn.execute("COMMIT")
-    seconds = time.perf_counter() - t0
-    conn.close()
-    return seconds / rows * 1e6
+    return timed_commits_us(
+        folder / "raw.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
+        "INSERT INTO t (v) VALUES (?)",
+        [(f"row {i}",) for i in range(rows)],
+    )
 
 
 def raw_checkpoint_row_us(folder: Path, rows: int = 3000) -> float:
     """What a hand-written journal writes per checkpoint at the least: one row with the execution,
     the position (unique per execution, to find it again on resume), name, status, times and the
-    output, one INSERT + COMMIT each (values made before the clock starts)."""
-    conn = sqlite3.connect(folder / "raw_cp.db", isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute(
-        "CREATE TABLE t (id INTEGER PRIMARY KEY, exec_id TEXT, position INTEGER, name TEXT, status TEXT, "
-        "started_at REAL, ended_at REAL, output BLOB, UNIQUE (exec_id, position))"
-    )
+    output, one INSERT + COMMIT each."""
     exec_id = os.urandom(16).hex()
-    values = [(exec_id, i, "step", "completed", time.time(), time.time(), str(i).encode()) for i in range(rows)]
-    t0 = time.perf_counter()
-    for v in values:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute(
-            "INSERT INTO t (exec_id, position, name, status, started_at, ended_at, output) VALUES (?,?,?,?,?,?,?)", v
-        )
-        conn.execute("COMMIT")
-    seconds = time.perf_counter() - t0
-    conn.close()
-    return seconds / rows * 1e6
+    return timed_commits_us(
+        folder / "raw_cp.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, exec_id TEXT, position INTEGER, name TEXT, status TEXT, "
+        "started_at REAL, ended_at REAL, output BLOB, UNIQUE (exec_id, position))",
+        "INSERT INTO t (exec_id, position, name, status, started_at, ended_at, output) VALUES (?,?,?,?,?,?,?)",
+        [(exec_id, i, "step", "completed", time.time(), time.time(), str(i).encode()) for i in range(rows)],
+    )
 
 
 def median_ms(fn: Callable[[], Any], repeat: int) -> float:

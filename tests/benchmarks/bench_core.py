@@ -72,6 +72,23 @@ def _timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, An
 
 
 # -- raw SQLite -------------------------------------------------------------------------
+def timed_commits_us(path: Path, create: str, insert: str, rows: Sequence[Sequence[Any]]) -> float:
+    """Microseconds per one-row INSERT + COMMIT on a plain sqlite3 connection (WAL,
+    synchronous=NORMAL), the rows made before the clock starts."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(create)
+    t0 = time.perf_counter()
+    for row in rows:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(insert, row)
+        conn.execute("COMMIT")
+    seconds = time.perf_counter() - t0
+    conn.close()
+    return seconds / len(rows) * 1e6
+
+
 def raw_commit_us(folder: Path, rows: int) -> float:
     """Plain sqlite3, WAL, synchronous=NORMAL: one INSERT + COMMIT per row."""
     path = folder / "raw.db"

@@ -14,7 +14,6 @@ the run back. Figures only; nothing here asserts on time.
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import statistics
 import tempfile
 import time
@@ -28,21 +27,17 @@ from kitaru_nb.workflow import OnError, Workflow
 from kitaru_nb.workflow.step import Step
 from kitaru_nb.workflow.types import StepInput
 
+from .bench_core import timed_commits_us
+
 
 def raw_insert_us(path: Path, n: int) -> float:
     """Microseconds per committed INSERT on a plain sqlite3 connection (WAL, synchronous=NORMAL)."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, idx INTEGER, name TEXT, status TEXT, started REAL, data BLOB)")
-    t0 = time.perf_counter()
-    for i in range(n):
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO t VALUES (?,?,?,?,?,?)", (f"id{i}", i, f"step_{i}", "completed", time.time(), b"1"))
-        conn.execute("COMMIT")
-    elapsed = time.perf_counter() - t0
-    conn.close()
-    return elapsed / n * 1e6
+    return timed_commits_us(
+        path,
+        "CREATE TABLE t (id TEXT PRIMARY KEY, idx INTEGER, name TEXT, status TEXT, started REAL, data BLOB)",
+        "INSERT INTO t VALUES (?,?,?,?,?,?)",
+        [(f"id{i}", i, f"step_{i}", "completed", time.time(), b"1") for i in range(n)],
+    )
 
 
 def make_workflow(db: SqliteDb, n: int, name: str, busy: list[float], fail_last: bool = False) -> Workflow:

@@ -82,7 +82,7 @@ def test_a_refused_write_in_a_group_fails_its_own_call_only(tmp_path: Path) -> N
     def job(i: int) -> int:
         call = CallRow(f"c{i}", "e1", i, "checkpoint", "step", "completed", 5.0, ended_at=5.0)
         attempt = AttemptRow(f"a{i}", f"c{i}", "e1", 1, "completed", 5.0, 5.0)
-        assert concurrent.defer_write(journal, call, attempt)
+        assert concurrent.leave_to_batch("insert", journal, (call, attempt))
         return i * 10
 
     batch = concurrent.Batch()

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import kitaru_nb as kitaru
+
 from .harness import CHROMIUM_PATH, JupyterLabServer, launch_chromium
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,3 +66,12 @@ def copy_notebook(name: str, root: Path, new_name: str | None = None) -> str:
     target = new_name or name
     shutil.copy(NOTEBOOKS / name, root / target)
     return target
+
+
+@pytest.fixture
+def journal(lab: JupyterLabServer, lab_root: Path) -> Iterator[Path]:
+    """The test process writes to the journal the server reads (as a notebook kernel would)."""
+    path = lab_root / "kitaru.db"
+    kitaru.configure(db=path)
+    yield path
+    kitaru.configure(db=None)

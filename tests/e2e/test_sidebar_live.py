@@ -9,12 +9,10 @@ import re
 import time
 import urllib.error
 import urllib.parse
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
-import pytest
 from playwright.sync_api import Page, expect
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
@@ -37,15 +35,6 @@ class BudgetRequest(BaseModel):
     team: str = Field(pattern=r"^[a-z]+$", description="the team that spends it")
     amount: int = Field(ge=1, le=10_000)
     contact: Contact
-
-
-@pytest.fixture
-def journal(lab: JupyterLabServer, lab_root: Path) -> Iterator[Path]:
-    """The test process writes to the journal the server reads (as a notebook kernel would)."""
-    path = lab_root / "kitaru.db"
-    kitaru.configure(db=path)
-    yield path
-    kitaru.configure(db=None)
 
 
 def put_settings(lab: JupyterLabServer, values: dict[str, Any]) -> None:

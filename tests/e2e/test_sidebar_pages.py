@@ -4,26 +4,15 @@ removes a finished execution, and running or waiting ones do not offer it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
-import pytest
 from playwright.sync_api import Page, expect
 
 import kitaru_nb as kitaru
 
 from .harness import JupyterLabServer
 from .test_sidebar import open_sidebar, row
-
-
-@pytest.fixture
-def journal(lab: JupyterLabServer, lab_root: Path) -> Iterator[Path]:
-    """The test process writes to the journal the server reads (as a notebook kernel would)."""
-    path = lab_root / "kitaru.db"
-    kitaru.configure(db=path)
-    yield path
-    kitaru.configure(db=None)
 
 
 def test_a_big_execution_shows_its_last_rows_and_older_ones_on_demand(

@@ -61,6 +61,20 @@ def journal(pg_url: str) -> Iterator[str]:
     kitaru.configure(db=None)
 
 
+async def answer_approval(api: Any, exec_id: str, *, first_a_bad_answer: bool = False) -> None:
+    """As a team member in their JupyterLab: the execution is listed as needing input, (a bad answer
+    is refused by the stored schema,) and the approval is taken."""
+    code, listed = await api("GET", "executions", params={"status": "needs_input"})
+    assert code == 200 and [e["exec_id"] for e in listed["executions"]] == [exec_id]
+    if first_a_bad_answer:
+        code, bad = await api("POST", "executions", exec_id, "input", body={"wait": "approve", "value": {}})
+        assert code == 400 and {tuple(e["loc"]) for e in bad["errors"]} == {("approved",), ("reviewer",)}
+    code, _ = await api(
+        "POST", "executions", exec_id, "input", body={"wait": "approve", "value": {"approved": True, "reviewer": "ada"}}
+    )
+    assert code == 200
+
+
 async def test_status_names_the_database_without_its_password(journal: str, api: Any) -> None:
     code, status = await api("GET", "status")
     assert code == 200 and status["exists"] is True
@@ -112,25 +126,14 @@ async def test_an_answer_given_in_one_server_resumes_the_flow_in_a_process_attac
         assert first["status"] == "waiting"
         exec_id = first["exec_id"]
         # the other member's server lists it as needing input and judges a bad answer by the stored schema
-        code, listed = await api("GET", "executions", params={"status": "needs_input"})
-        assert code == 200 and [e["exec_id"] for e in listed["executions"]] == [exec_id]
-        code, bad = await api("POST", "executions", exec_id, "input", body={"wait": "approve", "value": {}})
-        assert code == 400 and {tuple(e["loc"]) for e in bad["errors"]} == {("approved",), ("reviewer",)}
-        code, _ = await api(
-            "POST",
-            "executions",
-            exec_id,
-            "input",
-            body={"wait": "approve", "value": {"approved": True, "reviewer": "ada"}},
-        )
-        assert code == 200
+        await answer_approval(api, exec_id, first_a_bad_answer=True)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err
     assert json.loads(out.strip().splitlines()[-1]) == {"result": {"total": 42, "by": "ada"}}
-    code, detail = await api("GET", "executions", exec_id)
+    _, detail = await api("GET", "executions", exec_id)
     assert detail["status"] == "completed"
 
 
@@ -183,16 +186,7 @@ async def test_an_answer_given_in_one_server_resumes_the_flow_in_a_kernel_attach
         first = json.loads(fe.run(KERNEL_OWNER.format(url=journal)).strip().splitlines()[-1])
         assert first["status"] == "waiting"
         exec_id = first["exec_id"]
-        code, listed = await api("GET", "executions", params={"status": "needs_input"})
-        assert code == 200 and [e["exec_id"] for e in listed["executions"]] == [exec_id]
-        code, _ = await api(
-            "POST",
-            "executions",
-            exec_id,
-            "input",
-            body={"wait": "approve", "value": {"approved": True, "reviewer": "ada"}},
-        )
-        assert code == 200
+        await answer_approval(api, exec_id)
         # no cell runs in the kernel: its watcher continues the flow on its own
         reader = KitaruClient(db=journal)
         deadline = time.monotonic() + 30
@@ -213,7 +207,7 @@ async def test_an_answer_given_in_one_server_resumes_the_flow_in_a_kernel_attach
     assert seen["tallied"] == [14]  # the checkpoint ran once; the continuation reused it
     assert seen["by_watcher"] == 1 and seen["journal"] == "PostgresJournal"
     assert seen["notified"]  # the server's commit reached the kernel as a notification, not by polling
-    code, detail = await api("GET", "executions", exec_id)
+    _, detail = await api("GET", "executions", exec_id)
     assert detail["status"] == "completed"
     assert [c["name"] for c in detail["checkpoints"]] == ["tally"]
 
