@@ -154,6 +154,35 @@ function DecisionButtons(props: {
   );
 }
 
+/** An action button and its Cancel, both off while the action runs. */
+function ActOrCancel(props: {
+  label: string;
+  className: string;
+  cancelClassName?: string;
+  busy: boolean;
+  onAct: () => void;
+  onCancel: () => void;
+}): JSX.Element {
+  return (
+    <>
+      <button
+        className={`jp-mod-styled ${props.className}`}
+        disabled={props.busy}
+        onClick={props.onAct}
+      >
+        {props.label}
+      </button>{' '}
+      <button
+        className={`jp-mod-styled jp-mod-reject ${props.cancelClassName ?? ''}`.trim()}
+        disabled={props.busy}
+        onClick={props.onCancel}
+      >
+        Cancel
+      </button>
+    </>
+  );
+}
+
 /** "Replay from here": a new execution from this checkpoint, optionally with its output overridden. */
 function ReplayFromHere(props: {
   api: ExecutionsAPI;
@@ -229,20 +258,13 @@ function ReplayFromHere(props: {
         </div>
       )}
       <div className="kitaru-nb-form-buttons">
-        <button
-          className="jp-mod-styled jp-mod-accept kitaru-nb-replay-submit"
-          disabled={busy}
-          onClick={() => void request()}
-        >
-          Replay
-        </button>{' '}
-        <button
-          className="jp-mod-styled jp-mod-reject"
-          disabled={busy}
-          onClick={() => setOpen(false)}
-        >
-          Cancel
-        </button>
+        <ActOrCancel
+          label="Replay"
+          className="jp-mod-accept kitaru-nb-replay-submit"
+          busy={busy}
+          onAct={() => void request()}
+          onCancel={() => setOpen(false)}
+        />
       </div>
       <CopyCode
         what="replay"
@@ -490,20 +512,14 @@ function DeleteExecution(props: {
             Delete {what} with its checkpoints, attempts and saved values? This
             cannot be undone.
           </span>{' '}
-          <button
-            className="jp-mod-styled jp-mod-warn kitaru-nb-delete-yes"
-            disabled={busy}
-            onClick={() => void remove()}
-          >
-            Delete
-          </button>{' '}
-          <button
-            className="jp-mod-styled jp-mod-reject kitaru-nb-delete-no"
-            disabled={busy}
-            onClick={() => setConfirming(false)}
-          >
-            Cancel
-          </button>
+          <ActOrCancel
+            label="Delete"
+            className="jp-mod-warn kitaru-nb-delete-yes"
+            cancelClassName="kitaru-nb-delete-no"
+            busy={busy}
+            onAct={() => void remove()}
+            onCancel={() => setConfirming(false)}
+          />
         </div>
       ) : (
         <button
