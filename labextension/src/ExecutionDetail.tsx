@@ -98,6 +98,24 @@ function Attempt(props: { attempt: IAttempt }): JSX.Element {
   );
 }
 
+/** A failed action's message, as text (nothing when there is none). */
+export function ErrorLine(props: {
+  error: string | null;
+  field?: boolean;
+}): JSX.Element | null {
+  if (props.error === null) {
+    return null;
+  }
+  const className = props.field
+    ? 'kitaru-nb-error kitaru-nb-field-error'
+    : 'kitaru-nb-error';
+  return (
+    <div className={className} role="alert">
+      {props.error}
+    </div>
+  );
+}
+
 function errorText(e: unknown): string {
   return e instanceof KitaruApiError ? e.message : String(e);
 }
@@ -145,11 +163,7 @@ function DecisionButtons(props: {
       >
         Skip
       </button>
-      {error !== null && (
-        <div className="kitaru-nb-error" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorLine error={error} />
     </div>
   );
 }
@@ -252,11 +266,7 @@ function ReplayFromHere(props: {
           onChange={e => setOverride(e.target.value)}
         />
       </label>
-      {error !== null && (
-        <div className="kitaru-nb-error kitaru-nb-field-error" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorLine error={error} field />
       <div className="kitaru-nb-form-buttons">
         <ActOrCancel
           label="Replay"
@@ -469,11 +479,7 @@ function RetryExecution(props: {
       >
         {pending ? 'Retry requested' : 'Retry'}
       </button>
-      {error !== null && (
-        <div className="kitaru-nb-error" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorLine error={error} />
       <CopyCode what="retry" code={retrySnippet(execution.exec_id)} />
     </div>
   );
@@ -530,11 +536,7 @@ function DeleteExecution(props: {
           Delete
         </button>
       )}
-      {error !== null && (
-        <div className="kitaru-nb-error" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorLine error={error} />
     </div>
   );
 }
@@ -721,11 +723,7 @@ export function ExecutionDetail(props: IDetailProps): JSX.Element {
           ← Executions
         </button>
       </div>
-      {error !== null && (
-        <div className="kitaru-nb-error" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorLine error={error} />
       {execution !== null && (
         <>
           <h3 className="kitaru-nb-title">

@@ -2,7 +2,7 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
 import React, { useEffect, useState } from 'react';
 
-import { ExecutionDetail, StatusBadge } from './ExecutionDetail';
+import { ErrorLine, ExecutionDetail, StatusBadge } from './ExecutionDetail';
 import { formatProgress, notebookName, STATUS_LABELS } from './format';
 import type { LiveUpdates } from './live';
 import { ExecutionsAPI, KitaruApiError } from './request';
@@ -255,11 +255,7 @@ export function ExecutionsSidebar(props: ISidebarProps): JSX.Element {
           ))}
         </select>
       </div>
-      {error !== null && (
-        <div className="kitaru-nb-error" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorLine error={error} />
       {notice !== null && (
         <div className="kitaru-nb-notice" role="status">
           {notice}
