@@ -9,8 +9,8 @@ import threading
 from typing import Any
 
 from kitaru_nb.errors import KitaruContextError, KitaruUsageError, KitaruWaitValidationError
-from kitaru_nb.journal.base import CallRow
-from kitaru_nb.runtime.context import FlowPaused, current_run, diverged, now, ordered_id
+from kitaru_nb.journal.base import CallRow, call_id_at
+from kitaru_nb.runtime.context import FlowPaused, current_run, diverged, now
 from kitaru_nb.types import ANSWERED, CallKind, CallStatus, ExecutionStatus
 
 _lock = threading.Lock()
@@ -105,7 +105,7 @@ def wait(
     run.check_cancelled()
     run.journal.insert_call(
         CallRow(
-            ordered_id(),
+            call_id_at(run.exec_id, idx),
             run.exec_id,
             idx,
             CallKind.WAIT,

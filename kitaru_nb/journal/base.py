@@ -6,12 +6,36 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
+from kitaru_nb.errors import KitaruBackendError
 from kitaru_nb.models import FailureInfo
 from kitaru_nb.types import AttemptStatus, CallKind, CallStatus, ExecutionStatus, FailureOrigin
 
 #: a reused call (replay, cache) whose output is at least this big keeps no copy of it: its row holds
 #: the output's format and preview, and readers take the bytes from the original call's row
 SHARED_OUTPUT_BYTES = 64 * 1024
+
+
+def call_id_at(exec_id: str, idx: int) -> str:
+    """The id of the call at position ``idx`` of an execution: the execution's id, a dot, the position
+    in 8 hex digits. Derived, never drawn: an execution's calls are one range of the journal's key
+    (``calls_of``), in position order, so a checkpoint's row is written into one B-tree and an
+    execution's rows are found without a second index."""
+    return f"{exec_id}.{idx:08x}"
+
+
+def misnamed(call: CallRow) -> KitaruBackendError | None:
+    """The error for a call row whose id is not ``call_id_at(exec_id, idx)`` (journals refuse it)."""
+    if call.call_id == f"{call.exec_id}.{call.idx:08x}":
+        return None
+    return KitaruBackendError(
+        f"call {call.call_id!r} is not named by its position: a call's id is "
+        f"call_id_at(exec_id, idx) = {call_id_at(call.exec_id, call.idx)!r}"
+    )
+
+
+def calls_of(exec_id: str) -> tuple[str, str]:
+    """The range of call ids ``[low, high)`` an execution's calls have (execution ids are hex digits)."""
+    return f"{exec_id}.", f"{exec_id}/"
 
 
 def shared(value: StoredValue | None) -> StoredValue | None:

@@ -20,6 +20,7 @@ from kitaru_nb.journal.base import (
     StoredValue,
     interrupted_failure,
     merge_metadata,
+    misnamed,
 )
 from kitaru_nb.models import FailureInfo
 from kitaru_nb.types import DONE_STATUSES, AttemptStatus, CallKind, CallStatus, ExecutionStatus
@@ -124,10 +125,11 @@ class MemoryJournal:
             self._version += 1
 
     def insert_call(self, call: CallRow, attempt: AttemptRow | None = None) -> None:
+        error = misnamed(call)
+        if error is not None:
+            raise error
         with self._lock:
-            if call.call_id in self._calls or any(
-                c.exec_id == call.exec_id and c.idx == call.idx for c in self._calls.values()
-            ):
+            if call.call_id in self._calls:  # named by its position: one id per position
                 raise ValueError(f"call {call.exec_id}#{call.idx} exists")
             self._calls[call.call_id] = copy.deepcopy(call)
             if attempt is not None:
@@ -135,10 +137,13 @@ class MemoryJournal:
             self._version += 1
 
     def insert_calls(self, calls: Sequence[CallRow], attempts: Sequence[AttemptRow] = ()) -> None:
+        for c in calls:
+            error = misnamed(c)
+            if error is not None:
+                raise error
         with self._lock:
-            have = {(c.exec_id, c.idx) for c in self._calls.values()}
-            keys = [(c.exec_id, c.idx) for c in calls]
-            if any(c.call_id in self._calls for c in calls) or have.intersection(keys) or len(set(keys)) < len(keys):
+            ids = [c.call_id for c in calls]
+            if any(i in self._calls for i in ids) or len(set(ids)) < len(ids):
                 raise ValueError("a call at one of these positions exists")
             for c in calls:
                 self._calls[c.call_id] = copy.deepcopy(c)

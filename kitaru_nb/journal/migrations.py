@@ -202,6 +202,73 @@ def _m006_attempt_worker(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE attempts ADD COLUMN worker TEXT")
 
 
+#: a call's id from its execution and position, in SQL (``journal.base.call_id_at`` in Python)
+CALL_ID_SQL = "{t}exec_id || '.' || printf('%08x', {t}idx)"
+
+
+def _m007_calls_by_position(db: sqlite3.Connection) -> None:
+    # A call's id is its execution's id and its position (journal.base.call_id_at), and the calls
+    # are one B-tree keyed by it (WITHOUT ROWID): an execution's calls are one range of that key in
+    # position order, so the rowid table and the two unique indexes (call_id; exec_id, idx) a
+    # checkpoint's row was written into become one. Existing ids are rewritten with their
+    # references (a reused call's original, attempts, artifacts); a reference to a call no longer in
+    # the journal keeps its old id.
+    columns = [r[1] for r in db.execute("PRAGMA table_info(calls)")]
+    new_id = CALL_ID_SQL.format(t="")
+    mapped = "(SELECT " + CALL_ID_SQL.format(t="o.") + " FROM calls o WHERE o.call_id = {ref})"
+    select = ", ".join(
+        new_id
+        if col == "call_id"
+        else f"coalesce({mapped.format(ref='calls.original_call_id')}, original_call_id)"
+        if col == "original_call_id"
+        else col
+        for col in columns
+    )
+    _run_statements(
+        db,
+        f"""
+        CREATE TABLE calls_by_position (
+            call_id TEXT PRIMARY KEY,
+            exec_id TEXT NOT NULL,
+            idx INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            status TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            ended_at REAL,
+            fingerprint TEXT,
+            original_call_id TEXT,
+            failure_origin TEXT,
+            failure_type TEXT,
+            failure_message TEXT,
+            failure_traceback TEXT,
+            paused INTEGER NOT NULL DEFAULT 0,
+            wait_schema TEXT,
+            wait_question TEXT,
+            wait_metadata TEXT,
+            wait_timeout REAL,
+            output_format TEXT,
+            output_preview TEXT,
+            output BLOB,
+            answered_by TEXT,
+            metadata TEXT,
+            checkpoint_type TEXT,
+            input_key TEXT,
+            source_exec_id TEXT,
+            checkpoint_name TEXT,
+            first_attempt TEXT
+        ) WITHOUT ROWID;
+        INSERT INTO calls_by_position ({", ".join(columns)}) SELECT {select} FROM calls;
+        UPDATE attempts SET call_id = coalesce({mapped.format(ref="attempts.call_id")}, call_id);
+        UPDATE artifacts SET call_id = coalesce({mapped.format(ref="artifacts.call_id")}, call_id);
+        DROP TABLE calls;
+        ALTER TABLE calls_by_position RENAME TO calls;
+        CREATE INDEX calls_by_input_key ON calls(input_key, name) WHERE input_key IS NOT NULL;
+        CREATE INDEX calls_open ON calls(exec_id, idx) WHERE status NOT IN ('completed', 'reused', 'skipped')
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("001_initial", _m001_initial),
     ("002_drop_attempts_running_index", _m002_drop_attempts_running),
@@ -209,6 +276,7 @@ MIGRATIONS: list[Migration] = [
     ("004_owner_answers_requests", _m004_owner_answers_requests),
     ("005_artifacts_metadata_cache", _m005_artifacts_metadata_cache),
     ("006_attempt_worker", _m006_attempt_worker),
+    ("007_calls_by_position", _m007_calls_by_position),
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -49,6 +49,7 @@ from kitaru_nb.journal.sqlite import (
     _Entry,
     _failure_cols,
     _pid_start,
+    _waiting_for,
 )
 
 __all__ = ["CHANNEL", "PostgresJournal", "is_postgres_url", "open_postgres", "redact"]
@@ -339,10 +340,7 @@ class PostgresJournal(SqliteJournal):
 
     def recover_interrupted(self, is_alive: Callable[[int, int | None], bool]) -> int:
         # several machines share this journal: only owners on this host can be judged by their pid
-        rows, c = self._read(
-            "SELECT a.attempt_id, a.call_id, e.owner_pid, e.owner FROM executions e JOIN calls c ON c.exec_id = e.exec_id "
-            "JOIN attempts a ON a.call_id = c.call_id WHERE e.status IN ('running', 'cancelled') AND a.status = 'running'"
-        )
+        rows, c = self._read(f"SELECT a.attempt_id, a.call_id, e.owner_pid, e.owner FROM {self._RUNNING_ATTEMPTS}")
         here = socket.gethostname()
         dead = []
         for r in rows:
@@ -368,6 +366,7 @@ class PostgresJournal(SqliteJournal):
         return len(dead)
 
     _OPEN_FROM = "calls"
+    _WAITING_FOR = _waiting_for(_OPEN_FROM)
 
     def compact(self) -> None:
         self._write(("VACUUM", ()))  # one statement: runs outside a transaction, as VACUUM must

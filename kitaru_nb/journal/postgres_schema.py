@@ -138,6 +138,19 @@ def _nothing(cur: Any) -> None:
     """Part of 001 here: a PostgreSQL journal was first created with this schema."""
 
 
+_NEW_ID = "{t}exec_id || '.' || lpad(to_hex({t}idx), 8, '0')"
+_MAPPED = "(SELECT " + _NEW_ID.format(t="o.") + " FROM calls o WHERE o.call_id = {ref})"
+
+# a call's id is its execution's id and its position (journal.base.call_id_at), as in SQLite's 007; the
+# references of other rows follow (a reference to a call no longer in the journal keeps its old id)
+_CALLS_BY_POSITION = f"""
+UPDATE attempts SET call_id = coalesce({_MAPPED.format(ref="attempts.call_id")}, call_id);
+UPDATE artifacts SET call_id = coalesce({_MAPPED.format(ref="artifacts.call_id")}, call_id);
+UPDATE calls SET original_call_id = coalesce({_MAPPED.format(ref="calls.original_call_id")}, original_call_id)
+    WHERE original_call_id IS NOT NULL;
+UPDATE calls SET call_id = {_NEW_ID.format(t="")}
+"""
+
 PG_MIGRATIONS: list[PgMigration] = [
     # instr(): SQLite's name for strpos, so the journal's shared queries read the same on both
     ("001_initial", _statements(_INITIAL)),
@@ -146,4 +159,5 @@ PG_MIGRATIONS: list[PgMigration] = [
     ("004_owner_answers_requests", _nothing),
     ("005_artifacts_metadata_cache", _nothing),
     ("006_attempt_worker", _statements("ALTER TABLE attempts ADD COLUMN worker TEXT")),
+    ("007_calls_by_position", _statements(_CALLS_BY_POSITION)),
 ]

@@ -30,8 +30,11 @@ from kitaru_nb.journal.base import (
     ExecutionRow,
     RequestRow,
     StoredValue,
+    call_id_at,
+    calls_of,
     interrupted_failure,
     merge_metadata,
+    misnamed,
 )
 from kitaru_nb.journal.files import (
     APPLICATION_ID,
@@ -49,6 +52,9 @@ from kitaru_nb.types import AttemptStatus, CallKind, CallStatus, ExecutionStatus
 __all__ = ["APPLICATION_ID", "BUSY_TIMEOUT_MS", "SqliteJournal", "open_journal"]
 
 BUSY_TIMEOUT_MS = 15_000
+#: how much of the journal file reads map into memory (address space, not memory: pages are the
+#: operating system's file cache, shared by every process reading the journal)
+MMAP_BYTES = 1 << 30
 
 _EXEC_COLS = (
     "seq, exec_id, flow_name, kind, status, started_at, ended_at, owner_pid, original_exec_id, "
@@ -297,6 +303,20 @@ class _Entry:
         self.error: BaseException | None = None
 
 
+#: positions not done; the partial index calls_open holds only these
+_OPEN = "status NOT IN ('completed', 'reused', 'skipped')"
+
+
+def _waiting_for(open_from: str) -> dict[str, str]:
+    """What an execution waits for, as conditions on its open positions (a waiting wait and a paused
+    call are open: found through the partial index calls_open, read from ``open_from``)."""
+    return {
+        "input": f"EXISTS (SELECT 1 FROM {open_from} WHERE exec_id = executions.exec_id AND {_OPEN} "
+        "AND kind = 'wait' AND status = 'waiting')",
+        "decision": f"EXISTS (SELECT 1 FROM {open_from} WHERE exec_id = executions.exec_id AND {_OPEN} AND paused = 1)",
+    }
+
+
 class SqliteJournal:
     """A journal in one SQLite file. Safe to share between threads of a process."""
 
@@ -351,6 +371,9 @@ class SqliteJournal:
     def _open(self) -> None:
         ex = self.conn.execute
         ex(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # reads map the file instead of copying its pages: counting a big execution's positions (a walk
+        # over its range of the calls' key) costs about half
+        ex(f"PRAGMA mmap_size = {MMAP_BYTES}")
         # one read transaction: another process may be creating the journal right now, and the
         # header (application_id, user_version) and the tables must be seen as of one moment
         ex("BEGIN")
@@ -637,6 +660,8 @@ class SqliteJournal:
     @staticmethod
     def _call_params(c: CallRow, first_attempt: str | None = None) -> tuple[Any, ...]:
         """The parameters of _INSERT_CALL (``first_attempt``: the id of an attempt kept in the row)."""
+        if c.call_id != f"{c.exec_id}.{c.idx:08x}":  # misnamed(c), inlined: once per checkpoint
+            raise misnamed(c)  # type: ignore[misc]
         o = c.output
         return (
             c.call_id,
@@ -834,9 +859,14 @@ class SqliteJournal:
 
     def load_calls(self, exec_id: str, *, with_values: bool = True) -> list[CallRow]:
         if with_values:
-            rows, c = self._read(f"SELECT {self._WITH_OUTPUT} WHERE c.exec_id = ? ORDER BY c.idx", (exec_id,))
+            rows, c = self._read(
+                f"SELECT {self._WITH_OUTPUT} WHERE c.call_id >= ? AND c.call_id < ? ORDER BY c.call_id",
+                calls_of(exec_id),
+            )
         else:
-            rows, c = self._read(f"SELECT {_CALL_COLS} FROM calls WHERE exec_id = ? ORDER BY idx", (exec_id,))
+            rows, c = self._read(
+                f"SELECT {_CALL_COLS} FROM calls WHERE call_id >= ? AND call_id < ? ORDER BY call_id", calls_of(exec_id)
+            )
         return _call_rows(rows, c)
 
     def load_recorded(self, exec_id: str) -> list[CallRow]:
@@ -844,8 +874,9 @@ class SqliteJournal:
             "SELECT c.call_id, c.idx, c.kind, c.name, c.status, c.paused, c.failure_origin, c.failure_type, "
             "c.failure_message, c.failure_traceback, c.output_format, coalesce(c.output, o.output) "
             "FROM calls c LEFT JOIN calls o ON c.output IS NULL AND c.output_format IS NOT NULL "
-            "AND c.original_call_id IS NOT NULL AND o.call_id = c.original_call_id WHERE c.exec_id = ? ORDER BY c.idx",
-            (exec_id,),
+            "AND c.original_call_id IS NOT NULL AND o.call_id = c.original_call_id "
+            "WHERE c.call_id >= ? AND c.call_id < ? ORDER BY c.call_id",
+            calls_of(exec_id),
         )
         kinds, statuses, origins = _CALL_KIND, _CALL_STATUS, _FAILURE_ORIGIN
         return [
@@ -941,10 +972,11 @@ class SqliteJournal:
     def list_attempts(self, exec_id: str) -> list[AttemptRow]:
         cols = ", ".join(f"a.{c.strip()}" for c in _ATTEMPT_COLS.split(","))
         rows, c = self._read(
-            f"SELECT c.idx AS idx, {cols} FROM calls c JOIN attempts a ON a.call_id = c.call_id WHERE c.exec_id = ? "
+            f"SELECT c.idx AS idx, {cols} FROM attempts a JOIN calls c ON c.call_id = a.call_id "
+            "WHERE a.call_id >= ? AND a.call_id < ? "
             "UNION ALL SELECT idx, first_attempt, call_id, exec_id, 1, 'completed', started_at, ended_at, NULL, NULL, "
-            "NULL, NULL, NULL FROM calls WHERE exec_id = ? AND first_attempt IS NOT NULL ORDER BY 1, 5",
-            (exec_id, exec_id),
+            "NULL, NULL, NULL FROM calls WHERE call_id >= ? AND call_id < ? AND first_attempt IS NOT NULL ORDER BY 1, 5",
+            (*calls_of(exec_id), *calls_of(exec_id)),
         )
         return [_attempt_row(r, c) for r in rows]
 
@@ -954,17 +986,20 @@ class SqliteJournal:
     def load_page(
         self, exec_id: str, *, after: int = -1, limit: int = 100, newest_first: bool = False
     ) -> tuple[list[CallRow], list[AttemptRow]]:
+        low, high = calls_of(exec_id)
         if newest_first:
-            bound = "" if after < 0 else " AND idx < ?"
-            params: tuple[Any, ...] = (exec_id, limit) if after < 0 else (exec_id, after, limit)
+            # before position ``after`` when given
+            high = high if after < 0 else call_id_at(exec_id, after)
             rows, c = self._read(
-                f"SELECT {_CALL_COLS} FROM calls WHERE exec_id = ?{bound} ORDER BY idx DESC LIMIT ?", params
+                f"SELECT {_CALL_COLS} FROM calls WHERE call_id >= ? AND call_id < ? ORDER BY call_id DESC LIMIT ?",
+                (low, high, limit),
             )
             calls = _call_rows(rows[::-1], c)
         else:
+            low = low if after < 0 else call_id_at(exec_id, after + 1)
             rows, c = self._read(
-                f"SELECT {_CALL_COLS} FROM calls WHERE exec_id = ? AND idx > ? ORDER BY idx LIMIT ?",
-                (exec_id, after, limit),
+                f"SELECT {_CALL_COLS} FROM calls WHERE call_id >= ? AND call_id < ? ORDER BY call_id LIMIT ?",
+                (low, high, limit),
             )
             calls = _call_rows(rows, c)
         return calls, self._attempts_of(calls)
@@ -983,9 +1018,12 @@ class SqliteJournal:
 
     # positions not done; the partial index calls_open holds only these (a checkpoint written
     # completed in one write never enters it)
-    _OPEN = "status NOT IN ('completed', 'reused', 'skipped')"
+    _OPEN = _OPEN  # the module's: _waiting_for reads it too
     #: where open positions are read from (SQLite is told the partial index; other databases pick it)
     _OPEN_FROM = "calls INDEXED BY calls_open"
+
+    #: how many calls an execution has: a count over its range of the calls' key
+    _COUNT = "SELECT count(*) AS n FROM calls WHERE call_id >= ? AND call_id < ?"
 
     def execution_summary(self, exec_id: str) -> tuple[dict[str, int], list[CallRow], list[AttemptRow]]:
         rows, c = self._read(
@@ -993,7 +1031,7 @@ class SqliteJournal:
             (exec_id,),
         )
         open_calls = _call_rows(rows, c)
-        total = self._read("SELECT count(*) AS n FROM calls WHERE exec_id = ?", (exec_id,))[0][0][0]
+        total = self._read(self._COUNT, calls_of(exec_id))[0][0][0]
         summary = {
             "done": int(total) - len(open_calls),
             "total": int(total),
@@ -1002,14 +1040,18 @@ class SqliteJournal:
         }
         return summary, open_calls, self._attempts_of(open_calls)
 
+    #: the running attempts of running executions (or ones cancelled while they ran), found through
+    #: the range of attempt keys each such execution's calls have
+    _RUNNING_ATTEMPTS = (
+        "executions e JOIN attempts a ON a.call_id >= e.exec_id || '.' AND a.call_id < e.exec_id || '/' "
+        "WHERE e.status IN ('running', 'cancelled') AND a.status = 'running'"
+    )
+
     def recover_interrupted(self, is_alive: Callable[[int, int | None], bool]) -> int:
         if self.read_only is not None:
             return 0  # a process that cannot write leaves it to one that can
         # a running attempt belongs to a running execution (or one cancelled while it ran)
-        rows, c = self._read(
-            "SELECT a.attempt_id, a.call_id, e.owner_pid, e.owner FROM executions e JOIN calls c ON c.exec_id = e.exec_id "
-            "JOIN attempts a ON a.call_id = c.call_id WHERE e.status IN ('running', 'cancelled') AND a.status = 'running'"
-        )
+        rows, c = self._read(f"SELECT a.attempt_id, a.call_id, e.owner_pid, e.owner FROM {self._RUNNING_ATTEMPTS}")
         attempt, call, pid = c["attempt_id"], c["call_id"], c["owner_pid"]
         dead = [
             (r[attempt], r[call], r[pid])
@@ -1039,8 +1081,8 @@ class SqliteJournal:
         marks = ",".join("?" * len(flow_names))
         rows, c = self._read(
             f"SELECT {_EXEC_COLS} FROM executions e WHERE e.status = 'waiting' AND e.flow_name IN ({marks}) "
-            "AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.exec_id = e.exec_id AND "
-            "((c.kind = 'wait' AND c.status = 'waiting') OR c.paused = 1)) ORDER BY e.seq",
+            f"AND NOT EXISTS (SELECT 1 FROM {self._OPEN_FROM} WHERE exec_id = e.exec_id AND {self._OPEN} AND "
+            "((kind = 'wait' AND status = 'waiting') OR paused = 1)) ORDER BY e.seq",
             list(flow_names),
         )
         return [_exec_row(r, c) for r in rows]
@@ -1052,7 +1094,7 @@ class SqliteJournal:
         )
         if not rows:
             return None
-        counted, cc = self._read("SELECT count(*) AS n FROM calls WHERE exec_id = ?", (rows[0][c["exec_id"]],))
+        counted, cc = self._read(self._COUNT, calls_of(rows[0][c["exec_id"]]))
         return int(counted[0][cc["n"]])
 
     def call_summaries(self, exec_ids: Sequence[str]) -> dict[str, dict[str, int]]:
@@ -1060,11 +1102,13 @@ class SqliteJournal:
         if not exec_ids:
             return out
         marks = ",".join("?" * len(exec_ids))
-        # totals from the (exec_id, idx) index, what is not done from the partial index calls_open: the
-        # done positions, nearly all of a big execution, are counted but never read
+        # totals counted over each execution's range of the calls' key, what is not done from the partial
+        # index calls_open: the done positions, nearly all of a big execution, are counted but never read
         totals, tc = self._read(
-            f"SELECT exec_id, count(*) AS total FROM calls WHERE exec_id IN ({marks}) GROUP BY exec_id",
-            list(exec_ids),
+            " UNION ALL ".join(
+                ["SELECT ? AS exec_id, count(*) AS total FROM calls WHERE call_id >= ? AND call_id < ?"] * len(exec_ids)
+            ),
+            [p for e in exec_ids for p in (e, *calls_of(e))],
         )
         for r in totals:
             out[r[tc["exec_id"]]].update(total=int(r[tc["total"]]), done=int(r[tc["total"]]))
@@ -1179,13 +1223,14 @@ class SqliteJournal:
             # reused calls of other executions that share a big output of these take their own copy
             (
                 "UPDATE calls SET output = (SELECT o.output FROM calls o WHERE o.call_id = calls.original_call_id) "
-                "WHERE output IS NULL AND output_format IS NOT NULL AND original_call_id IN "
-                f"(SELECT call_id FROM calls WHERE exec_id IN ({marks})) AND exec_id NOT IN ({marks})",
+                "WHERE output IS NULL AND output_format IS NOT NULL AND original_call_id IS NOT NULL "
+                f"AND (SELECT o.exec_id FROM calls o WHERE o.call_id = calls.original_call_id) IN ({marks}) "
+                f"AND exec_id NOT IN ({marks})",
                 [*ids, *ids],
             ),
             (f"DELETE FROM artifacts WHERE exec_id IN ({marks}) AND call_id NOT IN ({reused})", [*ids, *ids]),
-            (f"DELETE FROM attempts WHERE exec_id IN ({marks})", ids),
-            (f"DELETE FROM calls WHERE exec_id IN ({marks})", ids),
+            Many("DELETE FROM attempts WHERE call_id >= ? AND call_id < ?", [calls_of(e) for e in ids]),
+            Many("DELETE FROM calls WHERE call_id >= ? AND call_id < ?", [calls_of(e) for e in ids]),
             (f"DELETE FROM requests WHERE exec_id IN ({marks})", ids),
             (f"DELETE FROM executions WHERE exec_id IN ({marks})", ids),
         )
@@ -1212,11 +1257,7 @@ class SqliteJournal:
             except sqlite3.OperationalError as exc:
                 raise self._error(exc) from exc
 
-    _WAITING_FOR = {
-        "input": "EXISTS (SELECT 1 FROM calls c WHERE c.exec_id = executions.exec_id "
-        "AND c.kind = 'wait' AND c.status = 'waiting')",
-        "decision": "EXISTS (SELECT 1 FROM calls c WHERE c.exec_id = executions.exec_id AND c.paused = 1)",
-    }
+    _WAITING_FOR = _waiting_for(_OPEN_FROM)
 
     def search_executions(
         self,

@@ -12,7 +12,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from kitaru_nb import serde
 from kitaru_nb.errors import KitaruContextError, KitaruRuntimeError, KitaruUsageError
-from kitaru_nb.journal.base import AttemptRow, CallRow, Completed, StoredValue, shared
+from kitaru_nb.journal.base import AttemptRow, CallRow, Completed, StoredValue, call_id_at, shared
 from kitaru_nb.models import FailureInfo
 from kitaru_nb.runtime import concurrent, deferred, isolated, registry
 from kitaru_nb.runtime.concurrent import CheckpointFuture
@@ -27,7 +27,6 @@ from kitaru_nb.runtime.context import (
     new_id,
     notify,
     now,
-    ordered_id,
     type_name,
 )
 from kitaru_nb.types import ANSWERED, AttemptStatus, CallKind, CallStatus, ExecutionStatus, FailureOrigin, RetryPolicy
@@ -203,7 +202,7 @@ class Checkpoint(Generic[P, R]):
         rec = run.recorded.get(idx)
         if rec is None:
             run.check_cancelled()
-            call_id, first, restart = ordered_id(), 1, False
+            call_id, first, restart = call_id_at(run.exec_id, idx), 1, False
         else:
             if rec.kind != CallKind.CHECKPOINT or rec.name != name:
                 raise diverged(idx, rec, CallKind.CHECKPOINT, name)
@@ -287,7 +286,7 @@ class Checkpoint(Generic[P, R]):
         rec = run.recorded.get(idx)
         if rec is None:
             run.check_cancelled()
-            return impl._run(run, idx, ordered_id(), 1, False, args, kwargs, name=name)
+            return impl._run(run, idx, call_id_at(run.exec_id, idx), 1, False, args, kwargs, name=name)
         if rec.kind != CallKind.CHECKPOINT or rec.name != call_name:
             raise diverged(idx, rec, CallKind.CHECKPOINT, call_name)
         if rec.status in _DONE:

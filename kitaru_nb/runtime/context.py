@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from kitaru_nb.journal.base import CallRow, Journal
+from kitaru_nb.journal.base import call_id_at as call_id_at  # the engine's: the faces name calls by it
 from kitaru_nb.types import ExecutionStatus
 
 
@@ -193,10 +194,10 @@ def new_id() -> str:
 
 def ordered_id() -> str:
     """32 hex digits that sort by creation time: 12 of milliseconds since the epoch, then 80 random
-    bits. The ids of calls and artifacts: each new row's key lands at the same end of its table's id
-    index (one page, already in the cache, rewritten per commit) instead of on a random page of an
-    index that outgrows the cache as the journal grows. Executions keep ``new_id`` (their short
-    prefixes are shown and typed, so they must differ)."""
+    bits. The ids of artifacts: each new row's key lands at the same end of its table's id index (one
+    page, already in the cache, rewritten per commit) instead of on a random page of an index that
+    outgrows the cache as the journal grows. Executions keep ``new_id`` (their short prefixes are
+    shown and typed, so they must differ); calls are named by their position (``journal.base.call_id_at``)."""
     return f"{time.time_ns() // 1_000_000:012x}{_ids.getrandbits(80):020x}"
 
 

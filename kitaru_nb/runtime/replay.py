@@ -7,9 +7,9 @@ from typing import Any
 
 from kitaru_nb import serde
 from kitaru_nb.errors import KitaruDivergenceError, KitaruUsageError
-from kitaru_nb.journal.base import CallRow, ExecutionRow, Journal, StoredValue, shared
+from kitaru_nb.journal.base import CallRow, ExecutionRow, Journal, StoredValue, call_id_at, shared
 from kitaru_nb.runtime import engine, registry
-from kitaru_nb.runtime.context import new_id, now, ordered_id
+from kitaru_nb.runtime.context import new_id, now
 from kitaru_nb.types import DONE_STATUSES, CallKind, CallStatus, ExecutionStatus, FailureOrigin
 
 
@@ -129,7 +129,7 @@ def prepare_replay(
         status = c.status if c.kind == CallKind.WAIT or c.status == CallStatus.SKIPPED else CallStatus.REUSED
         copied.append(
             CallRow(
-                ordered_id(),
+                call_id_at(exec_id, c.idx),
                 exec_id,
                 c.idx,
                 c.kind,

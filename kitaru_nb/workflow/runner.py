@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from kitaru_nb.errors import KitaruDivergenceError, KitaruStateError
 from kitaru_nb.journal.base import CallRow, ExecutionRow
 from kitaru_nb.runtime import registry
-from kitaru_nb.runtime.context import DurableRun, FlowPaused, current_run, diverged, notify, now, ordered_id
+from kitaru_nb.runtime.context import DurableRun, FlowPaused, call_id_at, current_run, diverged, notify, now
 from kitaru_nb.runtime.watcher import watcher
 from kitaru_nb.types import ANSWERED, DONE_STATUSES, CallKind, CallStatus, ExecutionStatus, FailureOrigin
 from kitaru_nb.workflow import constructs
@@ -381,7 +381,7 @@ def _record_skip(run: DurableRun, step: Step, path: str) -> bool:
     t = now()
     run.journal.insert_call(
         CallRow(
-            ordered_id(),
+            call_id_at(run.exec_id, idx),
             run.exec_id,
             idx,
             CallKind.CHECKPOINT,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import kitaru_nb as kitaru
 from kitaru_nb.client import KitaruClient
-from kitaru_nb.journal.base import CallRow, ExecutionRow
+from kitaru_nb.journal.base import CallRow, ExecutionRow, call_id_at
 from kitaru_nb.journal.sqlite import SqliteJournal
 from kitaru_nb.server.service import JournalService, detail
 
@@ -99,7 +99,7 @@ def main() -> None:
             ExecutionRow(exec_id=exec_id, flow_name=f"{NAMES[i % 5]}_{i % 7}", status=status, started_at=1000.0 + i)
         )
         if status == "waiting":
-            j.insert_call(CallRow(uuid.uuid4().hex, exec_id, 0, "wait", "w", "waiting", 1000.0 + i))
+            j.insert_call(CallRow(call_id_at(exec_id, 0), exec_id, 0, "wait", "w", "waiting", 1000.0 + i))
     print(f"{N:,} executions ({len(NAMES) * 7} flow names) written in {time.perf_counter() - t:.1f} s")
     print(f"load average {os.getloadavg()[0]:.1f}")
     rows = [

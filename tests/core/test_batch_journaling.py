@@ -74,14 +74,14 @@ def test_a_map_shares_transactions_and_each_output_is_journaled_before_it_is_see
 
 def test_a_refused_write_in_a_group_fails_its_own_call_only(tmp_path: Path) -> None:
     journal = SqliteJournal(tmp_path / "j.db")
-    from kitaru_nb.journal.base import ExecutionRow
+    from kitaru_nb.journal.base import ExecutionRow, call_id_at
 
     journal.create_execution(ExecutionRow("e1", "f", "running", 1.0))
-    journal.insert_call(CallRow("taken", "e1", 2, "checkpoint", "step", "completed", 1.0, ended_at=1.0))
+    journal.insert_call(CallRow(call_id_at("e1", 2), "e1", 2, "checkpoint", "taken", "completed", 1.0, ended_at=1.0))
 
     def job(i: int) -> int:
-        call = CallRow(f"c{i}", "e1", i, "checkpoint", "step", "completed", 5.0, ended_at=5.0)
-        attempt = AttemptRow(f"a{i}", f"c{i}", "e1", 1, "completed", 5.0, 5.0)
+        call = CallRow(call_id_at("e1", i), "e1", i, "checkpoint", "step", "completed", 5.0, ended_at=5.0)
+        attempt = AttemptRow(f"a{i}", call.call_id, "e1", 1, "completed", 5.0, 5.0)
         assert concurrent.leave_to_batch("insert", journal, (call, attempt))
         return i * 10
 
@@ -94,7 +94,7 @@ def test_a_refused_write_in_a_group_fails_its_own_call_only(tmp_path: Path) -> N
         outcomes.append(type(exc).__name__ if exc is not None else f.result())
     assert outcomes[2] in ("IntegrityError", "ValueError")  # position 2 was taken: that call alone fails
     assert [o for i, o in enumerate(outcomes) if i != 2] == [0, 10, 30, 40]
-    assert [c.call_id for c in journal.load_calls("e1")] == ["c0", "c1", "taken", "c3", "c4"]
+    assert [c.name for c in journal.load_calls("e1")] == ["step", "step", "taken", "step", "step"]
     assert sorted(a.attempt_id for a in journal.list_attempts("e1")) == ["a0", "a1", "a3", "a4"]
     journal.close()
 

@@ -26,7 +26,7 @@ from kitaru_nb.errors import (
     KitaruUserCodeError,
     KitaruWaitValidationError,
 )
-from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow
+from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, call_id_at
 from kitaru_nb.journal.memory import MemoryJournal
 from kitaru_nb.types import ExecutionStatus, FailureOrigin
 
@@ -103,8 +103,8 @@ def journal_with_an_interrupted_attempt(dead_pid: int) -> MemoryJournal:
     journal = MemoryJournal()
     journal.create_execution(ExecutionRow("x" * 32, "crashed", "running", 1.0, owner_pid=dead_pid))
     journal.insert_call(
-        CallRow("c" * 32, "x" * 32, 0, "checkpoint", "load", "running", 1.0),
-        AttemptRow("a" * 32, "c" * 32, "x" * 32, 1, "running", 1.0),
+        CallRow(call_id_at("x" * 32, 0), "x" * 32, 0, "checkpoint", "load", "running", 1.0),
+        AttemptRow("a" * 32, call_id_at("x" * 32, 0), "x" * 32, 1, "running", 1.0),
     )
     return journal
 

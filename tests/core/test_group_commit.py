@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kitaru_nb.journal.base import CallRow, ExecutionRow
+from kitaru_nb.journal.base import CallRow, ExecutionRow, call_id_at
 from kitaru_nb.journal.sqlite import SqliteJournal
 
 
@@ -45,7 +45,7 @@ def test_threads_share_commits_and_a_refused_write_fails_alone(journal: SqliteJo
     threads, per_thread = 8, 150
     for t in range(threads):
         journal.create_execution(ExecutionRow(f"e{t}", "f", "running", 1.0))
-    journal.insert_call(CallRow("taken", "e0", 10_000, "checkpoint", "step", "completed", 1.0))
+    journal.insert_call(CallRow(call_id_at("e0", 10_000), "e0", 10_000, "checkpoint", "step", "completed", 1.0))
     statements: list[str] = []
     errors: dict[int, list[BaseException]] = {t: [] for t in range(threads)}
     start = threading.Barrier(threads)
@@ -53,10 +53,12 @@ def test_threads_share_commits_and_a_refused_write_fails_alone(journal: SqliteJo
     def write(t: int) -> None:
         start.wait()
         for i in range(per_thread):
-            # thread 0 asks for a duplicate call id every 25th write: refused, the others unaffected
-            call_id = "taken" if t == 0 and i % 25 == 0 else f"e{t}-c{i}"
+            # thread 0 asks for a taken position every 25th write: refused, the others unaffected
+            idx = 10_000 if t == 0 and i % 25 == 0 else i
             try:
-                journal.insert_call(CallRow(call_id, f"e{t}", i, "checkpoint", "step", "completed", 1.0))
+                journal.insert_call(
+                    CallRow(call_id_at(f"e{t}", idx), f"e{t}", idx, "checkpoint", "step", "completed", 1.0)
+                )
             except (sqlite3.IntegrityError, ValueError) as exc:
                 errors[t].append(exc)
 

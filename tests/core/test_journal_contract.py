@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from kitaru_nb.errors import KitaruBackendError
 from kitaru_nb.journal.base import (
     ArtifactRow,
     AttemptRow,
@@ -24,6 +25,7 @@ from kitaru_nb.journal.base import (
     RequestRow,
     StoredValue,
 )
+from kitaru_nb.journal.base import call_id_at as cid
 from kitaru_nb.journal.memory import MemoryJournal
 from kitaru_nb.journal.sqlite import SqliteJournal
 from kitaru_nb.models import FailureInfo
@@ -76,11 +78,11 @@ def ex(exec_id: str, *, flow: str = "f", status: str = "running", t: float = 100
 
 
 def call(exec_id: str, idx: int, *, name: str = "step", kind: str = "checkpoint", status: str = "running") -> CallRow:
-    return CallRow(f"{exec_id}-c{idx}", exec_id, idx, kind, name, status, 2000.25 + idx, fingerprint="fp1")
+    return CallRow(cid(exec_id, idx), exec_id, idx, kind, name, status, 2000.25 + idx, fingerprint="fp1")
 
 
 def attempt(exec_id: str, idx: int, number: int = 1) -> AttemptRow:
-    return AttemptRow(f"{exec_id}-c{idx}-a{number}", f"{exec_id}-c{idx}", exec_id, number, "running", 3000.0 + number)
+    return AttemptRow(f"{exec_id}-c{idx}-a{number}", cid(exec_id, idx), exec_id, number, "running", 3000.0 + number)
 
 
 def test_location(j: Journal) -> None:
@@ -197,11 +199,22 @@ def test_insert_call_with_its_first_attempt(j: Journal) -> None:
 def test_insert_call_at_a_taken_position_is_refused(j: Journal) -> None:
     j.create_execution(ex("e1"))
     j.insert_call(call("e1", 0, name="first"))
-    dup = call("e1", 0, name="second")
-    dup.call_id = "other-id"
     with pytest.raises((ValueError, sqlite3.IntegrityError)):
-        j.insert_call(dup)
+        j.insert_call(call("e1", 0, name="second"))
     assert [c.name for c in j.load_calls("e1")] == ["first"]
+
+
+def test_a_call_not_named_by_its_position_is_refused_and_nothing_is_written(j: Journal) -> None:
+    # an execution's calls are read as one range of ids: a row outside it would be lost to every read
+    j.create_execution(ex("e1"))
+    stray = call("e1", 1)
+    stray.call_id = "other-id"
+    with pytest.raises(KitaruBackendError, match=r"call_id_at\(exec_id, idx\) = 'e1\.00000001'"):
+        j.insert_call(stray)
+    with pytest.raises(KitaruBackendError, match="not named by its position"):
+        j.insert_calls([call("e1", 0), stray])
+    assert j.load_calls("e1") == []
+    assert cid("e1", 0) == "e1.00000000" and cid("e1", 255) == "e1.000000ff"
 
 
 def test_insert_calls_and_load_calls_in_position_order(j: Journal) -> None:
@@ -228,10 +241,8 @@ def test_insert_calls_with_their_attempts_is_all_or_nothing(j: Journal) -> None:
     j.insert_calls([call("e1", i) for i in range(3)], [attempt("e1", i) for i in range(3)])
     assert [c.status for c in j.load_calls("e1")] == ["running"] * 3
     assert sorted(a.attempt_id for a in j.list_attempts("e1")) == [f"e1-c{i}-a1" for i in range(3)]
-    clash = call("e1", 1)
-    clash.call_id = "other-id"
     with pytest.raises((ValueError, sqlite3.IntegrityError)):
-        j.insert_calls([call("e1", 3), clash], [attempt("e1", 3)])
+        j.insert_calls([call("e1", 3), call("e1", 1)], [attempt("e1", 3)])
     assert [c.idx for c in j.load_calls("e1")] == [0, 1, 2]
     assert len(j.list_attempts("e1")) == 3
 
@@ -239,11 +250,14 @@ def test_insert_calls_with_their_attempts_is_all_or_nothing(j: Journal) -> None:
 def test_complete_calls_ends_many_calls_and_their_attempts_in_one_write(j: Journal) -> None:
     j.create_execution(ex("e1"))
     j.insert_calls([call("e1", i) for i in range(3)], [attempt("e1", i) for i in range(3)])
-    j.fail_attempt("e1-c2-a1", call_id="e1-c2", ended_at=3001.0, failure=FailureInfo(FailureOrigin.USER_CODE, "x"))
+    j.fail_attempt("e1-c2-a1", call_id=cid("e1", 2), ended_at=3001.0, failure=FailureInfo(FailureOrigin.USER_CODE, "x"))
     j.start_attempt(attempt("e1", 2, number=2))
     out = StoredValue("json", "7", b"7")
     j.complete_calls(
-        [Completed("e1-c0", "e1-c0-a1", 4000.5, out, "tcp://w1"), Completed("e1-c2", "e1-c2-a2", 4001.5, None)]
+        [
+            Completed(cid("e1", 0), "e1-c0-a1", 4000.5, out, "tcp://w1"),
+            Completed(cid("e1", 2), "e1-c2-a2", 4001.5, None),
+        ]
     )
     calls = {c.idx: c for c in j.load_calls("e1")}
     assert (calls[0].status, calls[0].ended_at, calls[0].output) == ("completed", 4000.5, out)
@@ -266,10 +280,10 @@ def test_wait_calls_round_trip(j: Journal) -> None:
 def test_start_attempt_fail_attempt_and_finish_call(j: Journal) -> None:
     j.create_execution(ex("e1"))
     j.insert_call(call("e1", 0), attempt("e1", 0, 1))
-    j.fail_attempt("e1-c0-a1", call_id="e1-c0", ended_at=3001.5, failure=FAILURE)
+    j.fail_attempt("e1-c0-a1", call_id=cid("e1", 0), ended_at=3001.5, failure=FAILURE)
     j.start_attempt(attempt("e1", 0, 2))
     out = StoredValue("pydantic", "Model(x=1)", b'{"cls":"m:M","data":{"x":1}}')
-    j.finish_call("e1-c0", "e1-c0-a2", status="completed", ended_at=3002.5, output=out)
+    j.finish_call(cid("e1", 0), "e1-c0-a2", status="completed", ended_at=3002.5, output=out)
     a1, a2 = j.list_attempts("e1")
     assert (a1.number, a1.status, a1.ended_at, a1.failure) == (1, "failed", 3001.5, FAILURE)
     assert (a2.number, a2.status, a2.ended_at, a2.failure) == (2, "completed", 3002.5, None)
@@ -280,7 +294,7 @@ def test_start_attempt_fail_attempt_and_finish_call(j: Journal) -> None:
 def test_finish_call_with_a_failure_and_pause(j: Journal) -> None:
     j.create_execution(ex("e1"))
     j.insert_call(call("e1", 0), attempt("e1", 0))
-    j.finish_call("e1-c0", "e1-c0-a1", status="failed", ended_at=9.0, failure=FAILURE, paused=True)
+    j.finish_call(cid("e1", 0), "e1-c0-a1", status="failed", ended_at=9.0, failure=FAILURE, paused=True)
     (c,) = j.load_calls("e1")
     assert (c.status, c.failure, c.paused, c.output) == ("failed", FAILURE, True, None)
     (a,) = j.list_attempts("e1")
@@ -290,7 +304,7 @@ def test_finish_call_with_a_failure_and_pause(j: Journal) -> None:
 def test_finish_call_without_an_attempt(j: Journal) -> None:
     j.create_execution(ex("e1"))
     j.insert_call(call("e1", 0, kind="wait", status="waiting"))
-    j.finish_call("e1-c0", None, status="failed", ended_at=4.0, failure=FAILURE)
+    j.finish_call(cid("e1", 0), None, status="failed", ended_at=4.0, failure=FAILURE)
     (c,) = j.load_calls("e1")
     assert (c.status, c.failure) == ("failed", FAILURE)
     assert j.list_attempts("e1") == []
@@ -299,12 +313,12 @@ def test_finish_call_without_an_attempt(j: Journal) -> None:
 def test_restart_call_appends_the_next_attempt_and_clears_the_failure(j: Journal) -> None:
     j.create_execution(ex("e1"))
     j.insert_call(call("e1", 0), attempt("e1", 0, 1))
-    j.finish_call("e1-c0", "e1-c0-a1", status="failed", ended_at=5.0, failure=FAILURE, paused=True)
-    j.restart_call("e1-c0", attempt("e1", 0, 2), fingerprint="fp2")
+    j.finish_call(cid("e1", 0), "e1-c0-a1", status="failed", ended_at=5.0, failure=FAILURE, paused=True)
+    j.restart_call(cid("e1", 0), attempt("e1", 0, 2), fingerprint="fp2")
     (c,) = j.load_calls("e1")
     assert (c.status, c.ended_at, c.failure, c.paused, c.fingerprint) == ("running", None, None, False, "fp2")
     assert [(a.number, a.status) for a in j.list_attempts("e1")] == [(1, "failed"), (2, "running")]
-    j.restart_call("e1-c0", attempt("e1", 0, 3))
+    j.restart_call(cid("e1", 0), attempt("e1", 0, 3))
     (c,) = j.load_calls("e1")
     assert c.fingerprint == "fp2"  # kept when not given
 
@@ -314,9 +328,9 @@ def test_answer_wait_only_once_and_only_for_waits(j: Journal) -> None:
     j.insert_call(call("e1", 0, kind="wait", name="w", status="waiting"))
     j.insert_call(call("e1", 1, kind="checkpoint", status="waiting"))
     value = StoredValue("json", "42", b"42")
-    assert j.answer_wait("e1-c0", value, answered_at=7.0)
-    assert not j.answer_wait("e1-c0", StoredValue("json", "1", b"1"), answered_at=8.0)
-    assert not j.answer_wait("e1-c1", value, answered_at=8.0)
+    assert j.answer_wait(cid("e1", 0), value, answered_at=7.0)
+    assert not j.answer_wait(cid("e1", 0), StoredValue("json", "1", b"1"), answered_at=8.0)
+    assert not j.answer_wait(cid("e1", 1), value, answered_at=8.0)
     assert not j.answer_wait("missing", value, answered_at=8.0)
     w, cp = j.load_calls("e1")
     assert (w.status, w.ended_at, w.output) == ("completed", 7.0, value)
@@ -327,28 +341,28 @@ def test_reopen_wait_only_reopens_failed_waits(j: Journal) -> None:
     j.create_execution(ex("e1"))
     j.insert_call(call("e1", 0, kind="wait", name="w", status="waiting"))
     j.insert_call(call("e1", 1), attempt("e1", 1))
-    assert not j.reopen_wait("e1-c0")  # still pending: nothing to reopen
-    j.finish_call("e1-c0", None, status="failed", ended_at=4.0, failure=FAILURE)
-    j.finish_call("e1-c1", "e1-c1-a1", status="failed", ended_at=4.0, failure=FAILURE)
-    assert not j.reopen_wait("e1-c1")  # a checkpoint is not a wait
+    assert not j.reopen_wait(cid("e1", 0))  # still pending: nothing to reopen
+    j.finish_call(cid("e1", 0), None, status="failed", ended_at=4.0, failure=FAILURE)
+    j.finish_call(cid("e1", 1), "e1-c1-a1", status="failed", ended_at=4.0, failure=FAILURE)
+    assert not j.reopen_wait(cid("e1", 1))  # a checkpoint is not a wait
     assert not j.reopen_wait("missing")
-    assert j.reopen_wait("e1-c0")
+    assert j.reopen_wait(cid("e1", 0))
     w, cp = j.load_calls("e1")
     assert (w.status, w.ended_at, w.failure) == ("waiting", None, None)
     assert w.started_at == 2000.25
     assert (cp.status, cp.failure) == ("failed", FAILURE)
-    assert not j.reopen_wait("e1-c0")
+    assert not j.reopen_wait(cid("e1", 0))
 
 
 def test_decide_call_only_applies_to_paused_calls(j: Journal) -> None:
     j.create_execution(ex("e1"))
     j.insert_call(call("e1", 0), attempt("e1", 0))
-    assert not j.decide_call("e1-c0", status="skipped", ended_at=1.0)
-    j.finish_call("e1-c0", "e1-c0-a1", status="failed", ended_at=5.0, failure=FAILURE, paused=True)
-    assert j.decide_call("e1-c0", status="skipped", ended_at=6.0)
+    assert not j.decide_call(cid("e1", 0), status="skipped", ended_at=1.0)
+    j.finish_call(cid("e1", 0), "e1-c0-a1", status="failed", ended_at=5.0, failure=FAILURE, paused=True)
+    assert j.decide_call(cid("e1", 0), status="skipped", ended_at=6.0)
     (c,) = j.load_calls("e1")
     assert (c.status, c.paused, c.ended_at) == ("skipped", False, 6.0)
-    assert not j.decide_call("e1-c0", status="failed", ended_at=7.0)
+    assert not j.decide_call(cid("e1", 0), status="failed", ended_at=7.0)
     assert not j.decide_call("missing", status="failed", ended_at=7.0)
 
 
@@ -359,7 +373,11 @@ def test_list_attempts_per_execution_in_order(j: Journal) -> None:
     j.insert_call(call("e2", 0), attempt("e2", 0, 1))
     j.start_attempt(attempt("e1", 0, 2))
     j.insert_call(call("e1", 1), attempt("e1", 1, 1))
-    assert [(a.call_id, a.number) for a in j.list_attempts("e1")] == [("e1-c0", 1), ("e1-c0", 2), ("e1-c1", 1)]
+    assert [(a.call_id, a.number) for a in j.list_attempts("e1")] == [
+        (cid("e1", 0), 1),
+        (cid("e1", 0), 2),
+        (cid("e1", 1), 1),
+    ]
     assert [a.attempt_id for a in j.list_attempts("e2")] == ["e2-c0-a1"]
     assert j.list_attempts("nope") == []
 
@@ -371,7 +389,7 @@ def test_recover_interrupted_marks_only_running_attempts_of_dead_owners(j: Journ
     j.create_execution(ex("cancelled", status="cancelled", owner_pid=111))  # cancelled while a checkpoint ran
     for e in ("dead", "alive", "orphan", "cancelled"):
         j.insert_call(call(e, 0), attempt(e, 0, 1))
-    j.finish_call("dead-c0", "dead-c0-a1", status="completed", ended_at=1.0)
+    j.finish_call(cid("dead", 0), "dead-c0-a1", status="completed", ended_at=1.0)
     j.insert_call(call("dead", 1), attempt("dead", 1, 1))
     asked: list[int] = []
 
@@ -390,12 +408,12 @@ def test_recover_interrupted_marks_only_running_attempts_of_dead_owners(j: Journ
     }
     assert 222 in asked and 111 in asked
     calls = {c.call_id: c for e in ("dead", "alive", "orphan") for c in j.load_calls(e)}
-    assert calls["dead-c1"].status == "failed"
-    assert calls["dead-c1"].failure is not None and calls["dead-c1"].failure.origin.value == "runtime"
-    assert "process 111 ended" in calls["dead-c1"].failure.message
-    assert calls["orphan-c0"].status == "failed"
-    assert calls["dead-c0"].status == "completed" and calls["dead-c0"].failure is None
-    assert calls["alive-c0"].status == "running" and calls["alive-c0"].failure is None
+    assert calls[cid("dead", 1)].status == "failed"
+    assert calls[cid("dead", 1)].failure is not None and calls[cid("dead", 1)].failure.origin.value == "runtime"
+    assert "process 111 ended" in calls[cid("dead", 1)].failure.message
+    assert calls[cid("orphan", 0)].status == "failed"
+    assert calls[cid("dead", 0)].status == "completed" and calls[cid("dead", 0)].failure is None
+    assert calls[cid("alive", 0)].status == "running" and calls[cid("alive", 0)].failure is None
     assert j.recover_interrupted(is_alive) == 0
 
 
@@ -406,17 +424,19 @@ def test_change_token_moves_on_every_write_of_another_connection(pair: Pair) -> 
         lambda: other.set_execution_status("e1", "waiting"),
         lambda: other.set_execution_meta("e1", {"k": 1}),
         lambda: other.insert_call(call("e1", 0), attempt("e1", 0, 1)),
-        lambda: other.fail_attempt("e1-c0-a1", call_id="e1-c0", ended_at=1.0, failure=FAILURE),
+        lambda: other.fail_attempt("e1-c0-a1", call_id=cid("e1", 0), ended_at=1.0, failure=FAILURE),
         lambda: other.start_attempt(attempt("e1", 0, 2)),
-        lambda: other.finish_call("e1-c0", "e1-c0-a2", status="failed", ended_at=2.0, failure=FAILURE, paused=True),
-        lambda: other.decide_call("e1-c0", status="failed", ended_at=2.0),
-        lambda: other.restart_call("e1-c0", attempt("e1", 0, 3)),
+        lambda: other.finish_call(
+            cid("e1", 0), "e1-c0-a2", status="failed", ended_at=2.0, failure=FAILURE, paused=True
+        ),
+        lambda: other.decide_call(cid("e1", 0), status="failed", ended_at=2.0),
+        lambda: other.restart_call(cid("e1", 0), attempt("e1", 0, 3)),
         lambda: other.set_execution_status("e1", "running"),
         lambda: other.recover_interrupted(lambda pid, start: False),
         lambda: other.insert_calls([call("e1", 1, kind="wait", status="waiting")]),
-        lambda: other.finish_call("e1-c1", None, status="failed", ended_at=3.0, failure=FAILURE),
-        lambda: other.reopen_wait("e1-c1"),
-        lambda: other.answer_wait("e1-c1", StoredValue("json", "1", b"1"), answered_at=3.0),
+        lambda: other.finish_call(cid("e1", 1), None, status="failed", ended_at=3.0, failure=FAILURE),
+        lambda: other.reopen_wait(cid("e1", 1)),
+        lambda: other.answer_wait(cid("e1", 1), StoredValue("json", "1", b"1"), answered_at=3.0),
     ]
     for i, write in enumerate(writes):
         before = j.change_token()
@@ -440,7 +460,7 @@ def test_values_written_by_one_connection_are_read_by_another(pair: Pair) -> Non
     pair.other.insert_call(call("e1", 0), attempt("e1", 0))
     got = pair.journal.get_execution("e1")
     assert got is not None and got.inputs == StoredValue("json", "1", b"1")
-    assert [c.call_id for c in pair.journal.load_calls("e1")] == ["e1-c0"]
+    assert [c.call_id for c in pair.journal.load_calls("e1")] == [cid("e1", 0)]
 
 
 def test_get_execution_loads_the_result_bytes_only_when_asked(j: Journal) -> None:
@@ -462,7 +482,7 @@ def test_close_keeps_what_was_written(pair: Pair, tmp_path: Path) -> None:
     j.close()
     if pair.reopen is not None:
         again = pair.reopen()
-        assert [c.call_id for c in again.load_calls("e1")] == ["e1-c0"]
+        assert [c.call_id for c in again.load_calls("e1")] == [cid("e1", 0)]
         again.close()
 
 
@@ -479,7 +499,7 @@ def test_an_answer_records_where_it_came_from(pair: Pair) -> None:
     j = pair.journal
     j.create_execution(ex("w1", status="waiting"))
     j.insert_call(call("w1", 0, kind="wait", status="waiting", name="ok"))
-    assert j.answer_wait("w1-c0", StoredValue("json", "true", b"true"), answered_at=5.0, answered_by="sidebar")
+    assert j.answer_wait(cid("w1", 0), StoredValue("json", "true", b"true"), answered_at=5.0, answered_by="sidebar")
     (c,) = pair.other.load_calls("w1")
     assert (c.status, c.answered_by, c.ended_at) == ("completed", "sidebar", 5.0)
 
@@ -538,7 +558,7 @@ def test_load_tail_reads_the_last_positions_and_their_attempts(pair: Pair) -> No
     calls, attempts = pair.other.load_tail("t1", 2)
     assert [c.idx for c in calls] == [4, 5]
     assert all(c.output is None or c.output.data is None for c in calls)
-    assert sorted((a.call_id, a.number) for a in attempts) == [("t1-c4", 1), ("t1-c5", 1), ("t1-c5", 2)]
+    assert sorted((a.call_id, a.number) for a in attempts) == [(cid("t1", 4), 1), (cid("t1", 5), 1), (cid("t1", 5), 2)]
     assert pair.other.load_tail("t1", 0) == ([], [])
     assert pair.other.load_tail("none", 5) == ([], [])
 
@@ -546,16 +566,19 @@ def test_load_tail_reads_the_last_positions_and_their_attempts(pair: Pair) -> No
 def test_a_call_written_completed_with_its_attempt_reads_back_with_it(j: Journal) -> None:
     # the one-write path of a trivial checkpoint: call and first attempt both completed
     j.create_execution(ex("e1"))
-    c = CallRow("e1-c0", "e1", 0, "checkpoint", "step", "completed", 5.0, ended_at=6.0, fingerprint="fp1")
+    c = CallRow(cid("e1", 0), "e1", 0, "checkpoint", "step", "completed", 5.0, ended_at=6.0, fingerprint="fp1")
     c.output = StoredValue("json", "1", b"1")
-    a = AttemptRow("e1-c0-a1", "e1-c0", "e1", 1, "completed", 5.0, 6.0)
+    a = AttemptRow("e1-c0-a1", cid("e1", 0), "e1", 1, "completed", 5.0, 6.0)
     j.insert_call(c, a)
     j.insert_call(call("e1", 1), attempt("e1", 1))
-    expected = [("e1-c0-a1", "e1-c0", 1, "completed", 5.0, 6.0), ("e1-c1-a1", "e1-c1", 1, "running", 3001.0, None)]
+    expected = [
+        ("e1-c0-a1", cid("e1", 0), 1, "completed", 5.0, 6.0),
+        ("e1-c1-a1", cid("e1", 1), 1, "running", 3001.0, None),
+    ]
     got = [(x.attempt_id, x.call_id, x.number, x.status, x.started_at, x.ended_at) for x in j.list_attempts("e1")]
     assert got == expected
     calls, attempts = j.load_tail("e1", 5)
-    assert [x.call_id for x in calls] == ["e1-c0", "e1-c1"]
+    assert [x.call_id for x in calls] == [cid("e1", 0), cid("e1", 1)]
     assert sorted((x.attempt_id, x.status, x.ended_at) for x in attempts) == [
         ("e1-c0-a1", "completed", 6.0),
         ("e1-c1-a1", "running", None),
@@ -569,7 +592,7 @@ def test_load_page_reads_positions_forward_and_backward_with_their_attempts(j: J
         j.insert_call(call("e1", i), attempt("e1", i))
     calls, attempts = j.load_page("e1", after=3, limit=4)
     assert [c.idx for c in calls] == [4, 5, 6, 7]
-    assert sorted(a.call_id for a in attempts) == [f"e1-c{i}" for i in (4, 5, 6, 7)]
+    assert sorted(a.call_id for a in attempts) == [cid("e1", i) for i in (4, 5, 6, 7)]
     assert [c.idx for c in j.load_page("e1", limit=3, newest_first=True)[0]] == [7, 8, 9]
     assert [c.idx for c in j.load_page("e1", after=5, limit=3, newest_first=True)[0]] == [2, 3, 4]
     assert j.load_page("e1", after=9, limit=5) == ([], [])
@@ -579,8 +602,8 @@ def test_load_page_reads_positions_forward_and_backward_with_their_attempts(j: J
 def test_execution_summary_counts_and_reads_only_what_is_not_done(j: Journal) -> None:
     j.create_execution(ex("e1"))
     j.create_execution(ex("e2"))
-    done = CallRow("e1-c0", "e1", 0, "checkpoint", "a", "completed", 5.0, ended_at=6.0)
-    j.insert_call(done, AttemptRow("e1-c0-a1", "e1-c0", "e1", 1, "completed", 5.0, 6.0))
+    done = CallRow(cid("e1", 0), "e1", 0, "checkpoint", "a", "completed", 5.0, ended_at=6.0)
+    j.insert_call(done, AttemptRow("e1-c0-a1", cid("e1", 0), "e1", 1, "completed", 5.0, 6.0))
     j.insert_call(call("e1", 1, status="skipped"))
     j.insert_call(call("e1", 2), attempt("e1", 2))  # running
     paused = call("e1", 3, status="failed")
@@ -591,10 +614,10 @@ def test_execution_summary_counts_and_reads_only_what_is_not_done(j: Journal) ->
     summary, open_calls, attempts = j.execution_summary("e1")
     assert summary == {"done": 2, "total": 5, "open_waits": 1, "paused": 1}
     assert [c.idx for c in open_calls] == [2, 3, 4]
-    assert sorted(a.call_id for a in attempts) == ["e1-c2", "e1-c3"]
+    assert sorted(a.call_id for a in attempts) == [cid("e1", 2), cid("e1", 3)]
     assert j.call_summaries(["e1", "e2"])["e1"] == summary
     # a position done later leaves the open ones
-    j.finish_call("e1-c2", "e1-c2-a1", status="completed", ended_at=9.0)
+    j.finish_call(cid("e1", 2), "e1-c2-a1", status="completed", ended_at=9.0)
     assert j.execution_summary("e1")[0]["done"] == 3
     assert j.execution_summary("nope") == ({"done": 0, "total": 0, "open_waits": 0, "paused": 0}, [], [])
 
@@ -605,19 +628,19 @@ def test_delete_executions_removes_every_row_but_artifacts_other_executions_reus
         j.create_execution(ex(exec_id, status="completed", t=10.0))
     j.insert_call(call("e1", 0), attempt("e1", 0))
     j.insert_call(call("e1", 1), attempt("e1", 1))
-    reused = CallRow("keep-c0", "keep", 0, "checkpoint", "step", "reused", 20.0, original_call_id="e1-c1")
+    reused = CallRow(cid("keep", 0), "keep", 0, "checkpoint", "step", "reused", 20.0, original_call_id=cid("e1", 1))
     j.insert_call(reused)
     j.insert_call(call("e2", 0), attempt("e2", 0))
     value = StoredValue("json", "1", b"1")
-    j.save_artifact(ArtifactRow("a-e1-0", "e1", "e1-c0", "only", "blob", value, 1.0))
-    j.save_artifact(ArtifactRow("a-e1-1", "e1", "e1-c1", "shared", "blob", value, 2.0))
+    j.save_artifact(ArtifactRow("a-e1-0", "e1", cid("e1", 0), "only", "blob", value, 1.0))
+    j.save_artifact(ArtifactRow("a-e1-1", "e1", cid("e1", 1), "shared", "blob", value, 2.0))
     j.add_request(RequestRow("r1", "e1", "f", "retry", "pending", 3.0))
     assert pair.other.delete_executions(["e1", "e2", "missing"]) == 2
     assert j.get_execution("e1") is None and j.get_execution("e2") is None
     assert j.load_calls("e1") == [] and j.list_attempts("e1") == [] and j.list_requests(exec_id="e1") == []
     assert j.get_artifact("a-e1-0") is None
     assert j.get_artifact("a-e1-1") is not None  # "keep" reuses the call that saved it
-    assert [c.call_id for c in j.load_calls("keep")] == ["keep-c0"]
+    assert [c.call_id for c in j.load_calls("keep")] == [cid("keep", 0)]
     assert j.delete_executions([]) == 0
     j.compact()
     assert j.get_execution("keep") is not None
@@ -636,7 +659,7 @@ def test_prunable_lists_old_executions_of_the_given_statuses_oldest_first(j: Jou
 
 def test_load_recorded_gives_what_a_resume_needs_with_outputs(j: Journal) -> None:
     j.create_execution(ex("e1"))
-    done = CallRow("e1-c0", "e1", 0, "checkpoint", "a", "completed", 5.0, ended_at=6.0)
+    done = CallRow(cid("e1", 0), "e1", 0, "checkpoint", "a", "completed", 5.0, ended_at=6.0)
     done.output = StoredValue("json", "1", b"1")
     j.insert_call(done)
     failed = call("e1", 1, status="failed")
@@ -647,9 +670,9 @@ def test_load_recorded_gives_what_a_resume_needs_with_outputs(j: Journal) -> Non
     j.insert_call(answered)
     got = j.load_recorded("e1")
     assert [(c.call_id, c.idx, c.kind, c.name, c.status, c.paused) for c in got] == [
-        ("e1-c0", 0, "checkpoint", "a", "completed", False),
-        ("e1-c1", 1, "checkpoint", "step", "failed", True),
-        ("e1-c2", 2, "wait", "ok", "completed", False),
+        (cid("e1", 0), 0, "checkpoint", "a", "completed", False),
+        (cid("e1", 1), 1, "checkpoint", "step", "failed", True),
+        (cid("e1", 2), 2, "wait", "ok", "completed", False),
     ]
     assert got[0].output is not None and got[0].output.data == b"1" and got[1].output is None
     assert got[1].failure is not None and got[1].failure.message == FAILURE.message
@@ -673,13 +696,13 @@ def test_find_cached_finds_the_newest_completed_call_of_that_code_and_inputs(pai
     j = pair.journal
     for exec_id, t in (("e1", 10.0), ("e2", 20.0)):
         j.create_execution(ex(exec_id))
-        c = CallRow(f"{exec_id}-c0", exec_id, 0, "checkpoint", "step", "completed", t, fingerprint="fp1")
+        c = CallRow(cid(exec_id, 0), exec_id, 0, "checkpoint", "step", "completed", t, fingerprint="fp1")
         c.input_key, c.output = "k1", StoredValue("json", exec_id, f'"{exec_id}"'.encode())
         j.insert_call(c)
-    failed = CallRow("e3-c0", "e2", 1, "checkpoint", "step", "failed", 30.0, fingerprint="fp1", input_key="k1")
+    failed = CallRow(cid("e2", 1), "e2", 1, "checkpoint", "step", "failed", 30.0, fingerprint="fp1", input_key="k1")
     j.insert_call(failed)
     found = pair.other.find_cached("step", "fp1", "k1")
-    assert found is not None and found.call_id == "e2-c0" and found.output is not None
+    assert found is not None and found.call_id == cid("e2", 0) and found.output is not None
     assert found.output.data == b'"e2"'
     assert j.find_cached("step", "fp2", "k1") is None  # other code
     assert j.find_cached("step", "fp1", "k2") is None  # other inputs
@@ -690,11 +713,11 @@ def test_log_metadata_merges_dicts_and_replaces_other_values(pair: Pair) -> None
     j = pair.journal
     j.create_execution(ex("e1"))
     j.insert_call(call("e1", 0))
-    j.log_metadata("e1", "e1-c0", {"cost": {"usd": 0.1}, "model": "a"})
-    pair.other.log_metadata("e1", "e1-c0", {"cost": {"tokens": 4}, "model": "b"})
+    j.log_metadata("e1", cid("e1", 0), {"cost": {"usd": 0.1}, "model": "a"})
+    pair.other.log_metadata("e1", cid("e1", 0), {"cost": {"tokens": 4}, "model": "b"})
     j.log_metadata("e1", None, {"stage": "started"})
     j.log_metadata("e1", None, {"stage": "done", "n": 1})
-    got = j.get_call("e1-c0", with_values=False)
+    got = j.get_call(cid("e1", 0), with_values=False)
     assert got is not None and got.metadata == {"cost": {"usd": 0.1, "tokens": 4}, "model": "b"}
     row = pair.other.get_execution("e1", with_values=False)
     assert row is not None and row.metadata == {"stage": "done", "n": 1}
@@ -710,7 +733,7 @@ def test_artifacts_are_saved_replaced_by_name_listed_and_loaded(pair: Pair) -> N
 
     def art(artifact_id: str, exec_id: str, name: str, data: bytes, t: float) -> ArtifactRow:
         value = StoredValue("json", data.decode(), data)
-        return ArtifactRow(artifact_id, exec_id, f"{exec_id}-c0", name, "context", value, t, "a1", ["x", "y"])
+        return ArtifactRow(artifact_id, exec_id, cid(exec_id, 0), name, "context", value, t, "a1", ["x", "y"])
 
     j.save_artifact(art("a1", "e1", "notes", b'"first"', 1.0))
     j.save_artifact(art("a2", "e1", "draft", b'"d"', 2.0))
@@ -720,10 +743,10 @@ def test_artifacts_are_saved_replaced_by_name_listed_and_loaded(pair: Pair) -> N
     assert [(a.artifact_id, a.name) for a in listed] == [("a2", "draft"), ("a3", "notes")]
     assert all(a.value.data is None for a in listed) and listed[1].value.preview == '"second"'
     assert listed[1].tags == ["x", "y"] and listed[1].kind == "context" and listed[1].attempt_id == "a1"
-    with_other = j.list_artifacts(exec_id="e1", call_ids=["e2-c0", "e1-c0"], with_values=True)
+    with_other = j.list_artifacts(exec_id="e1", call_ids=[cid("e2", 0), cid("e1", 0)], with_values=True)
     assert [a.artifact_id for a in with_other] == ["a2", "a3", "a4"]
     assert with_other[2].value.data == b'"other"'
-    assert [a.artifact_id for a in j.list_artifacts(call_ids=["e2-c0"])] == ["a4"]
+    assert [a.artifact_id for a in j.list_artifacts(call_ids=[cid("e2", 0)])] == ["a4"]
     loaded = pair.other.get_artifact("a3")
     assert loaded is not None and loaded.value.data == b'"second"' and loaded.name == "notes"
     assert j.get_artifact("a1") is None
@@ -747,7 +770,7 @@ def _add(j: Journal, exec_id: str, flow: str, status: str, *calls: tuple[str, st
     j.create_execution(ExecutionRow(exec_id=exec_id, flow_name=flow, status=status, started_at=1000.0))
     for idx, (kind, call_status, paused) in enumerate(calls):
         j.insert_call(
-            CallRow(f"{exec_id}-{idx}", exec_id, idx, kind, f"c{idx}", call_status, 1001.0 + idx, paused=paused)
+            CallRow(cid(exec_id, idx), exec_id, idx, kind, f"c{idx}", call_status, 1001.0 + idx, paused=paused)
         )
 
 
@@ -796,5 +819,5 @@ def test_paging_keeps_the_total(filled: Journal) -> None:
 
 def test_count_waiting_for_human_follows_answers_and_decisions(filled: Journal) -> None:
     assert filled.count_waiting_for_human() == {"input": 2, "decision": 1}
-    assert filled.decide_call("e3-0", status="running", ended_at=None)
+    assert filled.decide_call(cid("e3", 0), status="running", ended_at=None)
     assert filled.count_waiting_for_human() == {"input": 2, "decision": 0}

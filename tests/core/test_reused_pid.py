@@ -7,7 +7,7 @@ import os
 import socket
 from pathlib import Path
 
-from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow
+from kitaru_nb.journal.base import AttemptRow, CallRow, ExecutionRow, call_id_at
 from kitaru_nb.journal.sqlite import SqliteJournal
 from kitaru_nb.runtime.owner import is_alive as _alive
 from kitaru_nb.runtime.owner import process_start, this_owner
@@ -35,8 +35,8 @@ def test_recovery_marks_attempts_of_a_reused_pid_interrupted(tmp_path: Path) -> 
             )
         )
         journal.insert_call(
-            CallRow(f"{exec_id}-c", exec_id, 0, "checkpoint", "step", "running", 2.0),
-            AttemptRow(f"{exec_id}-a", f"{exec_id}-c", exec_id, 1, "running", 2.0),
+            CallRow(call_id_at(exec_id, 0), exec_id, 0, "checkpoint", "step", "running", 2.0),
+            AttemptRow(f"{exec_id}-a", call_id_at(exec_id, 0), exec_id, 1, "running", 2.0),
         )
     assert journal.recover_interrupted(_alive) == 1
     assert [a.status for a in journal.list_attempts("reused")] == ["interrupted"]
