@@ -62,6 +62,9 @@ def _is_pydantic_model(value: Any) -> bool:
 
 def dumps(value: Any) -> tuple[str, bytes]:
     """Encode ``value``; returns ``(format, data)``. Raises SerializationError."""
+    t = type(value)
+    if t is int or (t is float and math.isfinite(value)):
+        return JSON, repr(value).encode()  # what json writes for a number, without its encoder
     if _plain_json(value):
         return JSON, _compact.encode(value).encode()
     if _is_pydantic_model(value):
@@ -114,6 +117,11 @@ def loads_json_only(fmt: str, data: bytes | None) -> Any:
 
 def preview(value: Any) -> str:
     """A short, plain-text description of ``value`` for UIs."""
+    t = type(value)
+    if t is int or t is float or t is bool or value is None:
+        text = repr(value)
+        if len(text) <= _repr.maxlong:  # what reprlib shows (a longer int it shortens)
+            return text
     try:
         text = _repr.repr(value)
     except Exception:  # a broken __repr__ must not break journaling

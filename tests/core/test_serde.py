@@ -205,3 +205,16 @@ def test_execution_to_dict_is_always_json(client: KitaruClient, value: Any) -> N
     assert data["status"] == "completed"
     assert set(data["inputs"]) == {"v"}
     assert data["checkpoints"][0]["output_preview"] == serde.preview(value)
+
+
+@given(st.one_of(st.integers(), st.floats(), st.booleans(), st.none()))
+def test_numbers_are_stored_and_shown_as_json_and_reprlib_would(value: Any) -> None:
+    # numbers skip json's encoder and reprlib (a trivial checkpoint's output): same bytes, same text
+    fmt, data = serde.dumps(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        assert fmt == serde.PICKLE  # JSON has no NaN or infinity
+    else:
+        assert (fmt, data) == (serde.JSON, json.dumps(value).encode())
+        loaded = serde.loads(fmt, data)
+        assert loaded == value and type(loaded) is type(value)
+    assert serde.preview(value) == serde._repr.repr(value)
