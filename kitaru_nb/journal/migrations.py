@@ -208,12 +208,19 @@ CALL_ID_SQL = "{t}exec_id || '.' || printf('%08x', {t}idx)"
 
 def _m007_calls_by_position(db: sqlite3.Connection) -> None:
     # A call's id is its execution's id and its position (journal.base.call_id_at), and the calls
-    # are one B-tree keyed by it (WITHOUT ROWID): an execution's calls are one range of that key in
-    # position order, so the rowid table and the two unique indexes (call_id; exec_id, idx) a
-    # checkpoint's row was written into become one. Existing ids are rewritten with their
-    # references (a reused call's original, attempts, artifacts); a reference to a call no longer in
-    # the journal keeps its old id.
-    columns = [r[1] for r in db.execute("PRAGMA table_info(calls)")]
+    # are one B-tree keyed by it (WITHOUT ROWID, the columns as earlier migrations left them): an
+    # execution's calls are one range of that key in position order, so the rowid table and the two
+    # unique indexes (call_id; exec_id, idx) a checkpoint's row was written into become one.
+    # Existing ids are rewritten with their references (a reused call's original, attempts,
+    # artifacts); a reference to a call no longer in the journal keeps its old id.
+    info = list(db.execute("PRAGMA table_info(calls)"))  # (cid, name, type, notnull, default, pk)
+    columns = [r[1] for r in info]
+    definitions = ", ".join(
+        f"{name} {kind}"
+        + (" PRIMARY KEY" if name == "call_id" else " NOT NULL" if notnull else "")
+        + (f" DEFAULT {default}" if default is not None else "")
+        for _, name, kind, notnull, default, _ in info
+    )
     new_id = CALL_ID_SQL.format(t="")
     mapped = "(SELECT " + CALL_ID_SQL.format(t="o.") + " FROM calls o WHERE o.call_id = {ref})"
     select = ", ".join(
@@ -227,37 +234,7 @@ def _m007_calls_by_position(db: sqlite3.Connection) -> None:
     _run_statements(
         db,
         f"""
-        CREATE TABLE calls_by_position (
-            call_id TEXT PRIMARY KEY,
-            exec_id TEXT NOT NULL,
-            idx INTEGER NOT NULL,
-            kind TEXT NOT NULL,
-            name TEXT NOT NULL,
-            status TEXT NOT NULL,
-            started_at REAL NOT NULL,
-            ended_at REAL,
-            fingerprint TEXT,
-            original_call_id TEXT,
-            failure_origin TEXT,
-            failure_type TEXT,
-            failure_message TEXT,
-            failure_traceback TEXT,
-            paused INTEGER NOT NULL DEFAULT 0,
-            wait_schema TEXT,
-            wait_question TEXT,
-            wait_metadata TEXT,
-            wait_timeout REAL,
-            output_format TEXT,
-            output_preview TEXT,
-            output BLOB,
-            answered_by TEXT,
-            metadata TEXT,
-            checkpoint_type TEXT,
-            input_key TEXT,
-            source_exec_id TEXT,
-            checkpoint_name TEXT,
-            first_attempt TEXT
-        ) WITHOUT ROWID;
+        CREATE TABLE calls_by_position ({definitions}) WITHOUT ROWID;
         INSERT INTO calls_by_position ({", ".join(columns)}) SELECT {select} FROM calls;
         UPDATE attempts SET call_id = coalesce({mapped.format(ref="attempts.call_id")}, call_id);
         UPDATE artifacts SET call_id = coalesce({mapped.format(ref="artifacts.call_id")}, call_id);

@@ -679,6 +679,9 @@ class SqliteJournal:
             raise misnamed(c)  # type: ignore[misc]
         o = c.output
         text = str.__str__  # an enum member as its value, which the driver binds without adapting it
+        head = (c.call_id, c.exec_id, c.idx, text(c.kind), c.name, text(c.status), c.started_at, c.ended_at)
+        output = (o.format, o.preview, o.data) if o else (None, None, None)
+        first = first_attempt or c.first_attempt
         if (
             c.original_call_id is None
             and c.failure is None
@@ -694,30 +697,9 @@ class SqliteJournal:
             and c.source_exec_id is None
             and c.checkpoint_name is None
         ):
-            return SqliteJournal._INSERT_PLAIN_CALL, (
-                c.call_id,
-                c.exec_id,
-                c.idx,
-                text(c.kind),
-                c.name,
-                text(c.status),
-                c.started_at,
-                c.ended_at,
-                c.fingerprint,
-                o.format if o else None,
-                o.preview if o else None,
-                o.data if o else None,
-                first_attempt or c.first_attempt,
-            )
+            return SqliteJournal._INSERT_PLAIN_CALL, (*head, c.fingerprint, *output, first)
         return SqliteJournal._INSERT_CALL, (
-            c.call_id,
-            c.exec_id,
-            c.idx,
-            text(c.kind),
-            c.name,
-            text(c.status),
-            c.started_at,
-            c.ended_at,
+            *head,
             c.fingerprint,
             c.original_call_id,
             *_failure_cols(c.failure),
@@ -726,16 +708,14 @@ class SqliteJournal:
             c.wait_question,
             c.wait_metadata,
             c.wait_timeout,
-            o.format if o else None,
-            o.preview if o else None,
-            o.data if o else None,
+            *output,
             c.answered_by,
             json.dumps(c.metadata) if c.metadata is not None else None,
             c.checkpoint_type,
             c.input_key,
             c.source_exec_id,
             c.checkpoint_name,
-            first_attempt or c.first_attempt,
+            first,
         )
 
     @staticmethod
