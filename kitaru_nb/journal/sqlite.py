@@ -1132,14 +1132,17 @@ class SqliteJournal:
         marks = ",".join("?" * len(exec_ids))
         # totals counted over each execution's range of the calls' key, what is not done from the partial
         # index calls_open: the done positions, nearly all of a big execution, are counted but never read
-        totals, tc = self._read(
-            " UNION ALL ".join(
-                ["SELECT ? AS exec_id, count(*) AS total FROM calls WHERE call_id >= ? AND call_id < ?"] * len(exec_ids)
-            ),
-            [p for e in exec_ids for p in (e, *calls_of(e))],
-        )
-        for r in totals:
-            out[r[tc["exec_id"]]].update(total=int(r[tc["total"]]), done=int(r[tc["total"]]))
+        for start in range(0, len(exec_ids), 200):  # SQLite allows 500 terms in one compound SELECT
+            chunk = exec_ids[start : start + 200]
+            totals, tc = self._read(
+                " UNION ALL ".join(
+                    ["SELECT ? AS exec_id, count(*) AS total FROM calls WHERE call_id >= ? AND call_id < ?"]
+                    * len(chunk)
+                ),
+                [p for e in chunk for p in (e, *calls_of(e))],
+            )
+            for r in totals:
+                out[r[tc["exec_id"]]].update(total=int(r[tc["total"]]), done=int(r[tc["total"]]))
         rows, c = self._read(
             "SELECT exec_id, count(*) AS n, sum(CASE WHEN kind = 'wait' AND status = 'waiting' THEN 1 ELSE 0 END) "
             "AS open_waits, "

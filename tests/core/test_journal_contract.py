@@ -534,6 +534,18 @@ def test_call_summaries_and_last_completed_size(pair: Pair) -> None:
     assert sums["none"] == {"done": 0, "total": 0, "open_waits": 0, "paused": 0}
 
 
+def test_call_summaries_of_a_thousand_executions_at_once(j: Journal) -> None:
+    # client.executions.list(limit=1000): more executions than SQLite takes terms in one compound query
+    ids = [f"m{i:04d}" for i in range(1000)]
+    for e in ids:
+        j.create_execution(ex(e))
+    j.insert_calls([call(e, 0, status="completed") for e in ids[::7]])
+    sums = j.call_summaries(ids)
+    assert sum(s["total"] for s in sums.values()) == len(ids[::7])
+    assert sums["m0007"] == {"done": 1, "total": 1, "open_waits": 0, "paused": 0}
+    assert sums["m0001"]["total"] == 0
+
+
 def test_requests_are_taken_once(pair: Pair) -> None:
     j = pair.journal
     j.add_request(RequestRow("q1", "e1", "f", "replay", "pending", 10.0, params={"from": "a#2"}, created_by="sidebar"))
