@@ -135,6 +135,7 @@ class PostgresJournal(SqliteJournal):
         self._tracer: Callable[[str], object] | None = None
         self._lock = threading.RLock()
         # group commit (SqliteJournal._write): writes waiting for the one being committed
+        self._seqs: dict[str, int] = {}  # execution id -> seq (SqliteJournal._seq)
         self._group = threading.Condition(threading.Lock())
         self._queue: list[_Entry] = []
         self._writing = False
@@ -324,15 +325,18 @@ class PostgresJournal(SqliteJournal):
             return int(cur.fetchone()[0])
 
         row.seq = self._write(insert)  # type: ignore[arg-type]  # a step gets a connection-like object
+        self._seqs[row.exec_id] = row.seq
 
     def log_metadata(self, exec_id: str, call_id: str | None, metadata: dict[str, Any]) -> None:
-        table, key, value = ("calls", "call_id", call_id) if call_id is not None else ("executions", "exec_id", exec_id)
+        table, key, value = self._metadata_row(exec_id, call_id)
 
         def merge(conn: _Conn) -> None:
             # the row is locked until the transaction ends: two processes logging at once both land
             row = conn.execute(f"SELECT metadata FROM {table} WHERE {key} = ? FOR UPDATE", (value,)).fetchone()
             if row is None:
-                raise KitaruBackendError(f"kitaru.log(): no {table[:-1]} {value} in the journal {self.location}")
+                raise KitaruBackendError(
+                    f"kitaru.log(): no {table[:-1]} {call_id or exec_id} in the journal {self.location}"
+                )
             merged = merge_metadata(json.loads(row[0]) if row[0] else None, metadata)
             conn.execute(f"UPDATE {table} SET metadata = ? WHERE {key} = ?", (json.dumps(merged), value))
 
@@ -359,8 +363,8 @@ class PostgresJournal(SqliteJournal):
             ),
             Many(
                 "UPDATE calls SET status = 'failed', failure_origin = ?, failure_type = ?, failure_message = ?, "
-                "failure_traceback = NULL WHERE call_id = ? AND status = 'running'",
-                [(*_failure_cols(interrupted_failure(pid))[:3], call) for _, call, pid in dead],
+                "failure_traceback = NULL WHERE rid = ? AND status = 'running'",
+                [(*_failure_cols(interrupted_failure(pid))[:3], self._rid(call)) for _, call, pid in dead],
             ),
         )
         return len(dead)

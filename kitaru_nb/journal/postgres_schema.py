@@ -151,6 +151,16 @@ UPDATE calls SET original_call_id = coalesce({_MAPPED.format(ref="calls.original
 UPDATE calls SET call_id = {_NEW_ID.format(t="")}
 """
 
+# the calls' keys as SQLite's 008 makes them (PostgreSQL keeps call_id as the primary key too: a
+# round trip to the server costs more than an index more)
+_CALLS_BY_RID = """
+ALTER TABLE calls ADD COLUMN rid BIGINT;
+ALTER TABLE calls ADD COLUMN original_rid BIGINT;
+UPDATE calls SET rid = (e.seq << 32) | calls.idx FROM executions e WHERE e.exec_id = calls.exec_id;
+UPDATE calls SET original_rid = o.rid FROM calls o WHERE o.call_id = calls.original_call_id;
+CREATE UNIQUE INDEX calls_by_rid ON calls(rid)
+"""
+
 PG_MIGRATIONS: list[PgMigration] = [
     # instr(): SQLite's name for strpos, so the journal's shared queries read the same on both
     ("001_initial", _statements(_INITIAL)),
@@ -160,4 +170,5 @@ PG_MIGRATIONS: list[PgMigration] = [
     ("005_artifacts_metadata_cache", _nothing),
     ("006_attempt_worker", _statements("ALTER TABLE attempts ADD COLUMN worker TEXT")),
     ("007_calls_by_position", _statements(_CALLS_BY_POSITION)),
+    ("008_calls_by_rid", _statements(_CALLS_BY_RID)),
 ]

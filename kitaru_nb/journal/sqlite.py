@@ -30,7 +30,6 @@ from kitaru_nb.journal.base import (
     ExecutionRow,
     RequestRow,
     StoredValue,
-    call_id_at,
     calls_of,
     interrupted_failure,
     merge_metadata,
@@ -335,6 +334,8 @@ class SqliteJournal:
         if self.read_only is not None and not self.path.exists():
             raise KitaruBackendError(f"cannot create the journal {self.path}: {self.read_only}. {_WRITABLE}")
         self._lock = threading.RLock()
+        #: execution id -> its seq, the high half of its calls' row keys (_rid); never changes
+        self._seqs: dict[str, int] = {}
         # group commit (see _write): writes waiting for the one being committed
         self._group = threading.Condition(threading.Lock())
         self._queue: list[_Entry] = []
@@ -581,6 +582,7 @@ class SqliteJournal:
     def create_execution(self, row: ExecutionRow) -> None:
         cur = self._write((self._INSERT_EXECUTION, self._execution_params(row)))
         row.seq = cur.lastrowid or 0
+        self._seqs[row.exec_id] = row.seq
 
     def get_execution(self, exec_id: str, *, with_values: bool = True, with_result: bool = True) -> ExecutionRow | None:
         values = (", inputs, result" if with_result else ", inputs, NULL") if with_values else ""
@@ -653,11 +655,11 @@ class SqliteJournal:
 
     # -- calls and attempts -------------------------------------------------------------
     _INSERT_CALL = (
-        "INSERT INTO calls (call_id, exec_id, idx, kind, name, status, started_at, ended_at, fingerprint, "
+        "INSERT INTO calls (rid, call_id, exec_id, idx, kind, name, status, started_at, ended_at, fingerprint, "
         "original_call_id, failure_origin, failure_type, failure_message, failure_traceback, paused, "
         "wait_schema, wait_question, wait_metadata, wait_timeout, output_format, output_preview, output, "
-        "answered_by, metadata, checkpoint_type, input_key, source_exec_id, checkpoint_name, first_attempt) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        "answered_by, metadata, checkpoint_type, input_key, source_exec_id, checkpoint_name, first_attempt, "
+        "original_rid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
     )
     _INSERT_ATTEMPT = (
         "INSERT INTO attempts (attempt_id, call_id, exec_id, number, status, started_at, ended_at, "
@@ -667,16 +669,51 @@ class SqliteJournal:
     #: a call row with none of the optional columns (most checkpoints): the others take their
     #: defaults, which costs SQLite and the driver about a quarter less than binding them as NULL
     _INSERT_PLAIN_CALL = (
-        "INSERT INTO calls (call_id, exec_id, idx, kind, name, status, started_at, ended_at, fingerprint, "
-        "output_format, output_preview, output, first_attempt) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        "INSERT INTO calls (rid, call_id, exec_id, idx, kind, name, status, started_at, ended_at, fingerprint, "
+        "output_format, output_preview, output, first_attempt) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
     )
 
-    @staticmethod
-    def _call_step(c: CallRow, first_attempt: str | None = None) -> tuple[str, tuple[Any, ...]]:
+    # -- the calls' row keys: (execution seq << 32) | position ----------------------------------
+    def _seq(self, exec_id: str) -> int | None:
+        """The seq of an execution (None: not in the journal), remembered: it never changes."""
+        seq = self._seqs.get(exec_id)
+        if seq is None:
+            rows, _ = self._read("SELECT seq FROM executions WHERE exec_id = ?", (exec_id,))
+            if not rows:
+                return None
+            seq = self._seqs[exec_id] = int(rows[0][0])
+        return seq
+
+    def _rid(self, call_id: str | None) -> int:
+        """The row key of a call named by its id (-1, which no row has, for an id of no call here)."""
+        if call_id is None:
+            return -1
+        exec_id, _, position = call_id.rpartition(".")
+        seq = self._seq(exec_id) if len(position) == 8 else None
+        if seq is None:
+            return -1
+        try:
+            return (seq << 32) | int(position, 16)
+        except ValueError:
+            return -1
+
+    def _span(self, exec_id: str) -> tuple[int, int]:
+        """The row keys ``[low, high]`` an execution's calls have (an empty range if it is not here)."""
+        seq = self._seq(exec_id)
+        return (1, 0) if seq is None else (seq << 32, (seq << 32) | 0xFFFFFFFF)
+
+    def _call_step(self, c: CallRow, first_attempt: str | None = None) -> tuple[str, tuple[Any, ...]]:
         """The statement writing this call row and its parameters (``first_attempt``: the id of an
         attempt kept in the row)."""
         if c.call_id != f"{c.exec_id}.{c.idx:08x}":  # misnamed(c), inlined: once per checkpoint
             raise misnamed(c)  # type: ignore[misc]
+        seq = self._seqs.get(c.exec_id)
+        if seq is None:
+            seq = self._seq(c.exec_id)
+            if seq is None:
+                raise KitaruBackendError(
+                    f"call {c.call_id}: there is no execution {c.exec_id} in the journal {self.location}"
+                )
         o = c.output
         text = str.__str__  # an enum member as its value, which the driver binds without adapting it
         head = (c.call_id, c.exec_id, c.idx, text(c.kind), c.name, text(c.status), c.started_at, c.ended_at)
@@ -697,8 +734,9 @@ class SqliteJournal:
             and c.source_exec_id is None
             and c.checkpoint_name is None
         ):
-            return SqliteJournal._INSERT_PLAIN_CALL, (*head, c.fingerprint, *output, first)
+            return SqliteJournal._INSERT_PLAIN_CALL, ((seq << 32) | c.idx, *head, c.fingerprint, *output, first)
         return SqliteJournal._INSERT_CALL, (
+            (seq << 32) | c.idx,
             *head,
             c.fingerprint,
             c.original_call_id,
@@ -716,6 +754,7 @@ class SqliteJournal:
             c.source_exec_id,
             c.checkpoint_name,
             first,
+            self._rid(c.original_call_id),
         )
 
     @staticmethod
@@ -764,8 +803,8 @@ class SqliteJournal:
             (
                 "UPDATE calls SET status = 'running', ended_at = NULL, paused = 0, failure_origin = NULL, "
                 "failure_type = NULL, failure_message = NULL, failure_traceback = NULL, "
-                "fingerprint = coalesce(?, fingerprint) WHERE call_id = ?",
-                (fingerprint, call_id),
+                "fingerprint = coalesce(?, fingerprint) WHERE rid = ?",
+                (fingerprint, self._rid(call_id)),
             ),
             (self._INSERT_ATTEMPT, self._attempt_params(attempt)),
         )
@@ -788,7 +827,7 @@ class SqliteJournal:
     _FINISH_CALL = (
         "UPDATE calls SET status = ?, ended_at = ?, failure_origin = ?, failure_type = ?, "
         "failure_message = ?, failure_traceback = ?, paused = ?, output_format = ?, "
-        "output_preview = ?, output = ? WHERE call_id = ?"
+        "output_preview = ?, output = ? WHERE rid = ?"
     )
     _FINISH_ATTEMPT = (
         "UPDATE attempts SET status = ?, ended_at = ?, failure_origin = ?, failure_type = ?, "
@@ -796,8 +835,8 @@ class SqliteJournal:
         "WHERE call_id = ? AND attempt_id = ?"
     )
 
-    @staticmethod
     def _finish_params(
+        self,
         call_id: str,
         attempt_id: str | None,
         status: CallStatus,
@@ -813,7 +852,7 @@ class SqliteJournal:
         call = (status, ended_at, *fcols, int(paused), o.format if o else None, o.preview if o else None)
         attempt_status = AttemptStatus.COMPLETED if failure is None else AttemptStatus.FAILED
         return (
-            (*call, o.data if o else None, call_id),
+            (*call, o.data if o else None, self._rid(call_id)),
             (attempt_status, ended_at, *fcols, worker, call_id, attempt_id),
         )
 
@@ -851,8 +890,8 @@ class SqliteJournal:
         cur = self._write(
             (
                 "UPDATE calls SET status = 'completed', ended_at = ?, output_format = ?, output_preview = ?, "
-                "output = ?, answered_by = ? WHERE call_id = ? AND kind = 'wait' AND status = 'waiting'",
-                (answered_at, value.format, value.preview, value.data, answered_by, call_id),
+                "output = ?, answered_by = ? WHERE rid = ? AND kind = 'wait' AND status = 'waiting'",
+                (answered_at, value.format, value.preview, value.data, answered_by, self._rid(call_id)),
             )
         )
         return bool(cur.rowcount == 1)
@@ -861,9 +900,9 @@ class SqliteJournal:
         cur = self._write(
             (
                 "UPDATE calls SET status = 'waiting', ended_at = NULL, failure_origin = NULL, failure_type = NULL, "
-                "failure_message = NULL, failure_traceback = NULL WHERE call_id = ? AND kind = 'wait' "
+                "failure_message = NULL, failure_traceback = NULL WHERE rid = ? AND kind = 'wait' "
                 "AND status = 'failed'",
-                (call_id,),
+                (self._rid(call_id),),
             )
         )
         return bool(cur.rowcount == 1)
@@ -871,8 +910,8 @@ class SqliteJournal:
     def decide_call(self, call_id: str, *, status: CallStatus, ended_at: float | None) -> bool:
         cur = self._write(
             (
-                "UPDATE calls SET status = ?, paused = 0, ended_at = ? WHERE call_id = ? AND paused = 1",
-                (status, ended_at, call_id),
+                "UPDATE calls SET status = ?, paused = 0, ended_at = ? WHERE rid = ? AND paused = 1",
+                (status, ended_at, self._rid(call_id)),
             )
         )
         return bool(cur.rowcount == 1)
@@ -882,18 +921,17 @@ class SqliteJournal:
     _WITH_OUTPUT = (
         ", ".join(f"c.{col.strip()}" for col in _CALL_COLS.split(","))
         + ", coalesce(c.output, o.output) AS output FROM calls c LEFT JOIN calls o ON c.output IS NULL "
-        "AND c.output_format IS NOT NULL AND c.original_call_id IS NOT NULL AND o.call_id = c.original_call_id"
+        "AND c.output_format IS NOT NULL AND c.original_rid IS NOT NULL AND o.rid = c.original_rid"
     )
 
     def load_calls(self, exec_id: str, *, with_values: bool = True) -> list[CallRow]:
         if with_values:
             rows, c = self._read(
-                f"SELECT {self._WITH_OUTPUT} WHERE c.call_id >= ? AND c.call_id < ? ORDER BY c.call_id",
-                calls_of(exec_id),
+                f"SELECT {self._WITH_OUTPUT} WHERE c.rid BETWEEN ? AND ? ORDER BY c.rid", self._span(exec_id)
             )
         else:
             rows, c = self._read(
-                f"SELECT {_CALL_COLS} FROM calls WHERE call_id >= ? AND call_id < ? ORDER BY call_id", calls_of(exec_id)
+                f"SELECT {_CALL_COLS} FROM calls WHERE rid BETWEEN ? AND ? ORDER BY rid", self._span(exec_id)
             )
         return _call_rows(rows, c)
 
@@ -902,9 +940,9 @@ class SqliteJournal:
             "SELECT c.call_id, c.idx, c.kind, c.name, c.status, c.paused, c.failure_origin, c.failure_type, "
             "c.failure_message, c.failure_traceback, c.output_format, coalesce(c.output, o.output) "
             "FROM calls c LEFT JOIN calls o ON c.output IS NULL AND c.output_format IS NOT NULL "
-            "AND c.original_call_id IS NOT NULL AND o.call_id = c.original_call_id "
-            "WHERE c.call_id >= ? AND c.call_id < ? ORDER BY c.call_id",
-            calls_of(exec_id),
+            "AND c.original_rid IS NOT NULL AND o.rid = c.original_rid "
+            "WHERE c.rid BETWEEN ? AND ? ORDER BY c.rid",
+            self._span(exec_id),
         )
         kinds, statuses, origins = _CALL_KIND, _CALL_STATUS, _FAILURE_ORIGIN
         return [
@@ -925,9 +963,9 @@ class SqliteJournal:
 
     def get_call(self, call_id: str, *, with_values: bool = True) -> CallRow | None:
         if with_values:
-            rows, c = self._read(f"SELECT {self._WITH_OUTPUT} WHERE c.call_id = ?", (call_id,))
+            rows, c = self._read(f"SELECT {self._WITH_OUTPUT} WHERE c.rid = ?", (self._rid(call_id),))
         else:
-            rows, c = self._read(f"SELECT {_CALL_COLS} FROM calls WHERE call_id = ?", (call_id,))
+            rows, c = self._read(f"SELECT {_CALL_COLS} FROM calls WHERE rid = ?", (self._rid(call_id),))
         return _call_row(rows[0], c) if rows else None
 
     def find_cached(self, name: str, fingerprint: str, input_key: str) -> CallRow | None:
@@ -939,17 +977,23 @@ class SqliteJournal:
         return _call_row(rows[0], c) if rows else None
 
     def log_metadata(self, exec_id: str, call_id: str | None, metadata: dict[str, Any]) -> None:
-        table, key, value = ("calls", "call_id", call_id) if call_id is not None else ("executions", "exec_id", exec_id)
+        table, key, value = self._metadata_row(exec_id, call_id)
 
         def merge(conn: sqlite3.Connection) -> None:
             # read and write in one transaction: two threads logging at once both land
             row = conn.execute(f"SELECT metadata FROM {table} WHERE {key} = ?", (value,)).fetchone()
             if row is None:
-                raise KitaruBackendError(f"kitaru.log(): no {table[:-1]} {value} in the journal {self.path}")
+                raise KitaruBackendError(
+                    f"kitaru.log(): no {table[:-1]} {call_id or exec_id} in the journal {self.location}"
+                )
             merged = merge_metadata(json.loads(row[0]) if row[0] else None, metadata)
             conn.execute(f"UPDATE {table} SET metadata = ? WHERE {key} = ?", (json.dumps(merged), value))
 
         self._write(merge)
+
+    def _metadata_row(self, exec_id: str, call_id: str | None) -> tuple[str, str, Any]:
+        """Where ``kitaru.log`` writes: (table, key column, key)."""
+        return ("calls", "rid", self._rid(call_id)) if call_id is not None else ("executions", "exec_id", exec_id)
 
     def save_artifact(self, row: ArtifactRow) -> None:
         v = row.value
@@ -998,15 +1042,15 @@ class SqliteJournal:
         return _artifact_row(rows[0], c) if rows else None
 
     def list_attempts(self, exec_id: str) -> list[AttemptRow]:
-        cols = ", ".join(f"a.{c.strip()}" for c in _ATTEMPT_COLS.split(","))
         rows, c = self._read(
-            f"SELECT c.idx AS idx, {cols} FROM attempts a JOIN calls c ON c.call_id = a.call_id "
-            "WHERE a.call_id >= ? AND a.call_id < ? "
-            "UNION ALL SELECT idx, first_attempt, call_id, exec_id, 1, 'completed', started_at, ended_at, NULL, NULL, "
-            "NULL, NULL, NULL FROM calls WHERE call_id >= ? AND call_id < ? AND first_attempt IS NOT NULL ORDER BY 1, 5",
-            (*calls_of(exec_id), *calls_of(exec_id)),
+            f"SELECT {_ATTEMPT_COLS} FROM attempts WHERE call_id >= ? AND call_id < ? "
+            "UNION ALL SELECT first_attempt, call_id, exec_id, 1, 'completed', started_at, ended_at, NULL, NULL, "
+            "NULL, NULL, NULL FROM calls WHERE rid BETWEEN ? AND ? AND first_attempt IS NOT NULL",
+            (*calls_of(exec_id), *self._span(exec_id)),
         )
-        return [_attempt_row(r, c) for r in rows]
+        out = [_attempt_row(r, c) for r in rows]
+        out.sort(key=lambda a: (a.call_id, a.number))  # call ids sort by position
+        return out
 
     def load_tail(self, exec_id: str, limit: int) -> tuple[list[CallRow], list[AttemptRow]]:
         return self.load_page(exec_id, limit=limit, newest_first=True)
@@ -1014,19 +1058,19 @@ class SqliteJournal:
     def load_page(
         self, exec_id: str, *, after: int = -1, limit: int = 100, newest_first: bool = False
     ) -> tuple[list[CallRow], list[AttemptRow]]:
-        low, high = calls_of(exec_id)
+        low, high = self._span(exec_id)
         if newest_first:
             # before position ``after`` when given
-            high = high if after < 0 else call_id_at(exec_id, after)
+            high = high if after < 0 else min(high, low + after - 1)
             rows, c = self._read(
-                f"SELECT {_CALL_COLS} FROM calls WHERE call_id >= ? AND call_id < ? ORDER BY call_id DESC LIMIT ?",
+                f"SELECT {_CALL_COLS} FROM calls WHERE rid BETWEEN ? AND ? ORDER BY rid DESC LIMIT ?",
                 (low, high, limit),
             )
             calls = _call_rows(rows[::-1], c)
         else:
-            low = low if after < 0 else call_id_at(exec_id, after + 1)
+            low = low if after < 0 else low + after + 1
             rows, c = self._read(
-                f"SELECT {_CALL_COLS} FROM calls WHERE call_id >= ? AND call_id < ? ORDER BY call_id LIMIT ?",
+                f"SELECT {_CALL_COLS} FROM calls WHERE rid BETWEEN ? AND ? ORDER BY rid LIMIT ?",
                 (low, high, limit),
             )
             calls = _call_rows(rows, c)
@@ -1051,7 +1095,7 @@ class SqliteJournal:
     _OPEN_FROM = "calls INDEXED BY calls_open"
 
     #: how many calls an execution has: a count over its range of the calls' key
-    _COUNT = "SELECT count(*) AS n FROM calls WHERE call_id >= ? AND call_id < ?"
+    _COUNT = "SELECT count(*) AS n FROM calls WHERE rid BETWEEN ? AND ?"
 
     def execution_summary(self, exec_id: str) -> tuple[dict[str, int], list[CallRow], list[AttemptRow]]:
         rows, c = self._read(
@@ -1059,7 +1103,7 @@ class SqliteJournal:
             (exec_id,),
         )
         open_calls = _call_rows(rows, c)
-        total = self._read(self._COUNT, calls_of(exec_id))[0][0][0]
+        total = self._read(self._COUNT, self._span(exec_id))[0][0][0]
         summary = {
             "done": int(total) - len(open_calls),
             "total": int(total),
@@ -1096,8 +1140,8 @@ class SqliteJournal:
             # the call is not running any more either: it failed, and resume runs it again
             Many(
                 "UPDATE calls SET status = 'failed', failure_origin = ?, failure_type = ?, failure_message = ?, "
-                "failure_traceback = NULL WHERE call_id = ? AND status = 'running'",
-                [(*_failure_cols(interrupted_failure(pid))[:3], c) for _, c, pid in dead],
+                "failure_traceback = NULL WHERE rid = ? AND status = 'running'",
+                [(*_failure_cols(interrupted_failure(pid))[:3], self._rid(c)) for _, c, pid in dead],
             ),
         )
         return len(dead)
@@ -1122,7 +1166,7 @@ class SqliteJournal:
         )
         if not rows:
             return None
-        counted, cc = self._read(self._COUNT, calls_of(rows[0][c["exec_id"]]))
+        counted, cc = self._read(self._COUNT, self._span(rows[0][c["exec_id"]]))
         return int(counted[0][cc["n"]])
 
     def call_summaries(self, exec_ids: Sequence[str]) -> dict[str, dict[str, int]]:
@@ -1136,10 +1180,9 @@ class SqliteJournal:
             chunk = exec_ids[start : start + 200]
             totals, tc = self._read(
                 " UNION ALL ".join(
-                    ["SELECT ? AS exec_id, count(*) AS total FROM calls WHERE call_id >= ? AND call_id < ?"]
-                    * len(chunk)
+                    ["SELECT ? AS exec_id, count(*) AS total FROM calls WHERE rid BETWEEN ? AND ?"] * len(chunk)
                 ),
-                [p for e in chunk for p in (e, *calls_of(e))],
+                [p for e in chunk for p in (e, *self._span(e))],
             )
             for r in totals:
                 out[r[tc["exec_id"]]].update(total=int(r[tc["total"]]), done=int(r[tc["total"]]))
@@ -1248,20 +1291,20 @@ class SqliteJournal:
         if not ids:
             return 0
         marks = ",".join("?" * len(ids))
+        spans = [self._span(e) for e in ids]  # (an execution not here: an empty range, whose low >> 32 is 0)
         # artifacts saved by a call that a call of another execution reuses (replay, cache) stay
         reused = f"SELECT original_call_id FROM calls WHERE original_call_id IS NOT NULL AND exec_id NOT IN ({marks})"
         cur = self._write(
             # reused calls of other executions that share a big output of these take their own copy
             (
-                "UPDATE calls SET output = (SELECT o.output FROM calls o WHERE o.call_id = calls.original_call_id) "
-                "WHERE output IS NULL AND output_format IS NOT NULL AND original_call_id IS NOT NULL "
-                f"AND (SELECT o.exec_id FROM calls o WHERE o.call_id = calls.original_call_id) IN ({marks}) "
-                f"AND exec_id NOT IN ({marks})",
-                [*ids, *ids],
+                "UPDATE calls SET output = (SELECT o.output FROM calls o WHERE o.rid = calls.original_rid) "
+                "WHERE output IS NULL AND output_format IS NOT NULL AND original_rid IS NOT NULL "
+                f"AND (original_rid >> 32) IN ({marks}) AND exec_id NOT IN ({marks})",
+                [*(s >> 32 for s, _ in spans), *ids],
             ),
             (f"DELETE FROM artifacts WHERE exec_id IN ({marks}) AND call_id NOT IN ({reused})", [*ids, *ids]),
             Many("DELETE FROM attempts WHERE call_id >= ? AND call_id < ?", [calls_of(e) for e in ids]),
-            Many("DELETE FROM calls WHERE call_id >= ? AND call_id < ?", [calls_of(e) for e in ids]),
+            Many("DELETE FROM calls WHERE rid BETWEEN ? AND ?", spans),
             (f"DELETE FROM requests WHERE exec_id IN ({marks})", ids),
             (f"DELETE FROM executions WHERE exec_id IN ({marks})", ids),
         )
