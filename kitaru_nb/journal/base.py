@@ -23,8 +23,15 @@ def call_id_at(exec_id: str, idx: int) -> str:
     return f"{exec_id}.{idx:08x}"
 
 
+#: the last position a call can have (8 hex digits; the SQLite journal keys a call by seq << 32 | position)
+LAST_POSITION = 0xFFFFFFFF
+
+
 def misnamed(call: CallRow) -> KitaruBackendError | None:
-    """The error for a call row whose id is not ``call_id_at(exec_id, idx)`` (journals refuse it)."""
+    """The error for a call row whose id is not ``call_id_at(exec_id, idx)`` or whose position is not
+    in 0..LAST_POSITION (journals refuse it)."""
+    if not 0 <= call.idx <= LAST_POSITION:
+        return KitaruBackendError(f"call {call.call_id!r}: position {call.idx} is not in 0..{LAST_POSITION:,}")
     if call.call_id == f"{call.exec_id}.{call.idx:08x}":
         return None
     return KitaruBackendError(

@@ -705,7 +705,7 @@ class SqliteJournal:
     def _call_step(self, c: CallRow, first_attempt: str | None = None) -> tuple[str, tuple[Any, ...]]:
         """The statement writing this call row and its parameters (``first_attempt``: the id of an
         attempt kept in the row)."""
-        if c.call_id != f"{c.exec_id}.{c.idx:08x}":  # misnamed(c), inlined: once per checkpoint
+        if c.call_id != f"{c.exec_id}.{c.idx:08x}" or not 0 <= c.idx <= 0xFFFFFFFF:  # misnamed(c), inlined
             raise misnamed(c)  # type: ignore[misc]
         seq = self._seqs.get(c.exec_id)
         if seq is None:

@@ -213,6 +213,9 @@ def test_a_call_not_named_by_its_position_is_refused_and_nothing_is_written(j: J
         j.insert_call(stray)
     with pytest.raises(KitaruBackendError, match="not named by its position"):
         j.insert_calls([call("e1", 0), stray])
+    beyond = call("e1", 1 << 32)  # a position past 8 hex digits would run into the next execution's keys
+    with pytest.raises(KitaruBackendError, match=r"position 4294967296 is not in 0\.\.4,294,967,295"):
+        j.insert_call(beyond)
     assert j.load_calls("e1") == []
     assert cid("e1", 0) == "e1.00000000" and cid("e1", 255) == "e1.000000ff"
 
