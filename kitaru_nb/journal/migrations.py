@@ -202,6 +202,19 @@ def _m006_attempt_worker(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE attempts ADD COLUMN worker TEXT")
 
 
+def _calls_columns(db: sqlite3.Connection, *, call_id: str) -> tuple[list[str], str]:
+    """The calls table's columns as earlier migrations left them, and their definitions for the table
+    that replaces it (``call_id``: the constraint of its call_id column)."""
+    info = list(db.execute("PRAGMA table_info(calls)"))  # (cid, name, type, notnull, default, pk)
+    definitions = ", ".join(
+        f"{name} {kind}"
+        + (f" {call_id}" if name == "call_id" else " NOT NULL" if notnull else "")
+        + (f" DEFAULT {default}" if default is not None else "")
+        for _, name, kind, notnull, default, _ in info
+    )
+    return [r[1] for r in info], definitions
+
+
 #: a call's id from its execution and position, in SQL (``journal.base.call_id_at`` in Python)
 CALL_ID_SQL = "{t}exec_id || '.' || printf('%08x', {t}idx)"
 
@@ -213,14 +226,7 @@ def _m007_calls_by_position(db: sqlite3.Connection) -> None:
     # unique indexes (call_id; exec_id, idx) a checkpoint's row was written into become one.
     # Existing ids are rewritten with their references (a reused call's original, attempts,
     # artifacts); a reference to a call no longer in the journal keeps its old id.
-    info = list(db.execute("PRAGMA table_info(calls)"))  # (cid, name, type, notnull, default, pk)
-    columns = [r[1] for r in info]
-    definitions = ", ".join(
-        f"{name} {kind}"
-        + (" PRIMARY KEY" if name == "call_id" else " NOT NULL" if notnull else "")
-        + (f" DEFAULT {default}" if default is not None else "")
-        for _, name, kind, notnull, default, _ in info
-    )
+    columns, definitions = _calls_columns(db, call_id="PRIMARY KEY")
     new_id = CALL_ID_SQL.format(t="")
     mapped = "(SELECT " + CALL_ID_SQL.format(t="o.") + " FROM calls o WHERE o.call_id = {ref})"
     select = ", ".join(
@@ -258,14 +264,7 @@ def _m008_calls_by_rid(db: sqlite3.Connection) -> None:
     # turns an id into its key (``_rid``). A reused call's original is also kept as a key
     # (original_rid). A call whose execution is not in the journal (none should be) keeps its row,
     # under a negative key no execution's range holds.
-    info = list(db.execute("PRAGMA table_info(calls)"))  # (cid, name, type, notnull, default, pk)
-    columns = [r[1] for r in info]
-    definitions = ", ".join(
-        f"{name} {kind}"
-        + (" NOT NULL" if notnull or name == "call_id" else "")
-        + (f" DEFAULT {default}" if default is not None else "")
-        for _, name, kind, notnull, default, _ in info
-    )
+    columns, definitions = _calls_columns(db, call_id="NOT NULL")
     key = RID_SQL.format(t="e.", c="c.")
     original = (
         "(SELECT " + RID_SQL.format(t="oe.", c="o.") + " FROM calls o JOIN executions oe ON oe.exec_id = o.exec_id "
