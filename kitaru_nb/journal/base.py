@@ -17,9 +17,9 @@ SHARED_OUTPUT_BYTES = 64 * 1024
 
 def call_id_at(exec_id: str, idx: int) -> str:
     """The id of the call at position ``idx`` of an execution: the execution's id, a dot, the position
-    in 8 hex digits. Derived, never drawn: an execution's calls are one range of the journal's key
-    (``calls_of``), in position order, so a checkpoint's row is written into one B-tree and an
-    execution's rows are found without a second index."""
+    in 8 hex digits. Derived, never drawn: a journal finds a call from its id alone (the SQLite
+    journal's row key is the execution's seq and the position), and an execution's calls and
+    attempts are one range of ids (``calls_of``) in position order."""
     return f"{exec_id}.{idx:08x}"
 
 

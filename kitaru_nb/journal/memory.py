@@ -26,6 +26,13 @@ from kitaru_nb.models import FailureInfo
 from kitaru_nb.types import DONE_STATUSES, AttemptStatus, CallKind, CallStatus, ExecutionStatus
 
 
+def _refuse_misnamed(calls: Sequence[CallRow]) -> None:
+    for call in calls:
+        error = misnamed(call)
+        if error is not None:
+            raise error
+
+
 class MemoryJournal:
     """Keeps rows in dicts; for tests and throwaway runs."""
 
@@ -125,9 +132,7 @@ class MemoryJournal:
             self._version += 1
 
     def insert_call(self, call: CallRow, attempt: AttemptRow | None = None) -> None:
-        error = misnamed(call)
-        if error is not None:
-            raise error
+        _refuse_misnamed([call])
         with self._lock:
             if call.call_id in self._calls:  # named by its position: one id per position
                 raise ValueError(f"call {call.exec_id}#{call.idx} exists")
@@ -137,10 +142,7 @@ class MemoryJournal:
             self._version += 1
 
     def insert_calls(self, calls: Sequence[CallRow], attempts: Sequence[AttemptRow] = ()) -> None:
-        for c in calls:
-            error = misnamed(c)
-            if error is not None:
-                raise error
+        _refuse_misnamed(calls)
         with self._lock:
             ids = [c.call_id for c in calls]
             if any(i in self._calls for i in ids) or len(set(ids)) < len(ids):

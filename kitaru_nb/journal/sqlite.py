@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 from kitaru_nb.errors import KitaruBackendError
 from kitaru_nb.journal.base import (
+    LAST_POSITION,
     ArtifactRow,
     AttemptRow,
     CallRow,
@@ -304,7 +305,8 @@ class _Entry:
         self.error: BaseException | None = None
 
 
-#: positions not done; the partial index calls_open holds only these
+#: positions not done; the partial index calls_open holds only these (a checkpoint written completed
+#: in one write never enters it)
 _OPEN = "status NOT IN ('completed', 'reused', 'skipped')"
 
 
@@ -700,20 +702,18 @@ class SqliteJournal:
     def _span(self, exec_id: str) -> tuple[int, int]:
         """The row keys ``[low, high]`` an execution's calls have (an empty range if it is not here)."""
         seq = self._seq(exec_id)
-        return (1, 0) if seq is None else (seq << 32, (seq << 32) | 0xFFFFFFFF)
+        return (1, 0) if seq is None else (seq << 32, (seq << 32) | LAST_POSITION)
 
     def _call_step(self, c: CallRow, first_attempt: str | None = None) -> tuple[str, tuple[Any, ...]]:
         """The statement writing this call row and its parameters (``first_attempt``: the id of an
         attempt kept in the row)."""
-        if c.call_id != f"{c.exec_id}.{c.idx:08x}" or not 0 <= c.idx <= 0xFFFFFFFF:  # misnamed(c), inlined
+        if c.call_id != f"{c.exec_id}.{c.idx:08x}" or not 0 <= c.idx <= LAST_POSITION:  # misnamed(c), inlined
             raise misnamed(c)  # type: ignore[misc]
-        seq = self._seqs.get(c.exec_id)
+        seq = self._seq(c.exec_id)
         if seq is None:
-            seq = self._seq(c.exec_id)
-            if seq is None:
-                raise KitaruBackendError(
-                    f"call {c.call_id}: there is no execution {c.exec_id} in the journal {self.location}"
-                )
+            raise KitaruBackendError(
+                f"call {c.call_id}: there is no execution {c.exec_id} in the journal {self.location}"
+            )
         o = c.output
         text = str.__str__  # an enum member as its value, which the driver binds without adapting it
         head = (c.call_id, c.exec_id, c.idx, text(c.kind), c.name, text(c.status), c.started_at, c.ended_at)
@@ -1088,9 +1088,6 @@ class SqliteJournal:
             out.extend(_attempt_row(r, ac) for r in arows)
         return out
 
-    # positions not done; the partial index calls_open holds only these (a checkpoint written
-    # completed in one write never enters it)
-    _OPEN = _OPEN  # the module's: _waiting_for reads it too
     #: where open positions are read from (SQLite is told the partial index; other databases pick it)
     _OPEN_FROM = "calls INDEXED BY calls_open"
 
@@ -1099,7 +1096,7 @@ class SqliteJournal:
 
     def execution_summary(self, exec_id: str) -> tuple[dict[str, int], list[CallRow], list[AttemptRow]]:
         rows, c = self._read(
-            f"SELECT {_CALL_COLS} FROM {self._OPEN_FROM} WHERE exec_id = ? AND {self._OPEN} ORDER BY idx",
+            f"SELECT {_CALL_COLS} FROM {self._OPEN_FROM} WHERE exec_id = ? AND {_OPEN} ORDER BY idx",
             (exec_id,),
         )
         open_calls = _call_rows(rows, c)
@@ -1153,7 +1150,7 @@ class SqliteJournal:
         marks = ",".join("?" * len(flow_names))
         rows, c = self._read(
             f"SELECT {_EXEC_COLS} FROM executions e WHERE e.status = 'waiting' AND e.flow_name IN ({marks}) "
-            f"AND NOT EXISTS (SELECT 1 FROM {self._OPEN_FROM} WHERE exec_id = e.exec_id AND {self._OPEN} AND "
+            f"AND NOT EXISTS (SELECT 1 FROM {self._OPEN_FROM} WHERE exec_id = e.exec_id AND {_OPEN} AND "
             "((kind = 'wait' AND status = 'waiting') OR paused = 1)) ORDER BY e.seq",
             list(flow_names),
         )
@@ -1189,7 +1186,7 @@ class SqliteJournal:
         rows, c = self._read(
             "SELECT exec_id, count(*) AS n, sum(CASE WHEN kind = 'wait' AND status = 'waiting' THEN 1 ELSE 0 END) "
             "AS open_waits, "
-            f"sum(paused) AS paused FROM {self._OPEN_FROM} WHERE exec_id IN ({marks}) AND {self._OPEN} "
+            f"sum(paused) AS paused FROM {self._OPEN_FROM} WHERE exec_id IN ({marks}) AND {_OPEN} "
             "GROUP BY exec_id",
             list(exec_ids),
         )
